@@ -1,0 +1,52 @@
+"""The ``emolens`` command line.
+
+Each sub-command lives next to the code it drives (``<package>/commands.py``) and keeps its
+heavy imports (torch, opensmile) inside the function, so ``emolens --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="emolens",
+    help="Small, transparent and transferable speech emotion recognition.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _register() -> None:
+    from emolens.corpora.commands import corpus, synth
+    from emolens.features.commands import extract
+
+    app.command("corpus")(corpus)
+    app.command("synth")(synth)
+    app.command("extract")(extract)
+    # Later stages register only when present, so a partial checkout still runs.
+    try:
+        from emolens.evaluation.commands import run
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        app.command("run")(run)
+    try:
+        from emolens.report.commands import report
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        app.command("report")(report)
+    try:
+        from emolens.deploy.commands import export, predict
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        app.command("predict")(predict)
+        app.command("export")(export)
+
+
+_register()
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
