@@ -1,0 +1,333 @@
+"""TOML experiment configuration for ``emolens run``.
+
+The full annotated format is in ``docs/config.md``. In short::
+
+    name = "paper"
+    protocol = "pairwise"          # transfer | pairwise | within | loco
+    split = "speaker"              # speaker | stratified (folds inside the training data)
+    folds = 5                      # k, or "loso" (one fold per speaker)
+    seeds = [0, 1, 2]
+    normalisation = "global"       # global | corpus | speaker
+    features = "egemaps"
+    output = "../runs/paper"
+
+    [corpora]
+    train = ["../../shared/corpora/ravdess", {path = "x/manifest.csv", name = "x"}]
+    test = []
+
+    [models.svc]                   # a table per model: key = label shown in the results
+    [models.dae_svc]
+    epochs = 50                    # anything else is passed to make_model
+    [models.small_svc]
+    model = "svc"                  # `model` picks the make_model name when the label differs
+
+``models`` may also be a plain list of model names. Every key is checked: a wrong key is
+reported with the allowed ones and the closest match; paths are resolved against the folder
+of the config file and must exist.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+PROTOCOLS = ("transfer", "pairwise", "within", "loco")
+SPLITS = ("speaker", "stratified")
+NORMALISATIONS = ("global", "corpus", "speaker")
+TOP_KEYS = (
+    "name",
+    "protocol",
+    "split",
+    "folds",
+    "seeds",
+    "normalisation",
+    "features",
+    "output",
+    "jobs",
+    "cache_dir",
+    "bootstrap",
+    "save_models",
+    "corpora",
+    "models",
+)
+CORPORA_KEYS = ("train", "test")
+ENTRY_KEYS = ("path", "name")
+
+
+class ConfigError(ValueError):
+    """An experiment configuration is invalid; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class CorpusEntry:
+    """One corpus of an experiment: a corpus folder or a CSV manifest, optionally renamed."""
+
+    path: Path
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of an experiment: ``label`` in the results, ``model`` for ``make_model``."""
+
+    label: str
+    model: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ExperimentConfig:
+    """A validated experiment (see ``docs/config.md``)."""
+
+    train: list[CorpusEntry]
+    test: list[CorpusEntry] = field(default_factory=list)
+    models: list[ModelSpec] = field(default_factory=list)
+    name: str = "experiment"
+    protocol: str = "transfer"
+    split: str = "speaker"
+    folds: int | str = 5
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    normalisation: str = "global"
+    features: str = "egemaps"
+    output: Path = Path("runs/experiment")
+    jobs: int = 1
+    cache_dir: Path | None = None
+    bootstrap: int = 1000
+    save_models: bool = True
+    source: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def _unknown(key: str, allowed, where: str) -> ConfigError:
+    close = difflib.get_close_matches(key, list(allowed), n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    return ConfigError(
+        f"unknown key '{key}' in {where}.{hint} Allowed keys: {', '.join(allowed)}."
+    )
+
+
+def _check_keys(table: dict, allowed, where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise _unknown(key, allowed, where)
+
+
+def _choice(value, allowed, key: str) -> str:
+    if value not in allowed:
+        close = difflib.get_close_matches(str(value), list(allowed), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(
+            f"'{key}' must be one of {', '.join(map(repr, allowed))}, got {value!r}.{hint}"
+        )
+    return value
+
+
+def _path(value, base: Path, where: str, must_exist: bool = True) -> Path:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where} must be a non-empty path string, got {value!r}")
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = base / path
+    path = path.resolve()
+    if must_exist and not path.exists():
+        raise ConfigError(f"{where}: path '{value}' does not exist (resolved to {path})")
+    return path
+
+
+def _entries(values, base: Path, where: str) -> list[CorpusEntry]:
+    if not isinstance(values, list):
+        raise ConfigError(f"{where} must be a list of corpus paths, got {values!r}")
+    out = []
+    for i, value in enumerate(values):
+        here = f"{where}[{i}]"
+        if isinstance(value, str):
+            out.append(CorpusEntry(_path(value, base, here)))
+        elif isinstance(value, dict):
+            _check_keys(value, ENTRY_KEYS, here)
+            if "path" not in value:
+                raise ConfigError(f"{here} needs a 'path' (a corpus folder or CSV manifest)")
+            name = value.get("name")
+            if name is not None and (not isinstance(name, str) or not name):
+                raise ConfigError(f"{here}.name must be a non-empty string, got {name!r}")
+            out.append(CorpusEntry(_path(value["path"], base, f"{here}.path"), name))
+        else:
+            raise ConfigError(
+                f"{here} must be a path string or a table {{path = ..., name = ...}}, "
+                f"got {value!r}"
+            )
+    return out
+
+
+def _known_models() -> tuple[str, ...] | None:
+    try:
+        from emolens.models import MODEL_NAMES
+    except ImportError:  # models package not importable: make_model will complain later
+        return None
+    return tuple(MODEL_NAMES)
+
+
+def _models(value) -> list[ModelSpec]:
+    known = _known_models()
+
+    def check(name: str, where: str) -> str:
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"{where} must be a model name, got {name!r}")
+        if known is not None and name not in known:
+            close = difflib.get_close_matches(name, list(known), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(
+                f"{where}: unknown model '{name}'.{hint} Known models: {', '.join(known)}."
+            )
+        return name
+
+    specs: list[ModelSpec] = []
+    if isinstance(value, list):
+        for i, name in enumerate(value):
+            specs.append(ModelSpec(name, check(name, f"models[{i}]")))
+    elif isinstance(value, dict):
+        for label, params in value.items():
+            if not isinstance(params, dict):
+                raise ConfigError(
+                    f"[models.{label}] must be a table of parameters, got {params!r}"
+                )
+            params = dict(params)
+            name = check(params.pop("model", label), f"[models.{label}].model")
+            specs.append(ModelSpec(label, name, params))
+    else:
+        raise ConfigError("'models' must be a list of model names or a table of [models.<label>]")
+    if not specs:
+        raise ConfigError("'models' is empty: name at least one model")
+    labels = [s.label for s in specs]
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"duplicate model labels in 'models': {labels}")
+    return specs
+
+
+def parse_config(data: dict[str, Any], base: Path, source: Path | None = None) -> ExperimentConfig:
+    """Validate a parsed TOML table.
+
+    Args:
+        data: the TOML document as a dict.
+        base: folder that relative paths are resolved against.
+        source: the config file, kept for the record.
+
+    Returns:
+        ExperimentConfig
+
+    Raises:
+        ConfigError: naming the wrong key, value or path.
+    """
+    _check_keys(data, TOP_KEYS, "the experiment")
+    if "corpora" not in data:
+        raise ConfigError("missing table [corpora] (with train = [...] and test = [...])")
+    corpora = data["corpora"]
+    if not isinstance(corpora, dict):
+        raise ConfigError("'corpora' must be a table [corpora] with train = [...], test = [...]")
+    _check_keys(corpora, CORPORA_KEYS, "[corpora]")
+    if "train" not in corpora:
+        raise ConfigError("[corpora] needs 'train' = [corpus paths]")
+    train = _entries(corpora["train"], base, "[corpora].train")
+    test = _entries(corpora.get("test", []), base, "[corpora].test")
+    if not train:
+        raise ConfigError("[corpora].train is empty: name at least one training corpus")
+    if "models" not in data:
+        raise ConfigError("missing 'models' (a list of names or [models.<label>] tables)")
+
+    protocol = _choice(data.get("protocol", "transfer"), PROTOCOLS, "protocol")
+    split = _choice(data.get("split", "speaker"), SPLITS, "split")
+    normalisation = _choice(data.get("normalisation", "global"), NORMALISATIONS, "normalisation")
+    folds = data.get("folds", 5)
+    if folds != "loso" and (isinstance(folds, bool) or not isinstance(folds, int) or folds < 2):
+        raise ConfigError(f"'folds' must be an integer >= 2 or \"loso\", got {folds!r}")
+    if folds == "loso" and split != "speaker":
+        raise ConfigError("folds = \"loso\" (leave one speaker out) needs split = \"speaker\"")
+    if protocol == "loco" and len(train) < 2:
+        raise ConfigError("protocol 'loco' (leave one corpus out) needs at least two train corpora")
+    if protocol == "pairwise" and len(train) + len(test) < 2:
+        raise ConfigError("protocol 'pairwise' needs at least two corpora")
+    if protocol == "within" and test:
+        raise ConfigError(
+            "protocol 'within' evaluates inside each train corpus; [corpora].test must be "
+            "empty (use protocol 'transfer' for zero-shot test corpora)"
+        )
+    seeds = data.get("seeds", [0, 1, 2])
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        seeds = [seeds]
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+    ):
+        raise ConfigError(f"'seeds' must be a non-empty list of integers >= 0, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"'seeds' has duplicates: {seeds}")
+    jobs = data.get("jobs", 1)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"'jobs' must be an integer >= 1, got {jobs!r}")
+    bootstrap = data.get("bootstrap", 1000)
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
+        raise ConfigError(f"'bootstrap' must be an integer >= 0 (0 = no CI), got {bootstrap!r}")
+    features = data.get("features", "egemaps")
+    if not isinstance(features, str) or not features:
+        raise ConfigError(f"'features' must be a feature-set name, got {features!r}")
+    name = data.get("name", source.stem if source else "experiment")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"'name' must be a non-empty string, got {name!r}")
+    save_models = data.get("save_models", True)
+    if not isinstance(save_models, bool):
+        raise ConfigError(f"'save_models' must be true or false, got {save_models!r}")
+    output = _path(data.get("output", f"runs/{name}"), base, "'output'", must_exist=False)
+    cache_dir = data.get("cache_dir")
+    if cache_dir is not None:
+        cache_dir = _path(cache_dir, base, "'cache_dir'", must_exist=False)
+
+    return ExperimentConfig(
+        train=train,
+        test=test,
+        models=_models(data["models"]),
+        name=name,
+        protocol=protocol,
+        split=split,
+        folds=folds,
+        seeds=list(seeds),
+        normalisation=normalisation,
+        features=features,
+        output=output,
+        jobs=jobs,
+        cache_dir=cache_dir,
+        bootstrap=bootstrap,
+        save_models=save_models,
+        source=source,
+        raw=data,
+    )
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read and validate an experiment TOML file.
+
+    Args:
+        path: the ``.toml`` file; relative paths inside it resolve against its folder.
+
+    Returns:
+        ExperimentConfig
+
+    Raises:
+        ConfigError: the file is missing, is not valid TOML, or has a wrong key/value/path.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file '{path}' does not exist")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    path = path.resolve()
+    return parse_config(data, path.parent, source=path)
