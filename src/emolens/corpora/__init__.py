@@ -1,1 +1,46 @@
-"""emolens.corpora."""
+"""emolens.corpora: corpus loaders producing one tidy table per corpus.
+
+>>> from emolens.corpora import load_corpus
+>>> manifest = load_corpus("../shared/corpora/emodb")        # doctest: +SKIP
+
+Every loader returns the columns in :data:`COLUMNS`; see docs/corpora.md for the layouts
+and label mappings.
+"""
+
+from emolens.corpora.load import CORPORA, detect_corpus, load_corpus, load_release
+from emolens.corpora.manifest import load_folders, read_manifest
+from emolens.corpora.releases import RELEASES, audio_extensions, audio_files
+from emolens.corpora.schema import (
+    COLUMNS,
+    EMOTIONS,
+    LABEL4,
+    NRC_VAD,
+    NRC_VAD_SOURCE,
+    CorpusError,
+    category_av,
+    make_manifest,
+    normalize_emotion,
+    to_label4,
+)
+
+__all__ = [
+    "COLUMNS",
+    "CORPORA",
+    "EMOTIONS",
+    "LABEL4",
+    "NRC_VAD",
+    "NRC_VAD_SOURCE",
+    "RELEASES",
+    "CorpusError",
+    "audio_extensions",
+    "audio_files",
+    "category_av",
+    "detect_corpus",
+    "load_corpus",
+    "load_folders",
+    "load_release",
+    "make_manifest",
+    "normalize_emotion",
+    "read_manifest",
+    "to_label4",
+]
