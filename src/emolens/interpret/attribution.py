@@ -16,6 +16,7 @@ Everything returns tidy DataFrames.
 
 from __future__ import annotations
 
+import warnings
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -112,7 +113,10 @@ def latent_deeplift(
     dl = DeepLift(encoder)
     frames = []
     for d in range(k):
-        attr = dl.attribute(x.clone().requires_grad_(True), baselines=b, target=d)
+        with warnings.catch_warnings():
+            # captum announces that it hooks the ReLUs, on every call.
+            warnings.filterwarnings("ignore", message="Setting forward, backward hooks")
+            attr = dl.attribute(x.clone().requires_grad_(True), baselines=b, target=d)
         frames.append(pd.DataFrame(attr.detach().numpy().astype(float), columns=list(columns),
                                    index=pd.MultiIndex.from_arrays(
                                        [index, [dims[d]] * len(X)],
@@ -169,8 +173,8 @@ def group_occlusion(
     import torch
     from captum.attr import FeatureAblation
 
-    X = np.asarray(X, dtype=float)
-    ref = np.asarray(reference, dtype=float).reshape(1, -1)
+    X = np.array(X, dtype=float)  # a writable copy: torch.from_numpy shares memory
+    ref = np.array(reference, dtype=float).reshape(1, -1)
     index = groups_for_columns(columns, groups)
     names = list(index)
     mask = np.zeros(len(columns), dtype=np.int64)
