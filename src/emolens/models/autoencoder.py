@@ -226,7 +226,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             module = build_network(self.kind, n_features, tuple(self.hidden), self.latent_dim)
         module = module.to(device)
         gen = torch.Generator(device=device).manual_seed(int(self.seed))
-        Xt = torch.as_tensor(np.ascontiguousarray(Xv), dtype=torch.float32, device=device)
+        Xt = torch.tensor(Xv, dtype=torch.float32, device=device)
         codes_t = None if codes is None else torch.as_tensor(codes, device=device)
 
         optimiser = torch.optim.Adam(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
@@ -292,7 +292,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "module_")
         Xv = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         device = next(self.module_.parameters()).device
-        Xt = torch.as_tensor(np.ascontiguousarray(Xv), dtype=torch.float32, device=device)
+        Xt = torch.tensor(Xv, dtype=torch.float32, device=device)
         return Xv, Xt
 
     def transform(self, X):
