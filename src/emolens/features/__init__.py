@@ -10,7 +10,7 @@ package (and ``emolens --help``) stays fast.
 
 from emolens.features.audio import AudioError, load_audio
 from emolens.features.cache import FeatureCache, default_cache_dir
-from emolens.features.extract import Extraction, NoFeaturesError, compute_features, extract
+from emolens.features.extraction import Extraction, NoFeaturesError, compute_features, extract
 from emolens.features.groups import FEATURE_GROUPS, feature_group
 from emolens.features.matrix import model_input
 from emolens.features.sets import FEATURE_SETS, FeatureConfig, get_config
