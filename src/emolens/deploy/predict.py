@@ -1,0 +1,241 @@
+"""Predictions from a bundle: files, folders or manifests -> one row per file.
+
+Output columns: ``file, label, p_<label>... (bundle label order), z1..zk, ood_score, ood``.
+``label`` is the argmax of the calibrated probabilities.
+
+Normalisation: a model whose scaler z-scores per speaker or per corpus needs several
+utterances of the same speaker/corpus at prediction time. The groups come from, in order:
+a manifest's ``speaker``/``corpus`` column; otherwise the folder a file lies in (one folder =
+one recording set). Groups smaller than the scaler's ``min_group_size`` (e.g. a single file)
+fall back to the training statistics. :attr:`Prediction.normalisation` says what was done.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emolens.deploy.bundle import Bundle, BundleError, check_feature_names, load_bundle
+from emolens.deploy.calibration import classifier_scores
+
+__all__ = ["Prediction", "Predictor", "collect_inputs", "AUDIO_SUFFIXES"]
+
+#: File endings picked up when a folder is given (what libsndfile reads).
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".au", ".opus"}
+
+
+@dataclass
+class Prediction:
+    """Result of :meth:`Predictor.predict_files`.
+
+    Attributes:
+        table: one row per predicted file (columns in :meth:`Predictor.columns`).
+        skipped: ``file, reason`` for inputs that could not be used.
+        normalisation: one sentence on the normalisation applied.
+    """
+
+    table: pd.DataFrame
+    skipped: pd.DataFrame
+    normalisation: str
+
+
+class Predictor:
+    """Applies a :class:`~emolens.deploy.bundle.Bundle` to features or audio.
+
+    Args:
+        bundle: a Bundle, a bundle path, or None for the default model.
+    """
+
+    def __init__(self, bundle: Bundle | str | os.PathLike | None = None):
+        self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+        steps = getattr(self.bundle.pipeline, "named_steps", {})
+        missing = [s for s in ("scale", "reduce", "clf") if s not in steps]
+        if missing:
+            raise BundleError(f"the bundle's pipeline lacks the step(s) {missing}")
+        self.scale, self.reduce, self.clf = steps["scale"], steps["reduce"], steps["clf"]
+        by = getattr(self.scale, "by", None)
+        if by != self.bundle.normalisation.get("by"):
+            raise BundleError(
+                f"bundle.json says normalisation by={self.bundle.normalisation.get('by')!r} "
+                f"but the pipeline's scaler has by={by!r}"
+            )
+        self.by = by
+        self._smile = None
+
+    # ------------------------------------------------------------------ columns
+    @property
+    def columns(self) -> list[str]:
+        b = self.bundle
+        return (
+            ["file", "label"] + [f"p_{c}" for c in b.labels]
+            + [f"z{i + 1}" for i in range(b.latent_dim)] + ["ood_score", "ood"]
+        )
+
+    # ------------------------------------------------------------------ core
+    def head_inputs(self, latent: np.ndarray) -> np.ndarray:
+        """Scores of the pipeline's classifier on latent codes (the head's input)."""
+        return classifier_scores(self.clf, latent)
+
+    def latent(self, X):
+        """Scaled features, latent codes and reconstruction errors (None without decoder)."""
+        with warnings.catch_warnings():
+            # Fallback to training statistics is reported by predict_features instead.
+            warnings.simplefilter("ignore", UserWarning)
+            Z = self.scale.transform(X)
+        latent = np.asarray(self.reduce.transform(Z), dtype=float)
+        recon = (
+            np.asarray(self.reduce.reconstruction_error(Z), dtype=float)
+            if hasattr(self.reduce, "reconstruction_error") else None
+        )
+        return Z, latent, recon
+
+    def predict_features(
+        self, features: pd.DataFrame, groups=None
+    ) -> tuple[pd.DataFrame, str]:
+        """Predict from a feature table.
+
+        Args:
+            features: indexed by file, the bundle's feature columns.
+            groups: speaker/corpus id per row for group normalisation (None: every row
+                is its own group, i.e. the training statistics are used).
+
+        Returns:
+            (table, normalisation note)
+        """
+        check_feature_names(self.bundle.feature_names, list(features.columns))
+        if len(features) == 0:
+            return pd.DataFrame(columns=self.columns), "no input"
+        files = [str(f) for f in features.index]
+        X = features.to_numpy(dtype=np.float64)
+        if not np.all(np.isfinite(X)):
+            raise ValueError("features contain NaN or infinite values")
+        if self.by is None:
+            note = "global z-scoring with the training statistics (the model's normalisation)"
+            gids = None
+        else:
+            gids = np.asarray(files if groups is None else groups, dtype=object)
+        if gids is None:
+            idx = pd.Index(files, name="file")
+        else:
+            # The group id goes into both levels: the scaler reads the one named by its `by`.
+            idx = pd.MultiIndex.from_arrays([files, gids, gids], names=["file", "corpus", "speaker"])
+        X = pd.DataFrame(X, index=idx, columns=self.bundle.feature_names)
+        _, latent, recon = self.latent(X)
+        if gids is not None:
+            fallback = list(getattr(self.scale, "last_fallback_groups_", []))
+            n_groups = len(pd.unique(gids))
+            note = (
+                f"per-{self.by} z-scoring (the model's normalisation) over {n_groups} group(s)"
+            )
+            if fallback:
+                n_fb = int(np.isin(gids, np.asarray(fallback, dtype=object)).sum())
+                note += (
+                    f"; {n_fb} file(s) in {len(fallback)} group(s) with fewer than "
+                    f"{self.scale.min_group_size} files used the training statistics instead "
+                    f"(less reliable: give several files per {self.by})"
+                )
+        proba = self.bundle.head.predict_proba(self.head_inputs(latent))
+        ood = self.bundle.ood.score(latent, recon)
+        table = pd.DataFrame({"file": files})
+        table["label"] = np.asarray(self.bundle.labels, dtype=object)[proba.argmax(axis=1)]
+        for j, c in enumerate(self.bundle.labels):
+            table[f"p_{c}"] = proba[:, j]
+        for j in range(latent.shape[1]):
+            table[f"z{j + 1}"] = latent[:, j]
+        table["ood_score"] = ood
+        table["ood"] = ood > self.bundle.ood.threshold_
+        return table, note
+
+    def predict_files(self, inputs, jobs: int = 1, cache_dir=None) -> Prediction:
+        """Predict files, folders and/or CSV manifests.
+
+        Args:
+            inputs: a path or a list of paths (audio files, folders searched recursively,
+                CSV manifests with a ``file`` column and optional ``speaker``/``corpus``).
+            jobs: feature extraction processes.
+            cache_dir: feature cache (default: emolens' user cache).
+
+        Returns:
+            :class:`Prediction`.
+        """
+        from emolens.features import NoFeaturesError, extract
+
+        files, groups, source, skipped = collect_inputs(inputs, self.by)
+        empty = pd.DataFrame(columns=self.columns)
+        if not files:
+            return Prediction(empty, skipped, "no input files")
+        try:
+            ex = extract(files, feature_set=self.bundle.feature_set, jobs=jobs,
+                         cache_dir=cache_dir, progress=False)
+        except NoFeaturesError as err:
+            return Prediction(empty, pd.concat([skipped, err.skipped], ignore_index=True),
+                              "no file could be processed")
+        group_of = dict(zip(files, groups))
+        feats = ex.features
+        table, note = self.predict_features(feats, [group_of[f] for f in feats.index])
+        if self.by is not None:
+            note += f"; groups from {source}"
+        return Prediction(table, pd.concat([skipped, ex.skipped], ignore_index=True), note)
+
+    # ------------------------------------------------------------------ signals
+    def signal_features(self, signal: np.ndarray, sr: int) -> pd.DataFrame:
+        """Features of one in-memory signal (validated and resampled like files)."""
+        from emolens.features.audio import TARGET_SR, prepare_signal
+        from emolens.features.sets import get_config
+
+        if self._smile is None:
+            self._smile = get_config(self.bundle.feature_set).smile()
+        x = prepare_signal(signal, sr)
+        frame = self._smile.process_signal(x, TARGET_SR)
+        return pd.DataFrame(frame.to_numpy(dtype=np.float64), columns=list(frame.columns))
+
+
+def collect_inputs(inputs, by: str | None = None):
+    """Expand files, folders and manifests into files with their normalisation groups.
+
+    Returns:
+        (files, groups, source description, skipped DataFrame)
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    files: list[str] = []
+    groups: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    sources: set[str] = set()
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES)
+            if not found:
+                skipped.append((str(p.resolve()), "folder holds no audio files"))
+            for f in found:
+                files.append(str(f.resolve()))
+                groups.append(str(f.resolve().parent))
+            sources.add("folders (one folder = one recording set)")
+        elif p.suffix.lower() == ".csv" and p.is_file():
+            m = pd.read_csv(p)
+            if "file" not in m.columns:
+                raise ValueError(f"manifest {p} has no 'file' column (columns: {list(m.columns)})")
+            col = by if by in m.columns else None
+            for i, f in enumerate(m["file"].astype(str)):
+                fp = Path(f) if Path(f).is_absolute() else p.parent / f
+                files.append(str(fp.resolve()))
+                g = m[col].iloc[i] if col else None
+                groups.append(f"{p}:{g}" if col and pd.notna(g) else str(fp.resolve()))
+            sources.add(f"the manifest's {col!r} column" if col else
+                        f"a manifest without a {by!r} column (each file alone)")
+        else:
+            files.append(str(p.resolve()))
+            groups.append(str(p.resolve()))  # a lone file is its own group -> fallback
+            sources.add("single files (each file alone)")
+    # Duplicates: keep the first occurrence (extract() deduplicates too).
+    seen: dict[str, str] = {}
+    for f, g in zip(files, groups):
+        seen.setdefault(f, g)
+    skipped_df = pd.DataFrame(skipped, columns=["file", "reason"])
+    return list(seen), list(seen.values()), " and ".join(sorted(sources)), skipped_df
