@@ -13,9 +13,9 @@ Bhattacharyya is computed under a **Gaussian** model of each class (closed form,
 docs/interpretation.md): it needs no bandwidth, is stable for the small classes of acted
 corpora, and is invariant to affine rescaling, so a latent dimension and the activation scale
 can be compared directly. Because categorical corpora map every class to one constant
-activation, variables are standardised over the two classes and each class variance is
-floored at ``min_var`` (in pooled standard-deviation units), so a constant class still gives a
-finite distance. The reported *separation* is ``1 - BC`` with ``BC = exp(-D_B)``: 0 for
+activation, each variable is measured in units of its standard deviation over all classes and
+each class variance is floored at ``min_var`` (default 0.05 of that unit²), so a constant
+class still gives a finite distance that grows with the gap between the class values. The reported *separation* is ``1 - BC`` with ``BC = exp(-D_B)``: 0 for
 identical distributions, 1 for disjoint ones. A histogram estimate is available as
 ``method="histogram"``.
 """
@@ -40,8 +40,8 @@ __all__ = [
 ]
 
 
-def bhattacharyya_distance(a, b, method: str = "gaussian", min_var: float = 1e-2,
-                           bins: int = 20) -> float:
+def bhattacharyya_distance(a, b, method: str = "gaussian", min_var: float = 0.05,
+                           bins: int = 20, scale: float | None = None) -> float:
     """Bhattacharyya distance ``D_B`` between two 1-D samples.
 
     Args:
@@ -49,9 +49,12 @@ def bhattacharyya_distance(a, b, method: str = "gaussian", min_var: float = 1e-2
         b: values of class B.
         method: ``"gaussian"`` (closed form on class means/variances) or ``"histogram"``
             (shared bins over the pooled range).
-        min_var: variance floor, in units of the pooled variance of ``a`` and ``b``
-            (Gaussian only), so that constant classes give a finite distance.
+        min_var: variance floor in units of ``scale²`` (Gaussian only), so that constant
+            classes (categorical activation) give a finite distance.
         bins: number of histogram bins (histogram only).
+        scale: unit of the variable, e.g. its standard deviation over all classes (what
+            :func:`pair_separations` passes), so that the floor means the same for every
+            pair; default: the pooled standard deviation of ``a`` and ``b``.
 
     Returns:
         ``D_B >= 0``; 0 for identical distributions, growing with their separation
@@ -63,9 +66,9 @@ def bhattacharyya_distance(a, b, method: str = "gaussian", min_var: float = 1e-2
     if len(a) == 0 or len(b) == 0:
         return float("nan")
     pooled = np.concatenate([a, b])
-    scale = pooled.std()
-    if scale == 0:  # both classes are the same constant
+    if pooled.std() == 0:  # both classes are the same constant
         return 0.0
+    scale = pooled.std() if scale is None or not scale > 0 else float(scale)
     a, b = (a - pooled.mean()) / scale, (b - pooled.mean()) / scale
     if method == "gaussian":
         va, vb = max(a.var(), min_var), max(b.var(), min_var)
@@ -113,10 +116,13 @@ def pair_separations(
     classes = list(labels) if labels is not None else sorted(y.dropna().unique())
     classes = [c for c in classes if (y == c).any()]
     rows = []
+    # One unit per variable (its sd over all classes): the variance floor then means the same
+    # for every pair, and pairs far apart in a categorical activation stay further apart.
+    scales = {var: float(data.loc[y.isin(classes), var].std(ddof=0)) for var in variables}
     for a, b in combinations(classes, 2):
         for var in variables:
             xa, xb = data.loc[y == a, var], data.loc[y == b, var]
-            d = bhattacharyya_distance(xa, xb, **kwargs)
+            d = bhattacharyya_distance(xa, xb, **{"scale": scales[var], **kwargs})
             rows.append({"pair": f"{a}–{b}", "class_a": a, "class_b": b, "variable": var,
                          "separation": float("nan") if np.isnan(d) else 1.0 - np.exp(-d),
                          "distance": d})
