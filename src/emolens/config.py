@@ -12,7 +12,7 @@ The full annotated format is in ``docs/config.md``. In short::
     output = "../runs/paper"
 
     [corpora]
-    train = ["../../shared/corpora/ravdess", {path = "x/manifest.csv", name = "x"}]
+    train = ["../../shared/corpora/ravdess", {path = "x.csv", name = "csv", corpus = "x"}]
     test = []
 
     [models.svc]                   # a table per model: key = label shown in the results
@@ -59,7 +59,7 @@ TOP_KEYS = (
     "models",
 )
 CORPORA_KEYS = ("train", "test")
-ENTRY_KEYS = ("path", "name")
+ENTRY_KEYS = ("path", "name", "corpus")
 
 
 class ConfigError(ValueError):
@@ -68,10 +68,18 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class CorpusEntry:
-    """One corpus of an experiment: a corpus folder or a CSV manifest, optionally renamed."""
+    """One corpus of an experiment.
+
+    Attributes:
+        path: corpus folder or CSV manifest.
+        name: layout for ``emolens.corpora.load_corpus`` (``"emodb"``, ``"ravdess"``,
+            ``"csv"``, ``"folders"`` ...); ``None`` detects it.
+        corpus: new value of the manifest's ``corpus`` column (rename); ``None`` keeps it.
+    """
 
     path: Path
     name: str | None = None
+    corpus: str | None = None
 
 
 @dataclass(frozen=True)
@@ -154,10 +162,16 @@ def _entries(values, base: Path, where: str) -> list[CorpusEntry]:
             _check_keys(value, ENTRY_KEYS, here)
             if "path" not in value:
                 raise ConfigError(f"{here} needs a 'path' (a corpus folder or CSV manifest)")
-            name = value.get("name")
-            if name is not None and (not isinstance(name, str) or not name):
-                raise ConfigError(f"{here}.name must be a non-empty string, got {name!r}")
-            out.append(CorpusEntry(_path(value["path"], base, f"{here}.path"), name))
+            for key in ("name", "corpus"):
+                v = value.get(key)
+                if v is not None and (not isinstance(v, str) or not v.strip()):
+                    raise ConfigError(f"{here}.{key} must be a non-empty string, got {v!r}")
+            out.append(
+                CorpusEntry(
+                    _path(value["path"], base, f"{here}.path"), value.get("name"),
+                    value.get("corpus"),
+                )
+            )
         else:
             raise ConfigError(
                 f"{here} must be a path string or a table {{path = ..., name = ...}}, "

@@ -1,0 +1,39 @@
+"""``emolens run``: run a TOML experiment and write its results directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def run(
+    config: Path = typer.Argument(..., help="Experiment file (TOML, see docs/config.md)."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Results directory; overrides 'output' of the config."
+    ),
+    jobs: int | None = typer.Option(
+        None, "--jobs", "-j", help="Feature-extraction processes; overrides 'jobs'."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Run an experiment: features, protocol splits, models, results.csv and summary.md."""
+    from rich.console import Console
+
+    from emolens.config import ConfigError, load_config
+    from emolens.evaluation.guard import LeakageError
+    from emolens.evaluation.runner import run_experiment
+
+    console = Console(stderr=True)
+    try:
+        cfg = load_config(config)
+        if jobs is not None:
+            if jobs < 1:
+                raise ConfigError(f"--jobs must be >= 1, got {jobs}")
+            cfg.jobs = jobs
+        result = run_experiment(cfg, out=out, progress=not quiet, console=console)
+    except (ConfigError, LeakageError) as err:
+        console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    summary = (result / "summary.md").read_text(encoding="utf-8")
+    Console().print(summary, markup=False, highlight=False, soft_wrap=True)

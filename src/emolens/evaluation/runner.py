@@ -1,0 +1,580 @@
+"""Run an experiment: corpora -> features -> protocol splits -> models -> results directory.
+
+The layout of the results directory is the contract of ``docs/architecture.md``; the names of
+the test sets are explained in :mod:`emolens.evaluation.protocols`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emolens import LABELS, __version__
+from emolens.config import ConfigError, ExperimentConfig
+from emolens.evaluation.metrics import bootstrap_ua, confusion, scores
+from emolens.evaluation.protocols import Split, make_splits
+
+log = logging.getLogger("emolens.run")
+
+RESULT_COLUMNS = (
+    ["model", "train", "test", "role", "seed", "fold", "n", "ua", "wa", "macro_f1"]
+    + [f"recall_{lab}" for lab in LABELS]
+    + ["ua_low", "ua_high"]
+)
+
+
+@dataclass
+class RunData:
+    """What the models see: the labelled manifest and its model input."""
+
+    manifest: pd.DataFrame
+    X: pd.DataFrame
+    y: np.ndarray
+    train: list[str]
+    test: list[str]
+    dropped: dict[str, int] = field(default_factory=dict)
+    skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["file", "reason"]))
+    features: pd.DataFrame | None = None
+
+
+# -- data ----------------------------------------------------------------------------------
+def _load_entries(entries, role: str) -> list[pd.DataFrame]:
+    from emolens.corpora import load_corpus
+
+    frames = []
+    for entry in entries:
+        try:
+            frame = load_corpus(entry.path, name=entry.name)
+        except (ValueError, OSError) as err:
+            raise ConfigError(f"[corpora].{role}: cannot load '{entry.path}': {err}") from err
+        if entry.corpus is not None:
+            frame = frame.assign(corpus=entry.corpus)
+        frames.append(frame)
+    return frames
+
+
+def load_data(config: ExperimentConfig, progress: bool = True, console=None) -> RunData:
+    """Load the corpora of an experiment, keep the 4-class utterances and extract features.
+
+    Returns:
+        RunData with the manifest (labelled, extracted rows only, RangeIndex) and ``X``
+        indexed by ``(file, corpus, speaker)`` in the same row order.
+    """
+    from emolens.features import default_cache_dir, extract, model_input
+
+    say = console.log if console is not None else log.info
+    train_frames = _load_entries(config.train, "train")
+    test_frames = _load_entries(config.test, "test")
+    train = list(dict.fromkeys(c for f in train_frames for c in f["corpus"].astype(str)))
+    test = list(dict.fromkeys(c for f in test_frames for c in f["corpus"].astype(str)))
+    both = sorted(set(train) & set(test))
+    if both:
+        raise ConfigError(
+            f"corpora {both} are both in [corpora].train and [corpora].test; give a test "
+            "corpus another name only if it really is different data"
+        )
+    manifest = pd.concat(train_frames + test_frames, ignore_index=True)
+    dup = manifest["file"].duplicated()
+    if dup.any():
+        raise ConfigError(
+            f"{int(dup.sum())} file(s) are listed by more than one corpus entry, e.g. "
+            f"{manifest.loc[dup, 'file'].iloc[0]}"
+        )
+    dropped = {}
+    for corpus, frame in manifest.groupby("corpus", sort=False):
+        n_out = int(frame["label4"].isna().sum())
+        dropped[str(corpus)] = n_out
+        say(
+            f"corpus [bold]{corpus}[/]: {len(frame)} utterances, {len(frame) - n_out} with one "
+            f"of the 4 classes, {n_out} dropped (other emotions)"
+        )
+    manifest = manifest[manifest["label4"].notna()].reset_index(drop=True)
+    for corpus in train + test:
+        if not (manifest["corpus"] == corpus).any():
+            raise ConfigError(f"corpus '{corpus}' has no utterance of the classes {LABELS}")
+
+    cache_dir = config.cache_dir or default_cache_dir()
+    say(f"features '{config.features}' for {len(manifest)} files (cache {cache_dir})")
+    result = extract(
+        manifest["file"].tolist(),
+        feature_set=config.features,
+        jobs=config.jobs,
+        cache_dir=cache_dir,
+        progress=progress,
+    )
+    skipped = result.skipped.reset_index(drop=True)
+    if len(skipped):
+        say(f"[yellow]{len(skipped)} file(s) skipped[/] (see skipped.csv)")
+    manifest = manifest[manifest["file"].isin(result.features.index)].reset_index(drop=True)
+    X = model_input(result.features, manifest)
+    if list(X.index.get_level_values("file")) != manifest["file"].astype(str).tolist():
+        raise RuntimeError("model_input changed the row order of the manifest")
+    return RunData(
+        manifest=manifest,
+        X=X,
+        y=manifest["label4"].astype(str).to_numpy(),
+        train=train,
+        test=test,
+        dropped=dropped,
+        skipped=skipped,
+        features=result.features,
+    )
+
+
+# -- one fit -------------------------------------------------------------------------------
+def build_model(spec, seed: int, normalisation: str):
+    """``make_model`` for a model spec, seeded, with the experiment's normalisation."""
+    from emolens.models import make_model
+
+    params = dict(spec.params)
+    if not any(k in params for k in ("by", "scale__by")):
+        params["scale__by"] = None if normalisation == "global" else normalisation
+    try:
+        return make_model(spec.model, seed=int(seed), **params)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"[models.{spec.label}]: {err}") from err
+
+
+def latent(pipe, X) -> np.ndarray | None:
+    """The representation the classifier sees, for pipelines whose ``reduce`` step has one."""
+    reduce = pipe.named_steps.get("reduce")
+    if reduce is None or reduce == "passthrough":
+        return None
+    return np.asarray(pipe[:-1].transform(X), dtype=np.float64)
+
+
+def fit_split(spec, split: Split, seed: int, data: RunData, config: ExperimentConfig):
+    """Fit one model on one split and evaluate it on every test set of the split.
+
+    Returns:
+        (pipeline, result rows, prediction frames, shift messages of the zero-shot test sets)
+    """
+    from emolens.models.shift import distribution_shift
+
+    pipe = build_model(spec, seed, config.normalisation)
+    with warnings.catch_warnings():
+        # Small per-speaker groups are reported once in the summary, not per fit.
+        warnings.simplefilter("ignore", UserWarning)
+        pipe.fit(data.X.iloc[split.train], data.y[split.train])
+    rows, preds, shifts = [], [], []
+    for t in split.tests:
+        X_t, y_t = data.X.iloc[t.index], data.y[t.index]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            y_hat = np.asarray(pipe.predict(X_t)).astype(str)
+            z = latent(pipe, X_t)
+        row = {
+            "model": spec.label,
+            "train": split.train_name,
+            "test": t.name,
+            "role": t.role,
+            "seed": seed,
+            "fold": split.fold,
+        }
+        row.update(scores(y_t, y_hat))
+        if t.role != "train" and config.bootstrap > 0:
+            row["ua_low"], row["ua_high"] = bootstrap_ua(
+                y_t, y_hat, n_resamples=config.bootstrap, seed=seed
+            )
+        else:
+            row["ua_low"] = row["ua_high"] = np.nan
+        rows.append(row)
+        if t.role == "test":
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    report = distribution_shift(
+                        pipe.named_steps["scale"], X_t, y_pred=y_hat, name=t.name
+                    )
+                if report.flagged:
+                    shifts.append((t.name, report.message))
+            except Exception as err:  # noqa: BLE001 - a diagnosis must never stop a run
+                shifts.append((t.name, f"diagnosis failed: {type(err).__name__}: {err}"))
+        frame = pd.DataFrame(
+            {
+                "file": data.manifest["file"].to_numpy()[t.index],
+                "model": spec.label,
+                "seed": seed,
+                "fold": split.fold,
+                "train": split.train_name,
+                "test": t.name,
+                "role": t.role,
+                "y_true": y_t,
+                "y_pred": y_hat,
+            }
+        )
+        if z is not None:
+            for k in range(z.shape[1]):
+                frame[f"z{k + 1}"] = z[:, k]
+        preds.append(frame)
+    return pipe, rows, preds, shifts
+
+
+# -- outputs -------------------------------------------------------------------------------
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._+-]+", "-", text).strip("-")
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (str, Path)):
+        return json.dumps(str(value))
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    if value is None:
+        raise ValueError("TOML has no null")
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def config_toml(config: ExperimentConfig) -> str:
+    """The experiment as run, as TOML with absolute paths (re-runnable from anywhere)."""
+    lines = [f"# emolens {__version__}: experiment as run"]
+    if config.source is not None:
+        lines.append(f"# from {config.source}")
+    top = {
+        "name": config.name,
+        "protocol": config.protocol,
+        "split": config.split,
+        "folds": config.folds,
+        "seeds": config.seeds,
+        "normalisation": config.normalisation,
+        "features": config.features,
+        "output": str(config.output),
+        "jobs": config.jobs,
+        "bootstrap": config.bootstrap,
+        "save_models": config.save_models,
+    }
+    if config.cache_dir is not None:
+        top["cache_dir"] = str(config.cache_dir)
+    lines += [f"{k} = {_toml_value(v)}" for k, v in top.items()]
+
+    def entry(e):
+        if e.name is None and e.corpus is None:
+            return str(e.path)
+        return {"path": str(e.path), **{k: v for k, v in (("name", e.name), ("corpus", e.corpus)) if v}}
+
+    lines += ["", "[corpora]", f"train = {_toml_value([entry(e) for e in config.train])}"]
+    lines += [f"test = {_toml_value([entry(e) for e in config.test])}"]
+    for spec in config.models:
+        lines += ["", f"[models.{json.dumps(spec.label)}]", f"model = {_toml_value(spec.model)}"]
+        lines += [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in spec.params.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _plot_confusion(cm: pd.DataFrame, title: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = cm.to_numpy()
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(3.6, 3.2), dpi=100)
+    ax.imshow(rates, vmin=0, vmax=1, cmap="Blues")
+    for i in range(counts.shape[0]):
+        for j in range(counts.shape[1]):
+            ax.text(j, i, f"{rates[i, j]:.0%}\n{counts[i, j]}", ha="center", va="center",
+                    fontsize=7, color="white" if rates[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(cm.columns)), cm.columns, fontsize=7)
+    ax.set_yticks(range(len(cm.index)), cm.index, fontsize=7)
+    ax.set_xlabel("predicted", fontsize=8)
+    ax.set_ylabel("true", fontsize=8)
+    ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+
+
+def write_confusions(predictions: pd.DataFrame, out: Path, plots: bool = True) -> pd.DataFrame:
+    """Confusion matrices per model × (train, test set), summed over seeds and folds.
+
+    Writes ``confusion/<model>__<train>__<test>.csv`` (+ ``.png``) and
+    ``confusion/index.csv`` (columns model, train, test, role, csv, png).
+    """
+    folder = out / "confusion"
+    folder.mkdir(parents=True, exist_ok=True)
+    index = []
+    held = predictions[predictions["role"] != "train"]
+    for (model, train, test), g in held.groupby(["model", "train", "test"], sort=False):
+        stem = _slug(f"{model}__{train}__{test}")
+        cm = confusion(g["y_true"].to_numpy(), g["y_pred"].to_numpy())
+        cm.to_csv(folder / f"{stem}.csv")
+        png = ""
+        if plots:
+            png = f"{stem}.png"
+            _plot_confusion(cm, f"{model}: {train} → {test}", folder / png)
+        index.append({"model": model, "train": train, "test": test,
+                      "role": g["role"].iloc[0], "csv": f"{stem}.csv", "png": png})
+    frame = pd.DataFrame(index, columns=["model", "train", "test", "role", "csv", "png"])
+    frame.to_csv(folder / "index.csv", index=False)
+    return frame
+
+
+def _cell(values: pd.Series, scale: float = 100.0) -> str:
+    values = values.dropna()
+    if values.empty:
+        return "—"
+    if len(values) == 1:
+        return f"{values.iloc[0] * scale:.1f}"
+    return f"{values.mean() * scale:.1f} ± {values.std(ddof=1) * scale:.1f}"
+
+
+def summary_table(results: pd.DataFrame, metric: str = "ua", models=None) -> pd.DataFrame:
+    """Paper-style table: rows (train, test set), columns models, cells "mean ± std" in %."""
+    models = models or list(dict.fromkeys(results["model"]))
+    order = results[["train", "test", "role"]].drop_duplicates()
+    role_rank = {"train": 0, "valid": 1, "test": 2}
+    order = order.assign(_r=order["role"].map(role_rank)).sort_values(["_r"], kind="stable")
+    order = order.sort_values("train", key=lambda s: s.map({t: i for i, t in enumerate(
+        dict.fromkeys(results["train"]))}), kind="stable")
+    rows = []
+    for _, key in order.iterrows():
+        sel = results[(results["train"] == key["train"]) & (results["test"] == key["test"])]
+        row = {"train": key["train"], "test": key["test"]}
+        for m in models:
+            row[m] = _cell(sel.loc[sel["model"] == m, metric])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    cols = list(table.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, row in table.iterrows():
+        lines.append("| " + " | ".join(str(row[c]) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def write_summary(
+    out: Path,
+    config: ExperimentConfig,
+    data: RunData,
+    results: pd.DataFrame,
+    n_params: dict[str, dict[str, int]],
+    shift_notes: list[str],
+    timing: dict[str, float],
+) -> str:
+    """Write ``summary.md`` and return its text."""
+    models = [s.label for s in config.models]
+    chance = 100.0 / len(LABELS)
+    lines = [
+        f"# {config.name}",
+        "",
+        f"emolens {__version__} · protocol **{config.protocol}** · folds {config.folds} "
+        f"({config.split}) · seeds {config.seeds} · normalisation **{config.normalisation}** · "
+        f"features {config.features}",
+        "",
+    ]
+    if config.split == "stratified" and config.protocol in ("transfer", "pairwise"):
+        lines += [
+            "> **Warning:** `split = \"stratified\"` (the paper's k-fold): the `:valid` rows "
+            "share speakers with the training folds, so they are speaker-dependent and "
+            "optimistic. Zero-shot rows are unaffected.",
+            "",
+        ]
+    lines += [
+        f"## UA (unweighted accuracy, %), mean ± std over seeds × folds (chance {chance:.0f} %)",
+        "",
+        _markdown(summary_table(results, "ua", models)),
+        "",
+        "## WA (weighted accuracy, %)",
+        "",
+        _markdown(summary_table(results, "wa", models)),
+        "",
+        "## Macro-F1 (%)",
+        "",
+        _markdown(summary_table(results, "macro_f1", models)),
+        "",
+    ]
+    held = results[results["role"] != "train"]
+    if held["ua_low"].notna().any():
+        ci = held.groupby(["train", "test", "model"], sort=False)[["ua_low", "ua_high"]].mean()
+        table = []
+        for (train, test), g in ci.groupby(level=[0, 1], sort=False):
+            row = {"train": train, "test": test}
+            for m in models:
+                if (train, test, m) in g.index:
+                    lo, hi = g.loc[(train, test, m)]
+                    row[m] = f"[{lo * 100:.1f}, {hi * 100:.1f}]"
+                else:
+                    row[m] = "—"
+            table.append(row)
+        lines += [
+            f"## Bootstrap 95 % CI of UA (%; {config.bootstrap} resamples of the test "
+            "utterances per run, bounds averaged over seeds × folds)",
+            "",
+            _markdown(pd.DataFrame(table)),
+            "",
+        ]
+    lines += ["## Parameters", "", "| model | learned parameters | of which encoder |", "|---|---|---|"]
+    for m in models:
+        counts = n_params.get(m, {})
+        lines.append(f"| {m} | {counts.get('total', '—')} | {counts.get('encoder', '—')} |")
+    lines += [
+        "",
+        "Learned parameters = network weights (encoder + decoder) + classifier "
+        "(`emolens.models.n_parameters`); scaler statistics excluded.",
+        "",
+        "## Data",
+        "",
+        "| corpus | role | utterances used | speakers | dropped (no 4-class label) |",
+        "|---|---|---|---|---|",
+    ]
+    for corpus in data.train + data.test:
+        sel = data.manifest[data.manifest["corpus"] == corpus]
+        role = "train" if corpus in data.train else "test"
+        lines.append(
+            f"| {corpus} | {role} | {len(sel)} | {sel['speaker'].nunique()} | "
+            f"{data.dropped.get(corpus, 0)} |"
+        )
+    lines += ["", f"Files skipped during feature extraction: {len(data.skipped)} (skipped.csv)."]
+    if len(data.skipped):
+        for reason, n in data.skipped["reason"].astype(str).value_counts().head(5).items():
+            lines.append(f"- {n} × {reason}")
+    lines += ["", "## Distribution shift", ""]
+    lines += [f"- {note}" for note in shift_notes] or ["- no warning"]
+    lines += [
+        "",
+        "## Run",
+        "",
+        f"Features {timing.get('features', 0):.1f} s, models {timing.get('models', 0):.1f} s, "
+        f"total {timing.get('total', 0):.1f} s.",
+        "",
+    ]
+    text = "\n".join(lines)
+    (out / "summary.md").write_text(text, encoding="utf-8")
+    return text
+
+
+def shift_notes(shifts: list[tuple[str, str, str]], n_runs: dict[tuple[str, str], int]) -> list[str]:
+    """One line per (model, test set) flagged by the distribution-shift diagnosis."""
+    notes = []
+    seen: dict[tuple[str, str], list[str]] = {}
+    for model, test, message in shifts:
+        seen.setdefault((model, test), []).append(message)
+    for (model, test), messages in seen.items():
+        notes.append(
+            f"{model} on {test} (flagged in {len(messages)} of {n_runs.get((model, test), '?')} "
+            f"runs): {messages[0]}"
+        )
+    return notes
+
+
+# -- the run -------------------------------------------------------------------------------
+def run_experiment(
+    config: ExperimentConfig, out: str | Path | None = None, progress: bool = True, console=None
+) -> Path:
+    """Run an experiment and write its results directory.
+
+    Args:
+        config: a validated experiment (:func:`emolens.config.load_config`).
+        out: output folder; overrides ``config.output``.
+        progress: show progress bars.
+        console: a ``rich.console.Console`` for log lines (default: stderr).
+
+    Returns:
+        the results directory.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from emolens.models import n_parameters, save_pipeline
+    from emolens.models.factory import parameter_counts
+
+    console = console or Console(stderr=True)
+    out = Path(out) if out is not None else config.output
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    (out / "config.toml").write_text(config_toml(config), encoding="utf-8")
+
+    data = load_data(config, progress=progress, console=console)
+    t_feat = time.perf_counter()
+    data.manifest.to_csv(out / "manifest.csv", index=False)
+    data.features.loc[data.manifest["file"]].to_parquet(out / "features.parquet")
+    data.skipped.to_csv(out / "skipped.csv", index=False)
+
+    plan = {
+        seed: make_splits(
+            data.manifest, config.protocol, data.train, data.test, config.folds, config.split, seed
+        )
+        for seed in config.seeds
+    }
+    total = sum(len(s) for s in plan.values()) * len(config.models)
+    console.log(
+        f"{config.protocol}: {len(plan[config.seeds[0]])} split(s) × {len(config.seeds)} seed(s) "
+        f"× {len(config.models)} model(s) = {total} fits"
+    )
+    rows, preds, shifts, n_params = [], [], [], {}
+    models_dir = out / "models"
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not progress,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("fitting", total=total)
+        for spec in config.models:
+            for seed, splits in plan.items():
+                for split in splits:
+                    bar.update(task, description=f"{spec.label} seed {seed} fold {split.fold}")
+                    pipe, r, p, sh = fit_split(spec, split, seed, data, config)
+                    rows += r
+                    preds += p
+                    shifts += [(spec.label, test, msg) for test, msg in sh]
+                    if spec.label not in n_params:
+                        counts = parameter_counts(pipe)
+                        n_params[spec.label] = {
+                            "total": n_parameters(pipe),
+                            "encoder": counts.get("encoder", "—"),
+                        }
+                    if config.save_models:
+                        folder = models_dir / spec.label / f"seed{seed}_fold{split.fold}"
+                        save_pipeline(pipe, folder, metadata={
+                            "model": spec.label, "make_model": spec.model,
+                            "params": spec.params, "train": split.train_name, "seed": seed,
+                            "fold": split.fold, "normalisation": config.normalisation,
+                            "features": config.features,
+                            "tests": [t.name for t in split.tests]})
+                    bar.advance(task)
+            valid = [x["ua"] for x in rows if x["model"] == spec.label and x["role"] != "train"]
+            console.log(f"{spec.label}: mean held-out UA {np.mean(valid) * 100:.1f} %")
+    t_fit = time.perf_counter()
+
+    results = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    results.to_csv(out / "results.csv", index=False)
+    predictions = pd.concat(preds, ignore_index=True)
+    predictions.to_parquet(out / "predictions.parquet", index=False)
+    write_confusions(predictions, out)
+    runs = results[results["role"] == "test"].groupby(["model", "test"]).size().to_dict()
+    notes = shift_notes(shifts, runs)
+    timing = {"features": t_feat - t0, "models": t_fit - t_feat}
+    timing["total"] = time.perf_counter() - t0
+    write_summary(out, config, data, results, n_params, notes, timing)
+    console.log(f"wrote {out} ({timing['total']:.1f} s)")
+    try:
+        from emolens.report import build_report
+    except ImportError:
+        console.log("report: emolens.report.build_report not available, skipped")
+    else:
+        try:
+            build_report(out)
+            console.log(f"report: {out / 'report.html'}")
+        except Exception as err:  # noqa: BLE001 - the results are written; say why no report
+            console.log(f"[yellow]report failed[/]: {type(err).__name__}: {err}")
+    return out
