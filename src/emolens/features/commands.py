@@ -154,21 +154,41 @@ def _csv_files(path: Path) -> list[str]:
 
 
 def _folder_files(folder: Path) -> list[str]:
+    """A known corpus layout goes through :func:`emolens.corpora.load_corpus`; any other
+    folder contributes every audio file under it (extraction needs no labels)."""
     try:
-        from emolens.corpora import load_corpus
-    except ImportError:
-        load_corpus = None
-    if load_corpus is not None:
-        try:
-            return [str(f) for f in load_corpus(folder)["file"]]
-        except ValueError as exc:
-            raise typer.BadParameter(f"cannot load corpus {folder}: {exc}") from None
+        from emolens.corpora import CorpusError, detect_corpus, load_corpus
+    except ImportError:  # pragma: no cover - corpora is part of emolens
+        return _all_audio(folder)
+    try:
+        detect_corpus(folder)
+    except CorpusError:
+        files = _all_audio(folder)
+        _note(f"{folder} is not a known corpus layout: taking all {len(files)} audio files in it")
+        return files
+    try:
+        return [str(f) for f in load_corpus(folder)["file"]]
+    except CorpusError as exc:
+        raise typer.BadParameter(f"cannot load corpus {folder}: {exc}") from None
+
+
+def _all_audio(folder: Path) -> list[str]:
     import soundfile as sf
 
-    extensions = {f".{ext.lower()}" for ext in sf.available_formats()}
+    extensions = {f".{ext.lower()}" for ext in sf.available_formats()} | {".aif", ".opus"}
     return sorted(
-        os.path.abspath(p) for p in folder.rglob("*") if p.suffix.lower() in extensions
+        os.path.abspath(p)
+        for p in folder.rglob("*")
+        if p.suffix.lower() in extensions
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
+
+
+def _note(message: str) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True).print(f"[dim]note:[/] {escape(message)}")
 
 
 def _write_parquet(frame, path: Path) -> None:
