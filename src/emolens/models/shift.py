@@ -9,11 +9,14 @@ log and ``summary.md``.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from .scaling import FeatureScaler
+
+log = logging.getLogger(__name__)
 
 #: Under a standard normal, median |z| is 0.674; above this the test set is called shifted.
 MEDIAN_ABS_Z_LIMIT = 1.5
@@ -111,7 +114,8 @@ def distribution_shift(
         name: name of the test set, used in the message.
 
     Returns:
-        ShiftReport (``message`` is empty when nothing is wrong).
+        ShiftReport (``message`` is empty when nothing is wrong; a flagged report is also
+        logged as a warning on the ``emolens.models.shift`` logger).
     """
     if not isinstance(scaler_fitted, FeatureScaler):
         raise TypeError(f"scaler_fitted must be a fitted FeatureScaler, got {type(scaler_fitted).__name__}.")
@@ -162,4 +166,5 @@ def distribution_shift(
             )
         parts.append(_FIX.get(scaler_fitted.by, _FIX[None]))
         report.message = " ".join(parts)
+        log.warning(report.message)
     return report
