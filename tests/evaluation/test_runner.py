@@ -1,0 +1,167 @@
+"""A full `emolens run` on the small synthetic corpora."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emolens import LABELS
+from emolens.config import ConfigError, load_config
+from emolens.evaluation.runner import RESULT_COLUMNS, run_experiment
+
+CONFIG = """
+name = "tiny"
+protocol = "transfer"
+folds = 2
+seeds = [0, 1]
+cache_dir = "{CACHE}"
+bootstrap = 200
+
+[corpora]
+train = ["{A}"]
+test = ["{B}"]
+
+[models.svc]
+[models.pca_svc]
+[models.dae_svc]
+epochs = 4
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(synth_corpora, tmp_path_factory):
+    """The same experiment run twice into two folders."""
+    a, b = synth_corpora["names"][:2]
+    root = synth_corpora["root"]
+    text = (
+        CONFIG.replace("{A}", str(root / a / "manifest.csv"))
+        .replace("{B}", str(root / b / "manifest.csv"))
+        .replace("{CACHE}", str(synth_corpora["cache"]))
+    )
+    folder = tmp_path_factory.mktemp("runs")
+    path = folder / "tiny.toml"
+    path.write_text(text)
+    config = load_config(path)
+    outs = [run_experiment(config, out=folder / f"run{i}", progress=False) for i in range(2)]
+    return config, outs
+
+
+def test_run_writes_every_promised_file(tiny_runs):
+    config, (out, _) = tiny_runs
+    for name in ("config.toml", "manifest.csv", "features.parquet", "skipped.csv",
+                 "results.csv", "predictions.parquet", "summary.md", "confusion/index.csv"):
+        assert (out / name).is_file(), name
+    results = pd.read_csv(out / "results.csv")
+    assert list(results.columns) == RESULT_COLUMNS
+    # 3 models x 2 seeds x 2 folds x (train, valid, zero-shot)
+    assert len(results) == 3 * 2 * 2 * 3
+    a, b = sorted(set(results["train"])), sorted(set(results.loc[results.role == "test", "test"]))
+    assert len(a) == 1 and len(b) == 1
+    assert set(results["test"]) == {f"{a[0]}:train", f"{a[0]}:valid", b[0]}
+    for model in ("svc", "pca_svc", "dae_svc"):
+        for seed in (0, 1):
+            for fold in (0, 1):
+                assert (out / "models" / model / f"seed{seed}_fold{fold}").is_dir()
+    index = pd.read_csv(out / "confusion" / "index.csv")
+    assert len(index) == 3 * 2  # models x (valid, zero-shot)
+    assert all((out / "confusion" / f).is_file() for f in index["csv"].tolist() + index["png"].tolist())
+    summary = (out / "summary.md").read_text()
+    assert "| train | test | svc | pca_svc | dae_svc |" in summary
+    assert "learned parameters" in summary and "skipped" in summary
+    assert load_config(out / "config.toml").models[2].params == {"epochs": 4}
+
+
+def test_predictions_have_latent_only_for_reducing_models(tiny_runs):
+    _, (out, _) = tiny_runs
+    p = pd.read_parquet(out / "predictions.parquet")
+    assert {"file", "model", "seed", "fold", "test", "role", "y_true", "y_pred", "z1", "z2"} <= set(p.columns)
+    assert p.loc[p.model == "svc", "z1"].isna().all()
+    assert p.loc[p.model == "dae_svc", ["z1", "z2"]].notna().all().all()
+    assert set(p["role"]) == {"train", "valid", "test"}
+    assert set(p["y_pred"]) <= set(LABELS)
+
+
+def test_results_match_predictions(tiny_runs):
+    from sklearn.metrics import balanced_accuracy_score
+
+    _, (out, _) = tiny_runs
+    results = pd.read_csv(out / "results.csv")
+    p = pd.read_parquet(out / "predictions.parquet")
+    row = results[(results.model == "pca_svc") & (results.role == "test")].iloc[0]
+    sel = p[(p.model == "pca_svc") & (p.seed == row.seed) & (p.fold == row.fold) & (p.test == row.test)]
+    assert row.n == len(sel)
+    assert row.ua == pytest.approx(balanced_accuracy_score(sel.y_true, sel.y_pred))
+    assert row.ua_low <= row.ua <= row.ua_high
+
+
+def test_models_learn_above_chance(tiny_runs):
+    _, (out, _) = tiny_runs
+    results = pd.read_csv(out / "results.csv")
+    held = results[results.role != "train"]
+    assert held.groupby("model")["ua"].mean().max() > 0.40
+    assert results.loc[results.role == "train", "ua"].mean() > 0.5
+
+
+def test_run_is_bit_for_bit_reproducible(tiny_runs):
+    _, (one, two) = tiny_runs
+
+    def digest(path):
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    assert digest(one / "results.csv") == digest(two / "results.csv")
+    p1 = pd.read_parquet(one / "predictions.parquet")
+    p2 = pd.read_parquet(two / "predictions.parquet")
+    pd.testing.assert_frame_equal(p1, p2, check_exact=True)
+
+
+def test_other_protocols_run(synth_corpora, write_config, tmp_path):
+    path = write_config(CONFIG.replace('"transfer"', '"loco"').replace('test = ["{B}"]', "test = []")
+                        .replace('train = ["{A}"]', 'train = ["{A}", "{B}"]'))
+    config = load_config(path)
+    config.models = config.models[:1]
+    config.seeds = [0]
+    out = run_experiment(config, out=tmp_path / "loco", progress=False)
+    results = pd.read_csv(out / "results.csv")
+    assert sorted(results.loc[results.role == "test", "test"]) == sorted(synth_corpora["names"])
+    assert sorted(results["fold"].unique()) == [0, 1]
+
+    path = write_config(CONFIG.replace('"transfer"', '"within"').replace('test = ["{B}"]', "test = []")
+                        .replace("folds = 2", 'folds = "loso"'), name="within.toml")
+    config = load_config(path)
+    config.models = config.models[:1]
+    config.seeds = [0]
+    config.save_models = False
+    out = run_experiment(config, out=tmp_path / "within", progress=False)
+    results = pd.read_csv(out / "results.csv")
+    assert set(results.loc[results.role == "test", "test"]) == {f"{synth_corpora['names'][0]}:loso"}
+    assert len(results) == 2 * 4  # (train + loso row) x 4 speakers
+    assert not (out / "models").exists()
+
+
+def test_bad_model_parameter_is_a_config_error(write_config, tmp_path):
+    config = load_config(write_config(CONFIG.replace("epochs = 4", "epochz = 4")))
+    with pytest.raises(ConfigError, match=r"dae_svc.*epochz"):
+        run_experiment(config, out=tmp_path / "bad", progress=False)
+
+
+def test_cli_run(write_config, tmp_path):
+    from typer import Typer
+    from typer.testing import CliRunner
+
+    from emolens.evaluation.commands import run
+
+    app = Typer()
+    app.command()(run)
+    path = write_config(CONFIG.replace("seeds = [0, 1]", "seeds = [3]").replace(
+        "[models.pca_svc]\n[models.dae_svc]\nepochs = 4", ""))
+    result = CliRunner().invoke(app, [str(path), "--out", str(tmp_path / "cli"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "| train | test | svc |" in result.output
+    assert (tmp_path / "cli" / "results.csv").is_file()
+    bad = write_config("protocl = 'transfer'\n" + CONFIG, name="bad.toml")
+    result = CliRunner().invoke(app, [str(bad)])
+    assert result.exit_code == 2
+    assert "unknown key 'protocl'" in result.output
