@@ -54,6 +54,28 @@ def test_shifted_corpus_is_flagged_with_numbers_and_fix(xy):
     assert not distribution_shift(per_corpus, Xb).shifted
 
 
+def test_partial_location_shift_is_flagged(xy):
+    # Like EmoDB -> RAVDESS: most values look normal (median |z| < 1.5), but a third of the
+    # features moved by a few sd as a whole.
+    X, _ = xy
+    scaler = FeatureScaler().fit(X[:120])
+    test = X[120:].copy()
+    moved = np.arange(0, X.shape[1], 3)
+    test[:, moved] += 3 * X[:120].std(0)[moved]
+    report = distribution_shift(scaler, test)
+    assert report.median_abs_z < 1.5 and report.share_clipped == 0
+    assert report.share_shifted_features == pytest.approx(len(moved) / X.shape[1], abs=0.02)
+    assert report.shifted and "features shifted by more than 1 sd" in report.message
+    assert {f for f, _ in report.worst_features} <= {f"x{i}" for i in moved}
+
+
+def test_flagged_report_is_logged(xy, caplog):
+    Xa, _, Xb, _ = _two_corpora(xy)
+    with caplog.at_level("WARNING", logger="emolens.models.shift"):
+        report = distribution_shift(FeatureScaler().fit(Xa), Xb)
+    assert report.message in caplog.text
+
+
 def test_rbf_svc_collapse_is_detected_and_fixed_by_per_corpus_scaling(xy):
     Xa, ya, Xb, yb = _two_corpora(xy)
     svc = make_model("svc").fit(Xa, ya)
