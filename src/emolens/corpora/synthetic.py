@@ -15,7 +15,9 @@ Everything is deterministic per seed: each file has its own random stream derive
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -28,9 +30,9 @@ import soundfile as sf
 from scipy import signal
 
 from emolens import LABELS
+from emolens.corpora.schema import COLUMNS, conform, make_manifest
 
 __all__ = [
-    "COLUMNS",
     "CorpusSpec",
     "DEFAULT_CORPORA",
     "EMOTION_CUES",
@@ -43,30 +45,9 @@ __all__ = [
 #: Bumped whenever the synthesis changes, so cached output is regenerated.
 GENERATOR_VERSION = 1
 
-# The manifest contract of docs/architecture.md; kept in step with emolens.corpora.schema.
-COLUMNS = [
-    "file",
-    "corpus",
-    "language",
-    "speaker",
-    "gender",
-    "emotion",
-    "label4",
-    "activation",
-    "valence",
-]
-
-# Category -> (activation, valence), the circumplex placement used for categorical corpora.
-_ACTIVATION_VALENCE = {
-    "neutral": (0.0, 0.0),
-    "happy": (0.5, 0.8),
-    "sad": (-0.6, -0.7),
-    "angry": (0.8, -0.6),
-}
-
 # Per-emotion cue distributions: (mean, standard deviation) of each utterance's draw, relative
-# to the speaker's neutral voice. Directions follow Banse & Scherer (1996, Table 6) and
-# Juslin & Laukka (2003, Table 7); the spreads are wide on purpose so the classes overlap.
+# to the speaker's neutral voice. Directions follow Banse & Scherer (1996) and
+# Juslin & Laukka (2003); the spreads are wide on purpose so the classes overlap.
 #   f0_level   semitones above the speaker's baseline F0
 #   f0_range   semitones of the pitch accents (log-normal around the mean)
 #   loudness   dB relative to the speaker's neutral level
@@ -78,41 +59,41 @@ _ACTIVATION_VALENCE = {
 #   breath     aspiration-noise level relative to the voiced excitation
 EMOTION_CUES: dict[str, dict[str, tuple[float, float]]] = {
     "neutral": {
-        "f0_level": (0.0, 1.5),
-        "f0_range": (2.5, 0.35),
-        "loudness": (0.0, 2.5),
-        "rate": (1.0, 0.09),
-        "tilt_hz": (700.0, 0.30),
+        "f0_level": (0.0, 1.2),
+        "f0_range": (2.5, 0.3),
+        "loudness": (0.0, 2.0),
+        "rate": (1.0, 0.08),
+        "tilt_hz": (600.0, 0.25),
         "jitter": (0.010, 0.003),
         "shimmer": (0.05, 0.015),
         "breath": (0.08, 0.03),
     },
     "happy": {
-        "f0_level": (3.0, 1.8),
-        "f0_range": (4.0, 0.35),
-        "loudness": (3.0, 2.5),
-        "rate": (1.08, 0.09),
-        "tilt_hz": (900.0, 0.30),
+        "f0_level": (3.0, 1.5),
+        "f0_range": (4.2, 0.3),
+        "loudness": (3.0, 2.0),
+        "rate": (1.08, 0.08),
+        "tilt_hz": (900.0, 0.25),
         "jitter": (0.010, 0.003),
         "shimmer": (0.05, 0.015),
         "breath": (0.07, 0.03),
     },
     "sad": {
-        "f0_level": (-1.5, 1.5),
-        "f0_range": (1.5, 0.35),
-        "loudness": (-4.0, 2.5),
-        "rate": (0.84, 0.09),
-        "tilt_hz": (450.0, 0.30),
-        "jitter": (0.016, 0.004),
+        "f0_level": (-1.5, 1.2),
+        "f0_range": (1.4, 0.3),
+        "loudness": (-5.0, 2.0),
+        "rate": (0.82, 0.08),
+        "tilt_hz": (350.0, 0.25),
+        "jitter": (0.018, 0.004),
         "shimmer": (0.07, 0.02),
-        "breath": (0.16, 0.05),
+        "breath": (0.20, 0.05),
     },
     "angry": {
-        "f0_level": (4.0, 1.8),
-        "f0_range": (3.8, 0.35),
-        "loudness": (6.0, 2.5),
-        "rate": (1.10, 0.09),
-        "tilt_hz": (1500.0, 0.30),
+        "f0_level": (4.0, 1.5),
+        "f0_range": (3.8, 0.3),
+        "loudness": (8.0, 2.0),
+        "rate": (1.10, 0.08),
+        "tilt_hz": (1800.0, 0.25),
         "jitter": (0.012, 0.003),
         "shimmer": (0.06, 0.015),
         "breath": (0.05, 0.02),
@@ -202,8 +183,8 @@ DEFAULT_CORPORA: tuple[CorpusSpec, ...] = (
         cue_bias={"angry": {"loudness": -2.0, "tilt_hz": -300.0}, "sad": {"rate": 0.06}},
         sample_rate=8000,
         channel="telephone",
-        snr_db=22.0,
-        gain_db=-4.0,
+        snr_db=30.0,
+        gain_db=-2.0,
     ),
     # Reverberant room at 44.1 kHz; three-vowel, fast mora-timed language, high register,
     # very expressive speakers whose happiness is loud.
@@ -211,7 +192,7 @@ DEFAULT_CORPORA: tuple[CorpusSpec, ...] = (
         name="synth-c",
         language="xc",
         vowels=((800, 1300, 2600), (320, 2200, 2900), (350, 800, 2300)),
-        syllable_s=0.15,
+        syllable_s=0.17,
         rhythm_var=0.06,
         stress_lengthening=1.1,
         f0_register=1.5,
@@ -220,8 +201,8 @@ DEFAULT_CORPORA: tuple[CorpusSpec, ...] = (
         sample_rate=44100,
         channel="room",
         snr_db=32.0,
-        gain_db=3.0,
-        t60_s=0.45,
+        gain_db=1.0,
+        t60_s=0.3,
     ),
     # Laptop microphone in a small room at 22.05 kHz; six vowels.
     CorpusSpec(
@@ -279,7 +260,7 @@ def _speakers(spec: CorpusSpec, n: int, seed: int, corpus_index: int) -> list[_S
                 gender="female" if female else "male",
                 f0_hz=float(f0 * 2 ** (spec.f0_register / 12)),
                 vtl_scale=float(rng.normal(1.16 if female else 1.0, 0.04)),
-                loudness_db=float(rng.normal(0.0, 2.0)),
+                loudness_db=float(rng.normal(0.0, 1.5)),
                 rate=float(rng.normal(1.0, 0.07)),
                 tilt_scale=float(np.exp(rng.normal(0.0, 0.15))),
                 breath=float(rng.normal(0.03 if female else 0.0, 0.02)),
@@ -327,6 +308,12 @@ def _resonator_sos(freqs, bandwidths, fs: float) -> np.ndarray:
         a1, a2 = -2 * r * np.cos(2 * np.pi * f / fs), r * r
         rows.append([1 + a1 + a2, 0.0, 0.0, 1.0, a1, a2])
     return np.asarray(rows, dtype=float)
+
+
+@functools.lru_cache(maxsize=256)
+def _bandpass(lo: float, hi: float, fs: int) -> np.ndarray:
+    sos = signal.butter(2, [lo, hi], btype="bandpass", fs=fs, output="sos")
+    return sos
 
 
 def _raised_cosine_ramp(n: int, ramp: int) -> np.ndarray:
@@ -392,10 +379,13 @@ def _f0_contour(plan, speaker, cues, rng, fs):
             x = (np.arange(lo, hi) - centre) / width
             st[lo:hi] += height * 0.5 * (1 + np.cos(np.pi * x))
         pos += length
-    # slow random wander, smoothed white noise, so contours are not all alike
-    wander = signal.sosfiltfilt(
-        signal.butter(2, 4.0, fs=fs, output="sos"), rng.normal(0, 1, n)
+    # slow random wander (about 4 Hz), so contours are not all alike; drawn at a 100 Hz
+    # control rate and interpolated, which is much cheaper than filtering at audio rate
+    knots = np.arange(0, n + fs // 100, fs // 100)
+    slow = signal.sosfiltfilt(
+        signal.butter(2, 4.0, fs=100, output="sos"), rng.normal(0, 1, len(knots)), padlen=0
     )
+    wander = np.interp(np.arange(n), knots, slow)
     st += 0.4 * cues["f0_range"] * wander / (wander.std() + 1e-12)
     return speaker.f0_hz * 2 ** (st / 12)
 
@@ -424,10 +414,11 @@ def _glottal_source(f0, cues, rng, fs):
     excitation /= np.sqrt(np.mean(excitation**2)) + 1e-12
     # aspiration noise, louder while the glottis is open
     noise = rng.normal(0, 1, len(f0)) * (0.4 + flow)
-    excitation += cues["breath"] * 2.5 * noise
-    # spectral tilt: one-pole low-pass; a lower corner means a steeper (softer) spectrum
+    excitation += cues["breath"] * 1.2 * noise
+    # spectral tilt: low-pass at tilt_hz; a lower corner means a steeper (softer) spectrum
     a = np.exp(-2 * np.pi * cues["tilt_hz"] / fs)
-    return signal.lfilter([1 - a], [1, -a], excitation)
+    # applied twice (-12 dB/octave above the corner) so the cue survives the channel
+    return signal.lfilter([(1 - a) ** 2], [1, -2 * a, a * a], excitation)
 
 
 def synthesize_utterance(
@@ -457,7 +448,8 @@ def synthesize_utterance(
     source = _glottal_source(f0, cues, rng, fs)
 
     n = len(f0)
-    out = np.zeros(n)
+    voiced = np.zeros(n)  # vowels and nasals, through the formant filter
+    frication = np.zeros(n)  # consonant noise, in dB relative to the vowels
     bw_scale = 1 + 2 * cues["breath"]  # breathy voices have damped (wider) formants
     bandwidths = np.array([80, 100, 140, 200, 250]) * np.array([bw_scale, 1.2, 1, 1, 1])
     ramp = int(0.012 * fs)
@@ -479,48 +471,49 @@ def synthesize_utterance(
             if zi is None or zi.shape[0] != sos.shape[0]:
                 zi = np.zeros((sos.shape[0], 2))
             y, zi = signal.sosfilt(sos, source[seg], zi=zi)
-            out[seg] = amp * y * _raised_cosine_ramp(length, ramp)
+            voiced[seg] = amp * y * _raised_cosine_ramp(length, ramp)
         elif kind in ("fric", "stop"):
             noise = rng.normal(0, 1, length)
             if kind == "fric":
-                lo = rng.uniform(2500, 4500)
-                hi = min(lo + rng.uniform(1500, 3500), 0.45 * fs)
-                level = 0.25
+                lo = 250.0 * rng.integers(10, 19)  # 2500..4500 Hz
+                hi = min(lo + 500.0 * rng.integers(3, 8), 0.45 * fs)
+                level_db = -14.0
             else:  # closure silence then a short broadband burst
                 noise[: length * 2 // 3] = 0.0
-                lo, hi, level = 500.0, min(5000.0, 0.45 * fs), 0.5
-            sos = signal.butter(2, [lo, hi], btype="bandpass", fs=fs, output="sos")
+                lo, hi, level_db = 500.0, min(5000.0, 0.45 * fs), -8.0
+            y = signal.sosfilt(_bandpass(lo, hi, fs), noise)
+            y /= np.sqrt(np.mean(y[y != 0] ** 2)) + 1e-12  # level relative to the vowels
             # consonants are articulated with more effort in high-arousal speech
-            level *= 10 ** (0.5 * cues["loudness"] / 20)
-            out[seg] = level * signal.sosfilt(sos, noise) * _raised_cosine_ramp(length, ramp // 3)
+            level_db += 0.3 * cues["loudness"]
+            frication[seg] = 10 ** (level_db / 20) * y * _raised_cosine_ramp(length, ramp // 3)
         pos += length
 
-    voiced = np.concatenate(
-        [np.full(p[1], p[0] in ("vowel", "nasal")) for p in plan]
-    )
-    rms = np.sqrt(np.mean(out[voiced] ** 2)) + 1e-12
-    out *= 10 ** ((_REF_DBFS + cues["loudness"]) / 20) / rms
+    is_voiced = np.concatenate([np.full(p[1], p[0] in ("vowel", "nasal")) for p in plan])
+    voiced /= np.sqrt(np.mean(voiced[is_voiced] ** 2)) + 1e-12
+    out = voiced + frication
+    out *= 10 ** ((_REF_DBFS + cues["loudness"]) / 20)
     return _channel(out, spec, fs, rng)
 
 
-def _room_impulse_response(spec: CorpusSpec, fs: int) -> np.ndarray:
+@functools.lru_cache(maxsize=16)
+def _room_impulse_response(name: str, t60_s: float, fs: int) -> np.ndarray:
     """Synthetic room: direct path plus exponentially decaying noise tail (fixed per corpus)."""
-    seed = int.from_bytes(hashlib.sha256(spec.name.encode()).digest()[:4], "little")
+    seed = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "little")
     rng = np.random.default_rng(seed)
-    n = int(spec.t60_s * fs)
+    n = int(t60_s * fs)
     t = np.arange(n) / fs
-    tail = rng.normal(0, 1, n) * 10 ** (-3 * t / spec.t60_s)  # -60 dB at t60
+    tail = rng.normal(0, 1, n) * 10 ** (-3 * t / t60_s)  # -60 dB at t60
     tail = signal.sosfilt(signal.butter(1, 4000, fs=fs, output="sos"), tail)  # air absorption
     delay = int(0.004 * fs)
     tail[:delay] = 0.0
-    tail *= 0.35 / np.sqrt(np.sum(tail**2))  # direct-to-reverberant ratio about +9 dB
+    tail *= 0.25 / np.sqrt(np.sum(tail**2))  # direct-to-reverberant ratio about +12 dB
     tail[0] = 1.0
     return tail
 
 
 def _channel(x: np.ndarray, spec: CorpusSpec, fs: int, rng: np.random.Generator) -> np.ndarray:
     if spec.channel == "room":
-        x = signal.fftconvolve(x, _room_impulse_response(spec, fs))[: len(x)]
+        x = signal.fftconvolve(x, _room_impulse_response(spec.name, spec.t60_s, fs))[: len(x)]
     if spec.sample_rate != fs:
         g = np.gcd(spec.sample_rate, fs)
         x = signal.resample_poly(x, spec.sample_rate // g, fs // g)
@@ -558,8 +551,10 @@ def _resolve_corpora(corpora) -> tuple[CorpusSpec, ...]:
 
 
 def _write_wav_atomic(path: Path, x: np.ndarray, sample_rate: int) -> None:
+    buffer = io.BytesIO()  # encode in memory: one write instead of many small ones
+    sf.write(buffer, x, sample_rate, subtype="PCM_16", format="WAV")
     tmp = path.with_name(path.name + ".tmp")
-    sf.write(tmp, x, sample_rate, subtype="PCM_16", format="WAV")
+    tmp.write_bytes(buffer.getvalue())
     os.replace(tmp, path)
 
 
@@ -586,20 +581,11 @@ def _read_manifest(out_dir: Path) -> pd.DataFrame | None:
     path = out_dir / "manifest.csv"
     if not path.is_file():
         return None
-    df = pd.read_csv(path, keep_default_na=False)
+    df = pd.read_csv(path, usecols=COLUMNS)
     df["file"] = [str((out_dir / f).resolve()) for f in df["file"]]
     if not all(Path(f).is_file() for f in df["file"]):
         return None
-    return _typed(df)
-
-
-def _typed(df: pd.DataFrame) -> pd.DataFrame:
-    df = df[COLUMNS].reset_index(drop=True)
-    for col in ("file", "corpus", "language", "speaker", "gender", "emotion", "label4"):
-        df[col] = df[col].astype(str)
-    for col in ("activation", "valence"):
-        df[col] = df[col].astype(float)
-    return df
+    return conform(df)
 
 
 def generate(
@@ -669,7 +655,6 @@ def generate(
                     x = synthesize_utterance(spec, speaker, emotion, rng, duration)
                     rel = Path(local) / f"{local}_{emotion}_{u + 1:02d}.wav"
                     _write_wav_atomic(out_dir / spec.name / rel, x, spec.sample_rate)
-                    activation, valence = _ACTIVATION_VALENCE[emotion]
                     corpus_rows.append(
                         {
                             "file": rel.as_posix(),
@@ -678,12 +663,10 @@ def generate(
                             "speaker": speaker.id,
                             "gender": speaker.gender,
                             "emotion": emotion,
-                            "label4": emotion,
-                            "activation": activation,
-                            "valence": valence,
                         }
                     )
-        corpus_df = pd.DataFrame(corpus_rows, columns=COLUMNS)
+        # label4 and the category (activation, valence) come from the loaders' schema
+        corpus_df = make_manifest(corpus_rows)
         _write_csv_atomic(corpus_df, out_dir / spec.name / "manifest.csv")
         top = corpus_df.assign(file=[f"{spec.name}/{f}" for f in corpus_df["file"]])
         rows.append(top)
@@ -694,4 +677,4 @@ def generate(
     tmp.write_text(json.dumps(params, indent=1, sort_keys=True))
     os.replace(tmp, params_path)
     manifest["file"] = [str((out_dir / f).resolve()) for f in manifest["file"]]
-    return _typed(manifest)
+    return conform(manifest)
