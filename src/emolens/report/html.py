@@ -1,0 +1,98 @@
+"""One self-contained HTML page: inline CSS, figures as base64 PNG, no scripts, no links out."""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
+ max-width:1150px;margin:0 auto;padding:1.2em 1.6em 4em;color:#1b1b1b;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.25em;margin-top:2.2em;
+ border-bottom:2px solid #0072B2;padding-bottom:.2em} h3{font-size:1.05em;margin-top:1.6em}
+p.meta{color:#555;margin-top:0} .note{color:#444;font-size:.92em}
+table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.86em}
+th,td{border:1px solid #ccc;padding:.25em .55em;text-align:right;vertical-align:top}
+th{background:#f0f0f0} td.l,th.l{text-align:left}
+tbody tr:nth-child(even){background:#fafafa}
+figure{margin:1em 0 1.6em} figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.88em;color:#444;margin-top:.3em}
+.verdict{padding:.5em .8em;margin:.5em 0;border-left:6px solid #999;background:#f7f7f7}
+.holds{border-color:#009E73} .fails{border-color:#D55E00} .partly{border-color:#E69F00}
+.na{border-color:#999}
+.badge{display:inline-block;font-weight:600;padding:0 .45em;border-radius:3px;color:#fff;
+ margin-right:.4em} .holds .badge{background:#007A5A} .fails .badge{background:#B34700}
+.partly .badge{background:#8A5F00} .na .badge{background:#666}
+nav ol{columns:2;font-size:.92em} code{background:#f3f3f3;padding:0 .2em}
+"""
+
+#: verdict status -> (css class, badge text)
+STATUS = {"holds": ("holds", "holds"), "fails": ("fails", "does not hold"),
+          "partly": ("partly", "partly holds"), "n/a": ("na", "not testable")}
+
+
+def esc(text) -> str:
+    """HTML-escape any value."""
+    return html.escape(str(text))
+
+
+def img(png: bytes, alt: str) -> str:
+    """An ``<img>`` with the PNG inlined as a data URI."""
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+
+
+def table(frame: pd.DataFrame, floatfmt: str = "{:.3f}", index: bool = False) -> str:
+    """A DataFrame as an HTML table (text columns left-aligned, numbers formatted)."""
+    frame = frame.copy()
+    left = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    for c in frame.columns:
+        if pd.api.types.is_float_dtype(frame[c]):
+            frame[c] = frame[c].map(lambda v: "" if pd.isna(v) else floatfmt.format(v))
+    out = frame.to_html(index=index, escape=True, border=0, na_rep="")
+    for c in left:  # mark text columns for left alignment
+        out = out.replace(f"<th>{esc(c)}</th>", f'<th class="l">{esc(c)}</th>', 1)
+    return out
+
+
+@dataclass
+class Page:
+    """Accumulates sections and renders one HTML document."""
+
+    title: str
+    meta: str = ""
+    parts: list[tuple[str, str, str]] = field(default_factory=list)  # (id, title, body)
+
+    def section(self, title: str, body: str) -> None:
+        self.parts.append((f"s{len(self.parts) + 1}", title, body))
+
+    def render(self) -> str:
+        toc = "".join(f'<li><a href="#{i}">{esc(t)}</a></li>' for i, t, _ in self.parts)
+        body = "".join(f'<h2 id="{i}">{esc(t)}</h2>\n{b}\n' for i, t, b in self.parts)
+        return (
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{esc(self.title)}</title><style>{_CSS}</style></head><body>"
+            f"<h1>{esc(self.title)}</h1><p class=\"meta\">{self.meta}</p>"
+            f"<nav><ol>{toc}</ol></nav>{body}</body></html>\n"
+        )
+
+
+def figure(png: bytes, caption: str, alt: str | None = None) -> str:
+    """A ``<figure>`` with an inline image and caption (caption is escaped)."""
+    return f"<figure>{img(png, alt or caption)}<figcaption>{esc(caption)}</figcaption></figure>"
+
+
+def verdict(status: str, title: str, text: str) -> str:
+    """A coloured verdict box; ``status`` is one of :data:`STATUS`."""
+    cls, badge = STATUS.get(status, STATUS["n/a"])
+    return (f'<div class="verdict {cls}"><span class="badge">{esc(badge)}</span>'
+            f"<strong>{esc(title)}</strong><br>{esc(text)}</div>")
+
+
+def para(text: str, cls: str | None = None) -> str:
+    c = f' class="{cls}"' if cls else ""
+    return f"<p{c}>{esc(text)}</p>"
