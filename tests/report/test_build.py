@@ -1,0 +1,71 @@
+"""build_report and `emolens report` on a constructed results directory."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pandas as pd
+import pytest
+
+from emolens.report import ReportError, build_report
+
+
+def test_report_is_self_contained_and_complete(results_dir):
+    path = build_report(results_dir, max_samples=60, n_repeats=2, max_fits=2)
+    text = path.read_text(encoding="utf-8")
+    assert path == results_dir / "report.html"
+    # self-contained: no external resources, figures inlined
+    assert not re.search(r'(src|href)="https?:', text)
+    assert "<script" not in text and "<link" not in text
+    assert text.count('src="data:image/png;base64,') >= 6
+    for heading in ("Findings of the paper", "Accuracy", "Latent space", "Physical",
+                    "Input features"):
+        assert heading in text
+    assert "svc on b: collapse" in text  # warnings of summary.md
+    out = results_dir / "interpret"
+    findings = json.loads((out / "findings.json").read_text())
+    assert [f["status"] in {"holds", "partly", "fails", "n/a"} for f in findings] == [True] * 3
+    # constructed data: loudness carries the emotion, so it must lead the permutation importance
+    perm = pd.read_csv(out / "permutation.csv")
+    assert perm.groupby("group")["importance"].mean().idxmax() == "loudness"
+    verdicts = pd.read_csv(out / "verdicts.csv")
+    assert len(verdicts) == 2 and verdicts["verdict"].str.startswith("z").all()
+    for name in ("accuracy_ua", "latent_summary", "separations", "spearman", "deeplift",
+                 "occlusion"):
+        assert (out / f"{name}.csv").is_file(), name
+    summary = pd.read_csv(out / "latent_summary.csv")
+    assert set(summary["factor"]) >= {"emotion", "corpus", "speaker"}
+
+
+def test_report_without_saved_models(results_dir, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(results_dir, run, ignore=shutil.ignore_patterns("models", "interpret",
+                                                                    "report.html"))
+    text = build_report(run).read_text(encoding="utf-8")
+    assert "Attributions skipped: no saved pipeline" in text
+    assert json.loads((run / "interpret" / "findings.json").read_text())[2]["status"] == "n/a"
+
+
+def test_report_errors(tmp_path):
+    with pytest.raises(ReportError, match="does not exist"):
+        build_report(tmp_path / "nope")
+    with pytest.raises(ReportError, match="missing results.csv"):
+        build_report(tmp_path)
+    with pytest.raises(TypeError, match="unknown report option"):
+        build_report(tmp_path, colour="red")
+
+
+def test_cli_report(results_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from emolens.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["report", str(tmp_path)])
+    assert res.exit_code == 2 and "missing" in res.output
+    res = runner.invoke(app, ["report", str(results_dir), "--max-samples", "40", "--repeats", "1",
+                              "--max-fits", "1"])
+    assert res.exit_code == 0, res.output
+    assert (results_dir / "report.html").is_file()

@@ -1,0 +1,59 @@
+"""Every figure function draws a PNG from small constructed tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emolens.interpret import physical as ph
+from emolens.report import figures as F
+
+PNG = b"\x89PNG"
+
+
+@pytest.fixture
+def latent():
+    rng = np.random.default_rng(0)
+    emo = np.tile(["neutral", "happy", "sad", "angry"], 30)
+    return pd.DataFrame({"corpus": np.repeat(["x", "y", "z"], 40), "emotion": emo,
+                         "z1": rng.normal(size=120), "z2": rng.normal(size=120),
+                         "z3": rng.normal(size=120),
+                         "activation": pd.Series(emo).map({"neutral": 0, "happy": .5,
+                                                           "sad": -.6, "angry": .8}),
+                         "valence": rng.normal(size=120)})
+
+
+def test_latent_grid_and_tsne(tmp_path, latent):
+    path = F.save(F.latent_grid(latent), tmp_path / "latent.png")
+    assert path.read_bytes().startswith(PNG)
+    emb = F.tsne_2d(latent[["z1", "z2", "z3"]])
+    assert emb.shape == (120, 2)
+    with pytest.raises(ValueError, match="column"):
+        F.latent_grid(latent, x="nope")
+
+
+def test_confusion_separation_heatmap(latent):
+    cm = pd.DataFrame([[5, 1], [2, 4]], index=["neutral", "angry"], columns=["neutral", "angry"])
+    assert F.to_png(F.confusion_grid({"m → t": cm, "m → u": cm})).startswith(PNG)
+    seps = pd.concat([ph.pair_separations(latent.sample(frac=.8, random_state=s),
+                                          ["z1", "z2", "activation"]) for s in range(3)])
+    assert F.to_png(F.separation_boxplot(seps)).startswith(PNG)
+    table = ph.spearman_table(latent[["z1", "z2"]], latent[["activation", "valence"]])
+    assert F.to_png(F.correlation_heatmap(ph.group_correlations(table))).startswith(PNG)
+
+
+def test_violins_and_bars():
+    rng = np.random.default_rng(1)
+    long = pd.DataFrame([(i, e, d, g, rng.normal()) for e in ("neutral", "angry")
+                         for g in ("loudness", "pitch") for d in ("z1", "z2") for i in range(10)],
+                        columns=["sample", "emotion", "dimension", "group", "attribution"])
+    assert F.to_png(F.attribution_violins(long)).startswith(PNG)
+    imp = pd.DataFrame({"test": ["b"] * 4 + ["c"] * 4, "group": ["loudness", "pitch"] * 4,
+                        "importance": rng.normal(size=8)})
+    assert F.to_png(F.importance_bars(imp)).startswith(PNG)
+
+
+def test_emotion_colours_are_fixed_okabe_ito():
+    assert F.emotion_color("angry") == "#D55E00" and F.emotion_color("sad") == "#0072B2"
+    assert F.emotion_color("happy") == "#E69F00"
