@@ -133,14 +133,14 @@ def _fmt(r):
 def write_card(args, bundle, metrics):
     info = bundle.info
     tr = info["training"]
-    rows_w = "\n".join(f"| {c} (5-fold, speakers held out) | {r['n']} | {_fmt(r)} |"
+    rows_w = "\n".join(f"| within {c} (5-fold, speakers held out) | {r['n']} | {_fmt(r)} |"
                        for c, r in metrics["within_corpus"].items())
     rows_x = "\n".join(f"| {k} (zero-shot) | {r['n']} | {_fmt(r)} | {100 * r['ood_rate']:.0f} % |"
                        for k, r in metrics["cross_corpus"].items())
     card = f"""# emolens default model
 
 Built-in model of `emolens predict` (used when no `--model` is given). Trained by
-`scripts/train_default.py` on {bundle.created or 'the date in bundle.json'}; every number
+`scripts/train_default.py` on {bundle.created}; every number
 below was computed by that script.
 
 ## Model

@@ -70,7 +70,7 @@ def predict(
     """
     from rich.console import Console
 
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     modes = sum([bool(inputs), stream is not None, mic])
     if modes != 1:
         raise typer.BadParameter("give input files/folders/manifests, or --stream FILE, or --mic (one of them)")
@@ -162,7 +162,7 @@ def export(
     except BundleError as err:
         raise typer.BadParameter(str(err)) from None
     size = path.stat().st_size
-    Console(stderr=True).print(
+    Console(stderr=True, soft_wrap=True).print(
         f"wrote {path} ({size / 1024:.1f} KiB); input 'features' float64 [N, "
         f"{len(predictor.bundle.feature_names)}], outputs probabilities/latent/scores; "
         f"labels {', '.join(predictor.bundle.labels)}", highlight=False)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 import emolens
-from emolens.deploy.bundle import Bundle, package_versions
+from emolens.deploy.bundle import Bundle, _now, package_versions
 from emolens.deploy.calibration import ProbabilityHead, classifier_scores, linear_scores
 from emolens.deploy.ood import OODScorer
 
@@ -152,7 +152,7 @@ def build_bundle(
         pipeline=final, head=head, ood=ood, feature_set=feature_set,
         feature_names=[str(c) for c in X.columns], labels=list(labels),
         normalisation={"by": scale.by, "clip": scale.clip, "min_group_size": int(scale.min_group_size)},
-        info=meta, versions=package_versions(),
+        info=meta, versions=package_versions(), created=_now(),
     )
 
 
