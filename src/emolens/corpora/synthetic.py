@@ -224,8 +224,13 @@ DEFAULT_CORPORA: tuple[CorpusSpec, ...] = (
     ),
 )
 
-#: Small preset for unit tests: 3 corpora x 4 speakers x 4 emotions x 4 utterances.
-SMALL = {"corpora": 3, "speakers_per_corpus": 4, "utterances_per_emotion": 4}
+#: Small preset for unit tests: 3 corpora x 4 speakers x 4 emotions x 4 short utterances.
+SMALL = {
+    "corpora": 3,
+    "speakers_per_corpus": 4,
+    "utterances_per_emotion": 4,
+    "duration": (1.0, 1.6),
+}
 
 _REF_DBFS = -26.0  # RMS level of a neutral utterance of an average speaker, before gain
 _SYNTH_MIN_RATE = 16000  # synthesise at least at this rate, then band-limit downwards
@@ -625,7 +630,9 @@ def generate(
             f"utterances_per_emotion must be at least 1, got {utterances_per_emotion}"
         )
     if len(duration) != 2 or not 0.3 <= duration[0] <= duration[1]:
-        raise ValueError(f"duration must be (min, max) seconds with 0.3 <= min <= max, got {duration}")
+        raise ValueError(
+            f"duration must be (min, max) seconds with 0.3 <= min <= max, got {duration}"
+        )
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
