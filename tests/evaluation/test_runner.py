@@ -165,3 +165,14 @@ def test_cli_run(write_config, tmp_path):
     result = CliRunner().invoke(app, [str(bad)])
     assert result.exit_code == 2
     assert "unknown key 'protocl'" in result.output
+
+
+def test_parallel_fits_give_the_same_results(tiny_runs, tmp_path):
+    import copy
+
+    config, (one, _) = tiny_runs
+    config = copy.deepcopy(config)
+    config.jobs = 2
+    config.save_models = False
+    out = run_experiment(config, out=tmp_path / "parallel", progress=False)
+    assert (out / "results.csv").read_bytes() == (one / "results.csv").read_bytes()

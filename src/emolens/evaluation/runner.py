@@ -218,6 +218,38 @@ def fit_split(spec, split: Split, seed: int, data: RunData, config: ExperimentCo
     return pipe, rows, preds, shifts
 
 
+def _fit_task(spec, split, seed, data, config):
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    # Many tiny fits: extra torch/BLAS threads only contend (PCA's SVD on 2 cores shared
+    # with other work was 100x slower with threads); parallelism is across fits instead.
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1):
+        return fit_split(spec, split, seed, data, config)
+
+
+def _fit_all(tasks, data: RunData, config: ExperimentConfig):
+    """Results of every (spec, seed, split) task, in task order; ``jobs`` processes."""
+    if config.jobs == 1 or len(tasks) == 1:
+        import torch
+
+        threads = torch.get_num_threads()
+        try:
+            for spec, seed, split in tasks:
+                yield _fit_task(spec, split, seed, data, config)
+        finally:
+            torch.set_num_threads(threads)
+        return
+    from joblib import Parallel, delayed
+
+    light = RunData(manifest=data.manifest[["file"]], X=data.X, y=data.y,
+                    train=data.train, test=data.test)
+    yield from Parallel(n_jobs=config.jobs, return_as="generator")(
+        delayed(_fit_task)(spec, split, seed, light, config) for spec, seed, split in tasks
+    )
+
+
 # -- outputs -------------------------------------------------------------------------------
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]+", "-", text).strip("-")
@@ -529,31 +561,38 @@ def run_experiment(
         transient=False,
     ) as bar:
         task = bar.add_task("fitting", total=total)
-        for spec in config.models:
-            for seed, splits in plan.items():
-                for split in splits:
-                    bar.update(task, description=f"{spec.label} seed {seed} fold {split.fold}")
-                    pipe, r, p, sh = fit_split(spec, split, seed, data, config)
-                    rows += r
-                    preds += p
-                    shifts += [(spec.label, test, msg) for test, msg in sh]
-                    if spec.label not in n_params:
-                        counts = parameter_counts(pipe)
-                        n_params[spec.label] = {
-                            "total": n_parameters(pipe),
-                            "encoder": counts.get("encoder", "—"),
-                        }
-                    if config.save_models:
-                        folder = models_dir / spec.label / f"seed{seed}_fold{split.fold}"
-                        save_pipeline(pipe, folder, metadata={
-                            "model": spec.label, "make_model": spec.model,
-                            "params": spec.params, "train": split.train_name, "seed": seed,
-                            "fold": split.fold, "normalisation": config.normalisation,
-                            "features": config.features,
-                            "tests": [t.name for t in split.tests]})
-                    bar.advance(task)
-            valid = [x["ua"] for x in rows if x["model"] == spec.label and x["role"] != "train"]
-            console.log(f"{spec.label}: mean held-out UA {np.mean(valid) * 100:.1f} %")
+        tasks = [
+            (spec, seed, split)
+            for spec in config.models
+            for seed, splits in plan.items()
+            for split in splits
+        ]
+        done: dict[str, int] = {}
+        per_model = total // len(config.models)
+        for (spec, seed, split), (pipe, r, p, sh) in zip(tasks, _fit_all(tasks, data, config)):
+            bar.update(task, description=f"{spec.label} seed {seed} fold {split.fold}")
+            rows += r
+            preds += p
+            shifts += [(spec.label, test, msg) for test, msg in sh]
+            if spec.label not in n_params:
+                counts = parameter_counts(pipe)
+                n_params[spec.label] = {
+                    "total": n_parameters(pipe),
+                    "encoder": counts.get("encoder", "—"),
+                }
+            if config.save_models:
+                folder = models_dir / spec.label / f"seed{seed}_fold{split.fold}"
+                save_pipeline(pipe, folder, metadata={
+                    "model": spec.label, "make_model": spec.model,
+                    "params": spec.params, "train": split.train_name, "seed": seed,
+                    "fold": split.fold, "normalisation": config.normalisation,
+                    "features": config.features,
+                    "tests": [t.name for t in split.tests]})
+            bar.advance(task)
+            done[spec.label] = done.get(spec.label, 0) + 1
+            if done[spec.label] == per_model:
+                held = [x["ua"] for x in rows if x["model"] == spec.label and x["role"] != "train"]
+                console.log(f"{spec.label}: mean held-out UA {np.mean(held) * 100:.1f} %")
     t_fit = time.perf_counter()
 
     results = pd.DataFrame(rows, columns=RESULT_COLUMNS)
