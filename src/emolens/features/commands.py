@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -75,6 +76,7 @@ def extract(
         )
     files = collect_files(manifests)
     skipped_csv = skipped_path(output)
+    previous = _terminate_as_interrupt()
     try:
         result = run_extract(
             files,
@@ -98,6 +100,9 @@ def extract(
     except ImportError as exc:  # the distributed extra is missing
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
     _write_parquet(result.features, output)
     _write_skipped(result.skipped, skipped_csv)
@@ -111,6 +116,19 @@ def extract(
         + (f" -> {escape(str(skipped_csv))}" if len(result.skipped) else ""),
         highlight=False,
     )
+
+
+def _terminate_as_interrupt():
+    """Treat SIGTERM (plain ``kill``) like Ctrl-C so worker processes are shut down and the
+    run can be resumed. Returns the previous handler (None outside the main thread)."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not in the main thread (e.g. some test runners)
+        return None
 
 
 def skipped_path(output: Path) -> Path:

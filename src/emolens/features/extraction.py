@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -123,7 +124,21 @@ def _init_worker(feature_set: str) -> None:
     # Ctrl-C reaches the whole process group: let the parent decide, so a worker finishes
     # (or drops) its file cleanly instead of dying with a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _watch_parent(os.getppid())
     _smile(get_config(feature_set))
+
+
+def _watch_parent(parent: int, interval: float = 1.0) -> None:
+    """Exit when the parent dies: an idle pool worker whose parent was killed (SIGKILL,
+    SIGTERM) would otherwise wait for work forever."""
+
+    def watch():
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="emolens-parent-watch", daemon=True).start()
 
 
 # --------------------------------------------------------------------------- main side
@@ -163,8 +178,6 @@ def extract(
         ValueError: unknown feature set, bad ``jobs`` or no files given.
         NoFeaturesError: no file could be processed.
     """
-    import time
-
     config = get_config(feature_set)
     if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
@@ -324,8 +337,15 @@ def _run_pool(tasks, config, jobs, want_columns) -> Iterator[tuple[str, TaskResu
                         executor.submit(compute_features, nxt[1], config.name, want_columns)
                     ] = nxt[0]
     finally:
-        # On Ctrl-C (or any error) drop the queued files; running ones finish quietly.
-        executor.shutdown(wait=False, cancel_futures=True)
+        # On Ctrl-C (or any error) drop the queued files and let running ones finish (one
+        # file per worker; workers ignore SIGINT). Waiting here, not at interpreter exit,
+        # matters: shutting a pool down during interpreter finalisation can hang.
+        try:
+            executor.shutdown(wait=True, cancel_futures=True)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop the workers now
+            for process in list(getattr(executor, "_processes", {}).values()):
+                process.terminate()
+            raise
 
 
 def _run_dask(tasks, config, scheduler, want_columns) -> Iterator[tuple[str, TaskResult]]:
