@@ -118,3 +118,37 @@ def test_killed_run_resumes(tmp_path, make_tone, make_wav):
         assert np.load(entry).shape == (1, 88)
     result = extract(files, cache_dir=cache, progress=False)
     assert result.n_cached == len(done) and len(result.features) == len(files)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_interrupted_parallel_cli_exits_cleanly_and_resumes(app, tmp_path, make_tone, make_wav, sig):
+    """Ctrl-C or kill on `emolens extract -j 2`: exit 130 promptly, complete cache entries only,
+    and the same command then finishes the job."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(24):
+        make_wav(folder / f"t{i:02d}.wav", make_tone(seconds=2.0, f0=100 + 5 * i, seed=i))
+    cache = tmp_path / "cache"
+    out = tmp_path / "f.parquet"
+    args = ["extract", str(folder), "-j", "2", "-o", str(out), "--cache-dir", str(cache),
+            "--no-progress"]
+    proc = subprocess.Popen([sys.executable, "-m", "emolens.cli", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list(cache.rglob("*.npy"))) >= 2:
+            break
+        time.sleep(0.01)
+    if proc.poll() is not None:
+        pytest.skip("extraction finished before it could be interrupted")
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)  # a hang here is the bug this test guards against
+    assert proc.returncode == 130, err
+    assert "run the same command again" in err
+    assert not out.exists()
+    assert not list(cache.rglob("*.tmp"))
+    done = len(list(cache.rglob("*.npy")))
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"{done} from cache" in result.output.replace("\n", " ")
+    assert len(pd.read_parquet(out)) == 24
