@@ -189,11 +189,18 @@ def fit_split(spec, split: Split, seed: int, data: RunData, config: ExperimentCo
         rows.append(row)
         if t.role == "test":
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    report = distribution_shift(
-                        pipe.named_steps["scale"], X_t, y_pred=y_hat, name=t.name
-                    )
+                # The diagnosis logs each verdict; the run gathers them into summary.md and
+                # one console line per model x test set instead of one per fit.
+                shift_log = logging.getLogger("emolens.models.shift")
+                disabled, shift_log.disabled = shift_log.disabled, True
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        report = distribution_shift(
+                            pipe.named_steps["scale"], X_t, y_pred=y_hat, name=t.name
+                        )
+                finally:
+                    shift_log.disabled = disabled
                 if report.flagged:
                     shifts.append((t.name, report.message))
             except Exception as err:  # noqa: BLE001 - a diagnosis must never stop a run
@@ -602,6 +609,8 @@ def run_experiment(
     write_confusions(predictions, out)
     runs = results[results["role"] == "test"].groupby(["model", "test"]).size().to_dict()
     notes = shift_notes(shifts, runs)
+    for note in notes:
+        console.log(f"[yellow]shift:[/] {note}", highlight=False)
     timing = {"features": t_feat - t0, "models": t_fit - t_feat}
     timing["total"] = time.perf_counter() - t0
     write_summary(out, config, data, results, n_params, notes, timing)
