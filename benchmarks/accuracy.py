@@ -192,6 +192,145 @@ def accuracy(work: Path, seeds, cache_dir) -> str:
     return "\n".join(out)
 
 
+# -- ideas that are not (yet) emolens models: same splits, per-speaker normalisation ------
+def ideas(cache_dir, seed: int = 0) -> str:
+    """Literature ideas tried on top of the selected configuration (svc, by="speaker").
+
+    Implemented here with the emolens building blocks (FeatureScaler, make_model, the
+    pairwise splits of the runner), seed 0, 5 speaker-disjoint folds. Transductive ideas
+    (self-training, prior balancing) use the unlabelled zero-shot corpus, never its labels.
+    """
+    import logging
+    import warnings
+
+    import numpy as np
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from emolens.config import load_config
+    from emolens.evaluation.metrics import scores
+    from emolens.evaluation.protocols import make_splits
+    from emolens.evaluation.runner import load_data
+    from emolens.models import make_model
+
+    warnings.simplefilter("ignore")
+    logging.getLogger("emolens.models.shift").disabled = True
+    torch.set_num_threads(1)
+    threadpool_limits(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = load_config(experiment(Path(tmp) / "ideas.toml", protocol="pairwise",
+                                     train=["ravdess", "emodb"], cache_dir=cache_dir,
+                                     models={"svc": ("svc", {})}))
+    data = load_data(cfg, progress=False)
+    X, y = data.X, data.y
+    splits = make_splits(data.manifest, "pairwise", data.train, [], 5, "speaker", seed)
+
+    def plain(name, **kw):
+        def fit(tr):
+            p = make_model(name, by="speaker", **kw).fit(X.iloc[tr], y[tr])
+            return lambda idx: p.predict(X.iloc[idx])
+        return fit
+
+    def noise_augmented(std):
+        def fit(tr):
+            p = make_model("svc", by="speaker")
+            scale = p.named_steps["scale"].fit(X.iloc[tr])
+            Z = scale.transform(X.iloc[tr])
+            rng = np.random.default_rng(seed)
+            Za = np.vstack([Z] + [Z + rng.normal(0, std, Z.shape) for _ in range(4)])
+            rest = p[1:].fit(Za, np.tile(y[tr], 5))
+            return lambda idx: rest.predict(scale.transform(X.iloc[idx]))
+        return fit
+
+    def ensemble(specs):
+        def fit(tr):
+            ps = [make_model(n, by="speaker", **kw).fit(X.iloc[tr], y[tr]) for n, kw in specs]
+
+            def predict(idx):
+                votes = 0
+                for p in ps:
+                    d = p.decision_function(X.iloc[idx])
+                    votes = votes + (d - d.mean(1, keepdims=True)) / (d.std() + 1e-9)
+                return ps[0].classes_[np.argmax(votes, 1)]
+            return predict
+        return fit
+
+    def self_training(C=1.0, rounds=2, share=0.5):
+        def fit(tr):
+            def predict(idx):
+                p = make_model("svc", by="speaker", C=C).fit(X.iloc[tr], y[tr])
+                for _ in range(rounds):
+                    d = p.decision_function(X.iloc[idx])
+                    pred = p.classes_[d.argmax(1)]
+                    top = np.sort(d, 1)
+                    margin = top[:, -1] - top[:, -2]
+                    keep = np.zeros(len(idx), bool)
+                    for c in p.classes_:
+                        members = np.flatnonzero(pred == c)
+                        best = members[np.argsort(-margin[members])][: max(1, int(share * len(members)))]
+                        keep[best] = True
+                    Xa = pd.concat([X.iloc[tr], X.iloc[idx][keep]])
+                    p = make_model("svc", by="speaker", C=C).fit(Xa, np.concatenate([y[tr], pred[keep]]))
+                return p.predict(X.iloc[idx])
+            return predict
+        return fit
+
+    def balanced(name, **kw):
+        def fit(tr):
+            p = make_model(name, by="speaker", **kw).fit(X.iloc[tr], y[tr])
+
+            def predict(idx):
+                d = p.decision_function(X.iloc[idx])
+                b = np.zeros(d.shape[1])
+                for _ in range(200):  # shift offsets until each class gets ~1/4 of the test set
+                    share = np.bincount((d + b).argmax(1), minlength=d.shape[1]) / len(idx)
+                    b -= 0.05 * (share - 1 / d.shape[1])
+                return p.classes_[(d + b).argmax(1)]
+            return predict
+        return fit
+
+    no_mfcc = [c for c in X.columns if "mfcc" not in c.lower()]
+
+    def subset(columns):
+        def fit(tr):
+            p = make_model("svc", by="speaker").fit(X.iloc[tr][columns], y[tr])
+            return lambda idx: p.predict(X.iloc[idx][columns])
+        return fit
+
+    variants = {
+        "svc, by=speaker (selected)": plain("svc"),
+        "+ Gaussian feature noise, 4 copies, sd 0.3": noise_augmented(0.3),
+        "+ Gaussian feature noise, 4 copies, sd 0.6": noise_augmented(0.6),
+        "without the 16 MFCC functionals": subset(no_mfcc),
+        "ensemble svc + linsvc(C=0.01) + logreg(C=0.1)": ensemble(
+            [("svc", {}), ("linsvc", {"C": 0.01}), ("svc", {"clf": "logreg", "C": 0.1})]),
+        "ensemble svc + dae_rbf": ensemble([("svc", {}), ("dae_svc", {"epochs": 50, "clf": "rbf"})]),
+        "self-training on the unlabelled target (2 rounds, top 50 % per class)": self_training(),
+        "prior balancing on the target (uniform predicted classes)": balanced("svc"),
+    }
+    rows = []
+    for label, fit in variants.items():
+        got: dict = {}
+        for split in splits:
+            predict = fit(split.train)
+            for t in split.tests:
+                if t.role == "train":
+                    continue
+                key = f"{split.train_name} valid" if t.role == "valid" else f"{split.train_name}→{t.name}"
+                got.setdefault(key, []).append(scores(y[t.index], predict(t.index))["ua"] * 100)
+        row = {"variant": label}
+        for key in ("ravdess valid", "ravdess→emodb", "emodb valid", "emodb→ravdess"):
+            row[key] = float(np.mean(got[key]))
+        rows.append(row)
+        print(f"idea {label}: done", file=sys.stderr)
+    return "\n".join([
+        f"### Ideas on top of the selected configuration (UA %, seed {seed}, 5 speaker folds)",
+        "",
+        _fmt(pd.DataFrame(rows).round(1)),
+        "",
+    ])
+
+
 def _run_cli(config: Path, out: Path, env: dict) -> float:
     code = (
         "import typer; from emolens.evaluation.commands import run; "
@@ -234,15 +373,20 @@ def main(argv=None) -> None:
                         help="feature cache (default: $EMOLENS_CACHE or the user cache)")
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--speed-only", action="store_true")
+    parser.add_argument("--ideas-only", action="store_true",
+                        help="only the table of ideas tried on top of the selected model")
     args = parser.parse_args(argv)
     if not CORPORA.is_dir():
         sys.exit(f"the shared corpora are not at {CORPORA}; nothing to benchmark")
     args.out.mkdir(parents=True, exist_ok=True)
     parts = [f"<!-- python benchmarks/accuracy.py, {time.strftime('%Y-%m-%d')}, "
              f"{os.cpu_count()} cores -->"]
-    if not args.speed_only:
+    if args.ideas_only:
+        parts.append(ideas(args.cache_dir))
+    elif not args.speed_only:
         parts.append(accuracy(args.out, args.seeds, args.cache_dir))
-    if not args.no_speed:
+        parts.append(ideas(args.cache_dir))
+    if not (args.no_speed or args.ideas_only):
         with tempfile.TemporaryDirectory() as tmp:
             parts.append(speed(Path(tmp)))
     text = "\n\n".join(parts)
