@@ -176,3 +176,14 @@ def test_parallel_fits_give_the_same_results(tiny_runs, tmp_path):
     config.save_models = False
     out = run_experiment(config, out=tmp_path / "parallel", progress=False)
     assert (out / "results.csv").read_bytes() == (one / "results.csv").read_bytes()
+
+
+def test_stratified_split_is_flagged_in_the_summary(write_config, tmp_path):
+    path = write_config(CONFIG.replace('protocol = "transfer"', 'protocol = "transfer"\nsplit = "stratified"'))
+    config = load_config(path)
+    config.models, config.seeds, config.save_models = config.models[:1], [0], False
+    out = run_experiment(config, out=tmp_path / "strat", progress=False)
+    summary = (out / "summary.md").read_text()
+    assert "speaker-dependent" in summary
+    results = pd.read_csv(out / "results.csv")
+    assert set(results["role"]) == {"train", "valid", "test"}
