@@ -187,3 +187,16 @@ def test_stratified_split_is_flagged_in_the_summary(write_config, tmp_path):
     assert "speaker-dependent" in summary
     results = pd.read_csv(out / "results.csv")
     assert set(results["role"]) == {"train", "valid", "test"}
+
+
+def test_a_corpus_in_train_and_test_is_refused(write_config, tmp_path):
+    config = load_config(write_config(CONFIG.replace('test = ["{B}"]', 'test = ["{A}"]')))
+    with pytest.raises(ConfigError, match="both in"):
+        run_experiment(config, out=tmp_path / "same", progress=False)
+
+
+def test_package_exports():
+    import emolens.evaluation as ev
+
+    assert ev.run_experiment is run_experiment
+    assert issubclass(ev.LeakageError, ValueError)
