@@ -168,7 +168,9 @@ def test_interrupted_run_resumes(wavs, cache_dir, monkeypatch):
     pd.testing.assert_frame_equal(resumed.features, fresh.features)
 
 
-def test_bad_inputs_are_reported_and_the_run_goes_on(tmp_path, wavs, cache_dir, make_tone, make_wav):
+def test_bad_inputs_are_reported_and_the_run_goes_on(
+    tmp_path, wavs, cache_dir, make_tone, make_wav
+):
     bad = tmp_path / "bad"
     bad.mkdir()
     corrupt = bad / "corrupt.wav"

@@ -26,7 +26,9 @@ def extract(
     ],
     output: Annotated[
         Path,
-        typer.Option("--output", "-o", help="Feature table to write (parquet).", show_default=False),
+        typer.Option(
+            "--output", "-o", help="Feature table to write (parquet).", show_default=False
+        ),
     ],
     features: Annotated[
         str, typer.Option("--features", help=f"Feature set. {_SET_HELP}.")
@@ -55,7 +57,7 @@ def extract(
 
     Files that cannot be processed are listed with their reason; the run goes on without them.
 
-    Results are cached by audio content: a rerun or an interrupted run computes only what is missing.
+    Results are cached by audio content: a rerun or a resumed run computes only what is new.
     """
     from rich.console import Console
     from rich.markup import escape
@@ -89,7 +91,8 @@ def extract(
     except NoFeaturesError as exc:
         _write_skipped(exc.skipped, skipped_csv)
         _print_skipped(console, exc.skipped)
-        err.print(f"[red]error:[/] no file could be processed; reasons in {escape(str(skipped_csv))}")
+        where = escape(str(skipped_csv))
+        err.print(f"[red]error:[/] no file could be processed; reasons in {where}")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err.print(
@@ -110,7 +113,8 @@ def extract(
         _print_skipped(console, result.skipped)
     n_files = result.features.index.get_level_values("file").nunique()
     console.print(
-        f"{n_files} files -> {escape(str(output))} ({result.features.shape[1]} {features} features; "
+        f"{n_files} files -> {escape(str(output))} "
+        f"({result.features.shape[1]} {features} features; "
         f"{result.n_cached} from cache, {result.n_computed} computed), "
         f"{len(result.skipped)} skipped"
         + (f" -> {escape(str(skipped_csv))}" if len(result.skipped) else ""),
