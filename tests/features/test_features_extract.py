@@ -242,3 +242,24 @@ def test_two_jobs_equal_one_job(wavs, tmp_path, make_wav):
     two = extract(files, jobs=2, cache_dir=tmp_path / "c2", progress=True)
     pd.testing.assert_frame_equal(one.features, two.features)
     pd.testing.assert_frame_equal(one.skipped, two.skipped)
+
+
+@pytest.mark.skipif(
+    __import__("multiprocessing").get_start_method() != "fork",
+    reason="simulating a worker crash relies on workers forked with the patched module",
+)
+def test_worker_crash_skips_only_that_file(wavs, tmp_path, monkeypatch, make_tone, make_wav):
+    crash = make_wav(tmp_path / "crash.wav", make_tone(seed=7))
+    real = extract_module.load_audio
+
+    def load_or_die(path):
+        if os.path.basename(path) == "crash.wav":
+            os._exit(1)  # like a segfault in native code
+        return real(path)
+
+    monkeypatch.setattr(extract_module, "load_audio", load_or_die)
+    files = [wavs[0], crash, *wavs[1:]]
+    result = extract(files, jobs=2, cache_dir=tmp_path / "c", progress=False)
+    assert list(result.features.index) == [os.path.abspath(w) for w in wavs]
+    assert list(result.skipped["file"]) == [crash]
+    assert "crashed" in result.skipped["reason"][0]

@@ -14,7 +14,9 @@ import signal
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -312,30 +314,55 @@ def _run(tasks, config, jobs, scheduler, columns) -> Iterator[tuple[str, TaskRes
         yield from _run_pool(tasks, config, jobs, columns is None)
 
 
+#: Reason given for a file on which a worker process died (a native-code crash).
+CRASH_REASON = "the worker process crashed on this file (fault in openSMILE or libsndfile)"
+
+
 def _run_pool(tasks, config, jobs, want_columns) -> Iterator[tuple[str, TaskResult]]:
-    workers = min(jobs, len(tasks))
+    """Process-pool backend. If a worker dies (a crash in native code), the pool is rebuilt;
+    the files that were in flight are retried one by one in a pool of their own, so only the
+    file that really crashes is skipped."""
+    queue = deque(tasks)
+    want = [want_columns]
+    while queue:
+        suspects = yield from _pool_pass(queue, config, jobs, want)
+        for digest, path in suspects:
+            isolated = _pool_pass(deque([(digest, path)]), config, 1, want)
+            crashed = yield from isolated
+            for digest_, _ in crashed:
+                yield digest_, (None, None, CRASH_REASON)
+
+
+def _pool_pass(queue: deque, config, jobs, want: list) -> Iterator[tuple[str, TaskResult]]:
+    """Run tasks from ``queue`` until it is empty or the pool breaks; returns (as the
+    generator's value) the tasks that were in flight when a worker died."""
+    workers = min(jobs, len(queue))
     window = 4 * workers  # bounded in-flight work: Ctrl-C loses at most this many files
-    pending = iter(tasks)
     executor = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(config.name,))
-    inflight = {}
+    inflight: dict = {}
+
+    def submit():
+        digest, path = queue.popleft()
+        future = executor.submit(compute_features, path, config.name, want[0])
+        inflight[future] = (digest, path)
+
     try:
-        for digest, path in pending:
-            inflight[executor.submit(compute_features, path, config.name, want_columns)] = digest
-            if len(inflight) >= window:
-                break
+        while queue and len(inflight) < window:
+            submit()
         while inflight:
             done, _ = wait(inflight, return_when=FIRST_COMPLETED)
             for future in done:
-                digest = inflight.pop(future)
-                result = future.result()
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    return list(inflight.values())
+                digest, _ = inflight.pop(future)
                 if result[1] is not None:
-                    want_columns = False
+                    want[0] = False
                 yield digest, result
-                nxt = next(pending, None)
-                if nxt is not None:
-                    inflight[
-                        executor.submit(compute_features, nxt[1], config.name, want_columns)
-                    ] = nxt[0]
+                if queue:
+                    submit()
+        return []
     finally:
         # On Ctrl-C (or any error) drop the queued files and let running ones finish (one
         # file per worker; workers ignore SIGINT). Waiting here, not at interpreter exit,
