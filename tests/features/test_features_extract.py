@@ -263,3 +263,9 @@ def test_worker_crash_skips_only_that_file(wavs, tmp_path, monkeypatch, make_ton
     assert list(result.features.index) == [os.path.abspath(w) for w in wavs]
     assert list(result.skipped["file"]) == [crash]
     assert "crashed" in result.skipped["reason"][0]
+
+
+def test_compare_set(wavs, cache_dir):
+    features = extract(wavs[:1], feature_set="compare", cache_dir=cache_dir, progress=False)
+    assert features.features.shape == (1, 6373)
+    assert "audspec_lengthL1norm_sma_range" in features.features.columns
