@@ -269,3 +269,9 @@ def test_compare_set(wavs, cache_dir):
     features = extract(wavs[:1], feature_set="compare", cache_dir=cache_dir, progress=False)
     assert features.features.shape == (1, 6373)
     assert "audspec_lengthL1norm_sma_range" in features.features.columns
+
+
+def test_parquet_round_trip(wavs, cache_dir, tmp_path):
+    features = extract(wavs, cache_dir=cache_dir, progress=False).features
+    features.to_parquet(tmp_path / "f.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "f.parquet"), features)

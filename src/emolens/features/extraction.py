@@ -282,14 +282,14 @@ def _frame(paths, results, columns, config: FeatureConfig) -> pd.DataFrame:
     done = [p for p in paths if p in results]
     if not config.is_lld:
         values = np.vstack([results[p] for p in done])
-        index = pd.Index(done, name="file", dtype=object)
+        index = pd.Index(done, name="file")
         return pd.DataFrame(values, index=index, columns=list(columns), dtype=np.float64)
     arrays = [results[p] for p in done]
     values = np.vstack(arrays)
     files = np.repeat(np.array(done, dtype=object), [len(a) for a in arrays])
     index = pd.MultiIndex.from_arrays(
         [
-            pd.Index(files, dtype=object),
+            pd.Index(files.tolist()),
             pd.to_timedelta(values[:, 0].astype(np.int64), unit="ns"),
             pd.to_timedelta(values[:, 1].astype(np.int64), unit="ns"),
         ],
