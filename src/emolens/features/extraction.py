@@ -244,7 +244,10 @@ def extract(
 
     bad = [p for p in paths if p in reasons]
     skipped = pd.DataFrame(
-        {"file": pd.Series(bad, dtype=object), "reason": [reasons[p] for p in bad]},
+        {
+            "file": pd.Series(bad, dtype="str"),
+            "reason": pd.Series([reasons[p] for p in bad], dtype="str"),
+        },
         columns=["file", "reason"],
     )
     if not results:
