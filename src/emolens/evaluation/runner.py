@@ -43,6 +43,11 @@ class RunData:
     dropped: dict[str, int] = field(default_factory=dict)
     skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["file", "reason"]))
     features: pd.DataFrame | None = None
+    #: Utterances of the same corpora without a 4-class label (other emotions), indexed like
+    #: ``X``. Never classified or scored: they only join the per-speaker/per-corpus
+    #: normalisation statistics, so that those come from *all* of a speaker's utterances (as
+    #: at deployment) and not from a subset chosen with the emotion labels.
+    X_unlabelled: pd.DataFrame | None = None
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -96,6 +101,7 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None) -> 
             f"corpus [bold]{corpus}[/]: {len(frame)} utterances, {len(frame) - n_out} with one "
             f"of the 4 classes, {n_out} dropped (other emotions)"
         )
+    full = manifest
     manifest = manifest[manifest["label4"].notna()].reset_index(drop=True)
     for corpus in train + test:
         if not (manifest["corpus"] == corpus).any():
@@ -103,8 +109,10 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None) -> 
 
     cache_dir = config.cache_dir or default_cache_dir()
     say(f"features '{config.features}' for {len(manifest)} files (cache {cache_dir})")
+    # Unlabelled utterances are needed only for per-corpus/per-speaker statistics.
+    files = full["file"] if config.normalisation != "global" else manifest["file"]
     result = extract(
-        manifest["file"].tolist(),
+        files.tolist(),
         feature_set=config.features,
         jobs=config.jobs,
         cache_dir=cache_dir,
@@ -114,6 +122,8 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None) -> 
     if len(skipped):
         say(f"[yellow]{len(skipped)} file(s) skipped[/] (see skipped.csv)")
     manifest = manifest[manifest["file"].isin(result.features.index)].reset_index(drop=True)
+    unlabelled = full[full["label4"].isna() & full["file"].isin(result.features.index)]
+    X_unlabelled = model_input(result.features, unlabelled) if len(unlabelled) else None
     X = model_input(result.features, manifest)
     if list(X.index.get_level_values("file")) != manifest["file"].astype(str).tolist():
         raise RuntimeError("model_input changed the row order of the manifest")
@@ -126,6 +136,7 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None) -> 
         dropped=dropped,
         skipped=skipped,
         features=result.features,
+        X_unlabelled=X_unlabelled,
     )
 
 
@@ -151,6 +162,51 @@ def latent(pipe, X) -> np.ndarray | None:
     return np.asarray(pipe[:-1].transform(X), dtype=np.float64)
 
 
+def with_unlabelled(X: pd.DataFrame, data: RunData) -> pd.DataFrame:
+    """``X`` followed by the unlabelled utterances of the speakers in ``X``.
+
+    Selecting by speaker keeps folds speaker-disjoint for every normalisation, and no label
+    decides which of a speaker's utterances define his/her statistics.
+    """
+    extra = data.X_unlabelled
+    if extra is None or not len(extra):
+        return X
+    speakers = set(X.index.get_level_values("speaker"))
+    extra = extra[extra.index.get_level_values("speaker").isin(speakers)]
+    return pd.concat([X, extra]) if len(extra) else X
+
+
+class _GroupScaled:
+    """A pipeline whose group scaler sees the unlabelled utterances of the same speakers.
+
+    ``fit``/``predict``/``latent`` take the labelled rows; the scale step is fitted on (and
+    transforms) labelled + unlabelled rows, the other steps only the labelled ones. The
+    fitted ``pipe`` is an ordinary Pipeline (saved and reloaded as usual).
+    """
+
+    def __init__(self, pipe, data: RunData):
+        self.pipe, self.data = pipe, data
+
+    def _scaled(self, X, fit=False, y=None):
+        scale = self.pipe.named_steps["scale"]
+        full = with_unlabelled(X, self.data)
+        Z = scale.fit_transform(full) if fit else scale.transform(full)
+        return Z[: len(X)]
+
+    def fit(self, X, y):
+        self.pipe[1:].fit(self._scaled(X, fit=True), y)
+        return self
+
+    def predict(self, X):
+        return self.pipe[1:].predict(self._scaled(X))
+
+    def latent(self, X):
+        reduce = self.pipe.named_steps.get("reduce")
+        if reduce is None or reduce == "passthrough":
+            return None
+        return np.asarray(self.pipe[1:-1].transform(self._scaled(X)), dtype=np.float64)
+
+
 def fit_split(spec, split: Split, seed: int, data: RunData, config: ExperimentConfig):
     """Fit one model on one split and evaluate it on every test set of the split.
 
@@ -160,17 +216,19 @@ def fit_split(spec, split: Split, seed: int, data: RunData, config: ExperimentCo
     from emolens.models.shift import distribution_shift
 
     pipe = build_model(spec, seed, config.normalisation)
+    grouped = getattr(pipe.named_steps.get("scale"), "by", None) is not None
+    model = _GroupScaled(pipe, data) if grouped else pipe
     with warnings.catch_warnings():
         # Small per-speaker groups are reported once in the summary, not per fit.
         warnings.simplefilter("ignore", UserWarning)
-        pipe.fit(data.X.iloc[split.train], data.y[split.train])
+        model.fit(data.X.iloc[split.train], data.y[split.train])
     rows, preds, shifts = [], [], []
     for t in split.tests:
         X_t, y_t = data.X.iloc[t.index], data.y[t.index]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            y_hat = np.asarray(pipe.predict(X_t)).astype(str)
-            z = latent(pipe, X_t)
+            y_hat = np.asarray(model.predict(X_t)).astype(str)
+            z = model.latent(X_t) if grouped else latent(pipe, X_t)
         row = {
             "model": spec.label,
             "train": split.train_name,
@@ -197,7 +255,10 @@ def fit_split(spec, split: Split, seed: int, data: RunData, config: ExperimentCo
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         report = distribution_shift(
-                            pipe.named_steps["scale"], X_t, y_pred=y_hat, name=t.name
+                            pipe.named_steps["scale"],
+                            with_unlabelled(X_t, data) if grouped else X_t,
+                            y_pred=y_hat,
+                            name=t.name,
                         )
                 finally:
                     shift_log.disabled = disabled
@@ -251,7 +312,7 @@ def _fit_all(tasks, data: RunData, config: ExperimentConfig):
     from joblib import Parallel, delayed
 
     light = RunData(manifest=data.manifest[["file"]], X=data.X, y=data.y,
-                    train=data.train, test=data.test)
+                    train=data.train, test=data.test, X_unlabelled=data.X_unlabelled)
     yield from Parallel(n_jobs=config.jobs, return_as="generator")(
         delayed(_fit_task)(spec, split, seed, light, config) for spec, seed, split in tasks
     )
@@ -499,17 +560,24 @@ def write_summary(
 
 
 def shift_notes(shifts: list[tuple[str, str, str]], n_runs: dict[tuple[str, str], int]) -> list[str]:
-    """One line per (model, test set) flagged by the distribution-shift diagnosis."""
-    notes = []
-    seen: dict[tuple[str, str], list[str]] = {}
+    """One line per test set and diagnosis flagged by the distribution-shift check.
+
+    Models that share a scaler get the same diagnosis; they are listed together rather than
+    repeating the message once per model.
+    """
+    counts: dict[tuple[str, str], int] = {}
+    first: dict[tuple[str, str], str] = {}
     for model, test, message in shifts:
-        seen.setdefault((model, test), []).append(message)
-    for (model, test), messages in seen.items():
-        notes.append(
-            f"{model} on {test} (flagged in {len(messages)} of {n_runs.get((model, test), '?')} "
-            f"runs): {messages[0]}"
-        )
-    return notes
+        counts[(model, test)] = counts.get((model, test), 0) + 1
+        first.setdefault((model, test), message)
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for (model, test), message in first.items():
+        flagged = f"{model} ({counts[(model, test)]} of {n_runs.get((model, test), '?')} runs)"
+        grouped.setdefault((test, message), []).append(flagged)
+    return [
+        f"{test}, flagged for {', '.join(models)}: {message}"
+        for (test, message), models in grouped.items()
+    ]
 
 
 # -- the run -------------------------------------------------------------------------------
