@@ -157,20 +157,21 @@ def _timeline(predictor: Predictor, rows: list[dict]) -> pd.DataFrame:
 
 def plot_timeline(timeline: pd.DataFrame, path: str | Path, labels) -> Path:
     """Stacked probabilities, latent coordinates and out-of-domain windows over time (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    # the report's colour-blind-safe palette, so a timeline and a report read alike
+    from emolens.report.figures import emotion_color
 
     ok = timeline[timeline["label"].notna()]
     mid = (ok["start"] + ok["end"]) / 2
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
-    colours = {"neutral": "#999999", "happy": "#e6a700", "sad": "#3b6fb6", "angry": "#c8372d"}
     ax1.stackplot(mid, *[ok[f"p_{c}"].astype(float) for c in labels], labels=list(labels),
-                  colors=[colours.get(c) for c in labels], alpha=0.85)
+                  colors=[emotion_color(c) for c in labels], alpha=0.85)
     ax1.set_ylabel("probability")
     ax1.set_ylim(0, 1)
-    ax1.legend(loc="upper right", ncol=len(labels), fontsize=8)
+    # legend above the axes: the stacked areas fill the whole plot
+    ax1.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(labels), fontsize=8,
+               frameon=False)
     zcols = [c for c in timeline.columns if c.startswith("z") and c[1:].isdigit()]
     for c in zcols:
         ax2.plot(mid, ok[c].astype(float), marker="o", ms=3, label=c)
@@ -179,7 +180,7 @@ def plot_timeline(timeline: pd.DataFrame, path: str | Path, labels) -> Path:
             ax.axvspan(r["start"], r["end"], color="k", alpha=0.06, lw=0)
     ax2.set_ylabel("latent")
     ax2.set_xlabel("time (s, window centre); grey = out-of-domain window")
-    ax2.legend(loc="upper right", fontsize=8)
+    ax2.legend(loc="best", fontsize=8)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)

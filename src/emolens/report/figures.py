@@ -9,6 +9,7 @@ diamond), so colour is never the only cue.
 from __future__ import annotations
 
 import io
+import zlib
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -45,7 +46,8 @@ def emotion_color(label: str) -> str:
     """Fixed colour of an emotion (unknown labels cycle through the other palette colours)."""
     if label in EMOTION_COLORS:
         return EMOTION_COLORS[label]
-    return SERIES_COLORS[hash(label) % len(SERIES_COLORS)]
+    # crc32, not hash(): str hashes change between processes, colours must not
+    return SERIES_COLORS[zlib.crc32(label.encode()) % len(SERIES_COLORS)]
 
 
 def _emotion_order(values) -> list[str]:
