@@ -50,7 +50,7 @@ def predict(
     stream: Annotated[
         Optional[Path], typer.Option("--stream", help="Sliding-window timeline of one audio file.")
     ] = None,
-    mic: Annotated[bool, typer.Option("--mic", help="Live timeline from the microphone (needs emolens[mic]).")] = False,
+    mic: Annotated[bool, typer.Option("--mic", help="Live timeline from the microphone (needs the extra: pip install 'emolens\\[mic]').")] = False,
     window: Annotated[float, typer.Option(min=0.5, help="Streaming window (s).")] = 3.0,
     hop: Annotated[float, typer.Option(min=0.05, help="Streaming hop (s).")] = 1.0,
     duration: Annotated[
