@@ -100,3 +100,65 @@ def test_group_ablation_drop_only_for_the_used_group():
     assert abl.loc["loudness", "delta"] < -0.3
     assert abs(abl.loc["pitch", "delta"]) < 0.05 and abs(abl.loc["mfcc", "delta"]) < 0.05
     assert abl.loc["loudness", "n_removed"] == 2
+
+
+def _loop_permutation_scores(est, X, y, groups, n_repeats, seed):
+    """The straightforward version: one predict call per group x repeat."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    rng = np.random.default_rng(seed)
+    scores = []
+    for g, idx in at.groups_for_columns(list(X.columns), groups).items():
+        cols = [X.columns[i] for i in idx]
+        for _ in range(n_repeats):
+            Xp = X.copy()
+            Xp[cols] = X[cols].to_numpy()[rng.permutation(len(X))]
+            scores.append(balanced_accuracy_score(y, est.predict(Xp)))
+    return scores
+
+
+@pytest.mark.parametrize("max_rows", [100_000, 250])
+def test_stacked_permutation_equals_one_call_per_shuffle(max_rows):
+    # A per-corpus scaler normalises each corpus with the statistics of the data it is given
+    # (transductive): stacking must not mix the shuffled copies' statistics.
+    from emolens.models import FeatureScaler
+
+    X, y = _data(n=120, seed=5)
+    corpus = np.where(np.arange(len(X)) % 3 == 0, "c1", "c2")
+    X.index = pd.MultiIndex.from_arrays([[f"f{i}" for i in range(len(X))], corpus],
+                                        names=["file", "corpus"])
+    X.loc[corpus == "c1"] += 2.0  # a corpus offset that per-corpus scaling removes
+    model = make_pipeline(FeatureScaler(by="corpus"), LogisticRegression()).fit(X, y)
+    Xt, yt = X.iloc[::2], y[::2]
+    imp = at.grouped_permutation_importance(model, Xt, yt, GROUPS, n_repeats=3, random_state=7,
+                                            max_rows=max_rows)
+    expected = _loop_permutation_scores(model, Xt, yt, GROUPS, 3, 7)
+    np.testing.assert_allclose(imp["score"].to_numpy(), expected)
+    assert list(imp["repeat"]) == [0, 1, 2] * len(GROUPS)
+
+
+def test_stacked_index_keeps_copies_apart():
+    idx = pd.MultiIndex.from_arrays([["a", "b"], ["x", "x"]], names=["file", "corpus"])
+    st = at.stacked_index(idx, 3)
+    assert len(st) == 6 and st.names == ["file", "corpus"]
+    assert st.get_level_values("corpus").nunique() == 3  # one corpus per copy
+    assert at.stacked_index(idx, 1) is idx
+    assert list(at.stacked_index(pd.RangeIndex(2), 2)) == [0, 1, 2, 3]
+
+
+def test_occlusion_batched_equals_one_group_per_call():
+    X, y = _data()
+    model = _loudness_only_model(X, y)
+    target = np.searchsorted(model.classes_, model.predict(X))
+    calls = []
+
+    def score(a):
+        calls.append(len(a))
+        return model.predict_proba(pd.DataFrame(a, columns=COLUMNS))
+
+    args = (X.to_numpy(), X.mean().to_numpy(), target, GROUPS, COLUMNS)
+    batched = at.group_occlusion(score, *args)
+    n_batched = len(calls)
+    single = at.group_occlusion(score, *args, max_rows=len(X))
+    assert n_batched < len(calls) - n_batched  # fewer calls when batched
+    np.testing.assert_allclose(batched.to_numpy(), single.to_numpy(), atol=1e-12)

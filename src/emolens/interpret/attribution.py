@@ -31,6 +31,7 @@ __all__ = [
     "group_occlusion",
     "grouped_permutation_importance",
     "group_ablation",
+    "stacked_index",
 ]
 
 
@@ -151,15 +152,19 @@ def group_occlusion(
     target,
     groups: Mapping[str, Sequence[str]],
     columns: Sequence[str],
+    max_rows: int = 100_000,
 ) -> pd.DataFrame:
     """Decision attribution by feature group: score drop when the group is set to reference.
 
     Uses captum ``FeatureAblation`` with a group mask; the model is called as a black box, so
-    any fitted pipeline works (SVC, PCA, AE...).
+    any fitted pipeline works (SVC, PCA, AE...). Several groups are occluded per call
+    (captum's ``perturbations_per_eval``, up to ``max_rows`` rows per call).
 
     Args:
-        score: ``f(X (n, p) numpy) -> (n, n_classes)`` decision scores or probabilities
+        score: ``f(X (m, p) numpy) -> (m, n_classes)`` decision scores or probabilities
             (e.g. ``pipe.decision_function`` behind a wrapper that restores the index).
+            ``m`` is a multiple of ``n``: rows ``k*n .. (k+1)*n`` are copy ``k`` of ``X``
+            with one group occluded (see :func:`stacked_index` to rebuild an index).
         X: raw inputs ``(n, p)``.
         reference: reference input ``(p,)`` (raw feature space), e.g. neutral-class mean.
         target: class column per sample (int array; usually the predicted class).
@@ -185,19 +190,42 @@ def group_occlusion(
         return torch.as_tensor(np.asarray(score(x.detach().numpy()), dtype=float))
 
     fa = FeatureAblation(forward)
+    per_eval = int(max(1, min(len(names), max_rows // max(len(X), 1))))
     attr = fa.attribute(torch.from_numpy(X), baselines=torch.from_numpy(ref),
                         target=torch.as_tensor(np.asarray(target, dtype=np.int64)),
-                        feature_mask=torch.from_numpy(mask).unsqueeze(0))
+                        feature_mask=torch.from_numpy(mask).unsqueeze(0),
+                        perturbations_per_eval=per_eval)
     attr = attr.numpy()
     # Every column of a group carries the group's value; read it from the first one.
     return pd.DataFrame({g: attr[:, index[g][0]] for g in names})
 
 
-def _permute_score(estimator, X: pd.DataFrame, y, cols, rng, scorer):
-    Xp = X.copy()
-    perm = rng.permutation(len(X))
-    Xp[cols] = X[cols].to_numpy()[perm]
-    return scorer(y, estimator.predict(Xp))
+def stacked_index(index: pd.Index, copies: int) -> pd.Index:
+    """``index`` repeated ``copies`` times, each copy's labels made distinct.
+
+    Stacking perturbed copies of a held-out set into one ``predict`` call is much faster than
+    one call per copy. Transductive steps (per-corpus / per-speaker scaling reads the index
+    levels and normalises each group with its own statistics) must still see every copy as
+    separate data, so each label gets the suffix ``#<copy>``: the stacked call then returns
+    exactly what the separate calls would.
+    """
+    n = len(index)
+    if copies == 1:
+        return index
+    tag = np.repeat(np.arange(copies), n).astype(str)
+    pos = np.tile(np.arange(n), copies)
+
+    def relabel(level_values):
+        return pd.Index(np.char.add(np.char.add(
+            np.asarray(level_values, dtype=str)[pos], "#"), tag))
+
+    if isinstance(index, pd.MultiIndex):
+        return pd.MultiIndex.from_arrays(
+            [relabel(index.get_level_values(i)) for i in range(index.nlevels)],
+            names=index.names)
+    if isinstance(index, pd.RangeIndex):
+        return pd.RangeIndex(n * copies, name=index.name)
+    return relabel(index).rename(index.name)
 
 
 def grouped_permutation_importance(
@@ -208,35 +236,54 @@ def grouped_permutation_importance(
     n_repeats: int = 5,
     random_state: int = 0,
     scorer: Callable = balanced_accuracy_score,
+    max_rows: int = 100_000,
 ) -> pd.DataFrame:
     """Held-out permutation importance per feature group (joint shuffle of its columns).
 
     ``sklearn.inspection.permutation_importance`` permutes single columns; correlated
     columns inside a group would mask each other, so the group's rows are shuffled together.
+    All shuffled copies (groups x repeats) are stacked and predicted in as few calls as
+    ``max_rows`` allows (see :func:`stacked_index`); the shuffles are drawn in the order
+    group by group, repeat by repeat, so results do not depend on ``max_rows``.
 
     Args:
-        estimator: fitted pipeline with ``predict``.
+        estimator: fitted pipeline with ``predict``; predictions must be row by row (or
+            transductive by index group, see :func:`stacked_index`).
         X: held-out inputs as DataFrame (index kept, so per-corpus scalers still work).
         y: true labels.
         groups: group name -> columns.
         n_repeats: shuffles per group.
         random_state: seed.
         scorer: ``f(y_true, y_pred)``; default balanced accuracy (UA).
+        max_rows: at most this many stacked rows per ``predict`` call (memory cap).
 
     Returns:
         Columns ``group, repeat, baseline, score, importance`` (``baseline - score``).
     """
     if not isinstance(X, pd.DataFrame):
         raise TypeError("X must be a DataFrame with feature column names")
+    if n_repeats < 1:
+        raise ValueError(f"n_repeats must be >= 1, got {n_repeats}")
     y = np.asarray(y)
     rng = np.random.default_rng(random_state)
     base = scorer(y, estimator.predict(X))
     index = groups_for_columns(list(X.columns), groups)
+    values = X.to_numpy()
+    n = len(X)
+    jobs = [(g, r, idx, rng.permutation(n)) for g, idx in index.items()
+            for r in range(n_repeats)]
+    per_call = max(1, max_rows // max(n, 1))
     rows = []
-    for g, idx in index.items():
-        cols = [X.columns[i] for i in idx]
-        for r in range(n_repeats):
-            s = _permute_score(estimator, X, y, cols, rng, scorer)
+    for start in range(0, len(jobs), per_call):
+        chunk = jobs[start:start + per_call]
+        stacked = np.tile(values, (len(chunk), 1))
+        for k, (_, _, idx, perm) in enumerate(chunk):
+            stacked[k * n:(k + 1) * n, idx] = values[np.ix_(perm, idx)]
+        frame = pd.DataFrame(stacked, columns=X.columns,
+                             index=stacked_index(X.index, len(chunk)))
+        pred = np.asarray(estimator.predict(frame))
+        for k, (g, r, _, _) in enumerate(chunk):
+            s = scorer(y, pred[k * n:(k + 1) * n])
             rows.append({"group": g, "repeat": r, "baseline": base, "score": s,
                          "importance": base - s})
     return pd.DataFrame(rows, columns=["group", "repeat", "baseline", "score", "importance"])

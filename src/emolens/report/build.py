@@ -351,9 +351,11 @@ def attribution_analysis(results_dir, preds, manifest, features, model, fits,
     score_fn = pipe.decision_function if hasattr(pipe, "decision_function") else pipe.predict_proba
 
     def score(a):
+        # captum stacks several occluded copies of X into one call
+        index = at.stacked_index(X.index, len(a) // len(X))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            s = np.asarray(score_fn(pd.DataFrame(a, columns=cols, index=X.index)))
+            s = np.asarray(score_fn(pd.DataFrame(a, columns=cols, index=index)))
         return s if s.ndim == 2 else np.c_[-s, s]
 
     target = np.array([classes.index(c) for c in right["y_pred"].astype(str)])
