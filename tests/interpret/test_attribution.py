@@ -134,6 +134,13 @@ def test_stacked_permutation_equals_one_call_per_shuffle(max_rows):
                                             max_rows=max_rows)
     expected = _loop_permutation_scores(model, Xt, yt, GROUPS, 3, 7)
     np.testing.assert_allclose(imp["score"].to_numpy(), expected)
+    # the vectorised UA equals sklearn's scorer called per shuffle
+    from sklearn.metrics import balanced_accuracy_score
+
+    explicit = at.grouped_permutation_importance(model, Xt, yt, GROUPS, n_repeats=3,
+                                                 random_state=7, max_rows=max_rows,
+                                                 scorer=balanced_accuracy_score)
+    np.testing.assert_allclose(explicit["score"].to_numpy(), expected)
     assert list(imp["repeat"]) == [0, 1, 2] * len(GROUPS)
 
 
@@ -143,6 +150,9 @@ def test_stacked_index_keeps_copies_apart():
     assert len(st) == 6 and st.names == ["file", "corpus"]
     assert st.get_level_values("corpus").nunique() == 3  # one corpus per copy
     assert at.stacked_index(idx, 1) is idx
+    assert list(st.get_level_values("file")[:4]) == ["a#0", "b#0", "a#1", "b#1"]
+    flat = at.stacked_index(pd.Index(["u", "v"], name="file"), 2)
+    assert list(flat) == ["u#0", "v#0", "u#1", "v#1"] and flat.name == "file"
     assert list(at.stacked_index(pd.RangeIndex(2), 2)) == [0, 1, 2, 3]
 
 

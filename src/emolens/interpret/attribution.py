@@ -212,20 +212,28 @@ def stacked_index(index: pd.Index, copies: int) -> pd.Index:
     n = len(index)
     if copies == 1:
         return index
-    tag = np.repeat(np.arange(copies), n).astype(str)
-    pos = np.tile(np.arange(n), copies)
-
-    def relabel(level_values):
-        return pd.Index(np.char.add(np.char.add(
-            np.asarray(level_values, dtype=str)[pos], "#"), tag))
-
-    if isinstance(index, pd.MultiIndex):
-        return pd.MultiIndex.from_arrays(
-            [relabel(index.get_level_values(i)) for i in range(index.nlevels)],
-            names=index.names)
     if isinstance(index, pd.RangeIndex):
         return pd.RangeIndex(n * copies, name=index.name)
-    return relabel(index).rename(index.name)
+    mi = index if isinstance(index, pd.MultiIndex) else pd.MultiIndex.from_arrays([index])
+    levels, codes = [], []
+    for level, code in zip(mi.levels, mi.codes):
+        # relabel the (few) distinct labels once per copy instead of every row
+        labels = np.asarray(level, dtype=str)
+        levels.append(np.concatenate([np.char.add(labels, f"#{k}") for k in range(copies)]))
+        code = np.asarray(code, dtype=np.int64)
+        codes.append(np.concatenate([np.where(code < 0, -1, code + k * len(labels))
+                                     for k in range(copies)]))
+    out = pd.MultiIndex(levels=levels, codes=codes, names=mi.names, verify_integrity=False)
+    return out if isinstance(index, pd.MultiIndex) else out.get_level_values(0)
+
+
+def _balanced_accuracy_per_copy(y: np.ndarray, pred: np.ndarray, copies: int) -> np.ndarray:
+    """``balanced_accuracy_score(y, copy)`` for every stacked copy of the predictions at once
+    (mean recall over the classes present in ``y``, as sklearn computes it)."""
+    classes, codes = np.unique(y, return_inverse=True)
+    hit = pred.reshape(copies, len(y)) == y[None, :]
+    recall = np.stack([hit[:, codes == c].mean(axis=1) for c in range(len(classes))], axis=1)
+    return recall.mean(axis=1)
 
 
 def grouped_permutation_importance(
@@ -235,7 +243,7 @@ def grouped_permutation_importance(
     groups: Mapping[str, Sequence[str]],
     n_repeats: int = 5,
     random_state: int = 0,
-    scorer: Callable = balanced_accuracy_score,
+    scorer: Callable | None = None,
     max_rows: int = 100_000,
 ) -> pd.DataFrame:
     """Held-out permutation importance per feature group (joint shuffle of its columns).
@@ -254,7 +262,8 @@ def grouped_permutation_importance(
         groups: group name -> columns.
         n_repeats: shuffles per group.
         random_state: seed.
-        scorer: ``f(y_true, y_pred)``; default balanced accuracy (UA).
+        scorer: ``f(y_true, y_pred)``; default (None) balanced accuracy (UA), computed for
+            all shuffles at once.
         max_rows: at most this many stacked rows per ``predict`` call (memory cap).
 
     Returns:
@@ -266,10 +275,16 @@ def grouped_permutation_importance(
         raise ValueError(f"n_repeats must be >= 1, got {n_repeats}")
     y = np.asarray(y)
     rng = np.random.default_rng(random_state)
-    base = scorer(y, estimator.predict(X))
+
+    def score_copies(pred, copies):
+        if scorer is None:
+            return _balanced_accuracy_per_copy(y, pred, copies)
+        return [scorer(y, pred[k * n:(k + 1) * n]) for k in range(copies)]
+
+    n = len(X)
+    base = float(score_copies(np.asarray(estimator.predict(X)), 1)[0])
     index = groups_for_columns(list(X.columns), groups)
     values = X.to_numpy()
-    n = len(X)
     jobs = [(g, r, idx, rng.permutation(n)) for g, idx in index.items()
             for r in range(n_repeats)]
     per_call = max(1, max_rows // max(n, 1))
@@ -281,9 +296,9 @@ def grouped_permutation_importance(
             stacked[k * n:(k + 1) * n, idx] = values[np.ix_(perm, idx)]
         frame = pd.DataFrame(stacked, columns=X.columns,
                              index=stacked_index(X.index, len(chunk)))
-        pred = np.asarray(estimator.predict(frame))
-        for k, (g, r, _, _) in enumerate(chunk):
-            s = scorer(y, pred[k * n:(k + 1) * n])
+        scores = score_copies(np.asarray(estimator.predict(frame)), len(chunk))
+        for (g, r, _, _), s in zip(chunk, scores):
+            s = float(s)
             rows.append({"group": g, "repeat": r, "baseline": base, "score": s,
                          "importance": base - s})
     return pd.DataFrame(rows, columns=["group", "repeat", "baseline", "score", "importance"])

@@ -89,6 +89,11 @@ def bhattacharyya_separation(a, b, **kwargs) -> float:
     return float("nan") if np.isnan(d) else float(1.0 - np.exp(-d))
 
 
+def _nanstd(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return float(x.std()) if len(x) else float("nan")
+
+
 def pair_separations(
     data: pd.DataFrame,
     variables: Sequence[str],
@@ -112,16 +117,21 @@ def pair_separations(
     missing = [c for c in [label, *variables] if c not in data.columns]
     if missing:
         raise ValueError(f"columns missing for pair separations: {missing}")
-    y = data[label].astype(str)
-    classes = list(labels) if labels is not None else sorted(y.dropna().unique())
+    y = data[label].astype(str).to_numpy()
+    classes = list(labels) if labels is not None else sorted(pd.unique(y[pd.notna(y)]))
     classes = [c for c in classes if (y == c).any()]
     rows = []
+    # numpy, not pandas indexing: called for every fit of a report (~50x faster)
+    values = {var: data[var].to_numpy(dtype=float) for var in variables}
+    masks = {c: y == c for c in classes}
+    used = np.isin(y, classes)
     # One unit per variable (its sd over all classes): the variance floor then means the same
     # for every pair, and pairs far apart in a categorical activation stay further apart.
-    scales = {var: float(data.loc[y.isin(classes), var].std(ddof=0)) for var in variables}
+    # (NaN-skipping like pandas' std)
+    scales = {var: _nanstd(values[var][used]) for var in variables}
     for a, b in combinations(classes, 2):
         for var in variables:
-            xa, xb = data.loc[y == a, var], data.loc[y == b, var]
+            xa, xb = values[var][masks[a]], values[var][masks[b]]
             d = bhattacharyya_distance(xa, xb, **{"scale": scales[var], **kwargs})
             rows.append({"pair": f"{a}–{b}", "class_a": a, "class_b": b, "variable": var,
                          "separation": float("nan") if np.isnan(d) else 1.0 - np.exp(-d),

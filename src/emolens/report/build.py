@@ -159,7 +159,8 @@ def confusion_matrices(preds: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Counts summed over seeds x folds, per model x held-out test set."""
     held = preds[preds["role"] != "train"]
     out = {}
-    labels = [lab for lab in LABELS if lab in set(held["y_true"]) | set(held["y_pred"])]
+    present = set(pd.unique(held["y_true"])) | set(pd.unique(held["y_pred"]))
+    labels = [lab for lab in LABELS if lab in present]
     for (m, t), g in held.groupby(["model", "test"], sort=False):
         cm = pd.crosstab(g["y_true"], g["y_pred"]).reindex(index=labels, columns=labels,
                                                            fill_value=0)
@@ -190,11 +191,12 @@ def _align(Z: np.ndarray, files, ref: pd.DataFrame, zc) -> np.ndarray:
     from scipy.linalg import orthogonal_procrustes
 
     r = ref.set_index("file")[zc]
-    common = [i for i, f in enumerate(files) if f in r.index]
+    where = r.index.get_indexer(list(files))
+    common = np.flatnonzero(where >= 0)
     if len(common) < Z.shape[1] + 1:
         return Z
     A = Z[common]
-    B = r.loc[[files[i] for i in common]].to_numpy(float)
+    B = r.to_numpy(float)[where[common]]
     R, _ = orthogonal_procrustes(A - A.mean(0), B - B.mean(0))
     return (Z - A.mean(0)) @ R + B.mean(0)
 
