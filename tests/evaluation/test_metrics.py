@@ -57,3 +57,28 @@ def test_bad_input_is_refused():
         scores(["happy"], ["happy", "sad"])
     with pytest.raises(ValueError, match="empty"):
         scores([], [])
+
+
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+def test_scores_equal_sklearn_metrics_on_random_labels():
+    # scores() derives everything from one confusion matrix; it must equal sklearn's metrics,
+    # including a predicted label outside the four classes and a class absent from y_true.
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, recall_score
+
+    rng = np.random.default_rng(3)
+    labels = np.array(["neutral", "happy", "sad", "angry", "other"])
+    for trial in range(20):
+        y_true = labels[rng.integers(0, 3 if trial % 2 else 4, 60)]
+        y_pred = labels[rng.integers(0, 5, 60)]
+        got = scores(y_true, y_pred)
+        present = [lab for lab in LABELS if lab in set(y_true)]
+        assert got["ua"] == pytest.approx(balanced_accuracy_score(y_true, y_pred))
+        assert got["wa"] == pytest.approx(accuracy_score(y_true, y_pred))
+        assert got["macro_f1"] == pytest.approx(
+            f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0))
+        rec = recall_score(y_true, y_pred, labels=list(LABELS), average=None, zero_division=0)
+        for lab, r in zip(LABELS, rec):
+            if lab in present:
+                assert got[f"recall_{lab}"] == pytest.approx(r)
+            else:
+                assert np.isnan(got[f"recall_{lab}"])
