@@ -3,11 +3,15 @@
     python benchmarks/accuracy.py                 # accuracy tables + run speed
     python benchmarks/accuracy.py --no-speed      # accuracy only
     python benchmarks/accuracy.py --speed-only    # cold/warm timing of experiments/paper.toml
+    python benchmarks/accuracy.py --ideas-only    # literature ideas on top of the selection
+    python benchmarks/accuracy.py --features egemaps   # only the eGeMAPS grid (default: + compare)
+    python benchmarks/accuracy.py --ideas-only --augment   # + audio augmentation (~10 min cold)
 
 Every number comes from ``emolens.evaluation.runner.run_experiment`` (the code behind
 ``emolens run``), 4 classes, UA = balanced accuracy. Model choices are made on the
 **validation folds of the training corpus only** (the ``:valid`` rows); the zero-shot corpus is
-never used for selection. Output: markdown on stdout and in ``<out>/accuracy.md``; paste it
+never used for selection. Per-speaker/per-corpus statistics come from all of a speaker's
+utterances (the other emotions included, unlabelled), as in ``emolens run``. Output: markdown on stdout and in ``<out>/accuracy.md``; paste it
 into docs/benchmarks.md. Needs ../shared/corpora (relative to the project root).
 """
 
@@ -38,7 +42,22 @@ MODELS = {
     "dae_rbf": ("dae_svc", {"epochs": 50, "clf": "rbf"}),
     "uae_rbf": ("uae_svc", {"epochs": 50, "clf": "rbf"}),
     "vae_svc": ("vae_svc", {"epochs": 50}),
+    "logreg_C0.01": ("svc", {"clf": "logreg", "C": 0.01}),
+    "logreg_C0.1": ("svc", {"clf": "logreg", "C": 0.1}),
 }
+#: ComParE_2016 (6373 functionals): strong L2 for the linear models; per-speaker only (with
+#: training statistics every model collapses on the other corpus, as with eGeMAPS).
+COMPARE_MODELS = {
+    "svc": ("svc", {}),
+    "logreg_C0.001": ("svc", {"clf": "logreg", "C": 0.001}),
+    "logreg_C0.01": ("svc", {"clf": "logreg", "C": 0.01}),
+    "logreg_C0.1": ("svc", {"clf": "logreg", "C": 0.1}),
+    "linsvc_C0.001": ("linsvc", {"C": 0.001}),
+    "dae_rbf": ("dae_svc", {"epochs": 50, "clf": "rbf"}),
+    "dae_logreg": ("dae_svc", {"epochs": 50, "clf": "logreg"}),
+}
+LATENT = ("uae_svc", "dae_svc", "dae_rbf", "uae_rbf", "vae_svc", "dae_logreg")
+NORMALISATIONS = {"egemaps": ("global", "corpus", "speaker"), "compare": ("speaker",)}
 
 
 def _toml_models(models: dict) -> str:
@@ -53,11 +72,12 @@ def _toml_models(models: dict) -> str:
 
 def experiment(path: Path, *, protocol, train, test=(), folds=5, seeds=(0, 1, 2),
                normalisation="global", models=MODELS, cache_dir=None, jobs=2,
-               save_models=False) -> Path:
+               save_models=False, features="egemaps") -> Path:
     """Write an experiment TOML (see docs/config.md)."""
     body = [
         f'name = "{path.stem}"',
         f'protocol = "{protocol}"',
+        f'features = "{features}"',
         f"folds = {folds}" if isinstance(folds, int) else f'folds = "{folds}"',
         f"seeds = {list(seeds)}",
         f'normalisation = "{normalisation}"',
@@ -98,13 +118,13 @@ def run(path: Path, out: Path) -> pd.DataFrame:
     return pd.read_csv(out / "results.csv")
 
 
-def transfer_table(results: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Rows normalisation × model; columns valid/zero-shot UA per direction (mean ± std)."""
+def transfer_table(results: dict[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:
+    """Rows features × normalisation × model; columns valid/zero-shot UA per direction."""
     rows = []
-    for norm, res in results.items():
+    for (features, norm), res in results.items():
         for model in dict.fromkeys(res["model"]):
             r = res[res["model"] == model]
-            row = {"normalisation": norm, "model": model}
+            row = {"features": features, "normalisation": norm, "model": model}
             for train, other in (("ravdess", "emodb"), ("emodb", "ravdess")):
                 for test, col in ((f"{train}:valid", f"{train} valid"),
                                   (other, f"{train}→{other}")):
@@ -131,18 +151,21 @@ def _fmt(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def accuracy(work: Path, seeds, cache_dir) -> str:
+def accuracy(work: Path, seeds, cache_dir, feature_sets=("egemaps", "compare")) -> str:
     out = []
     results = {}
-    for norm in ("global", "corpus", "speaker"):
-        t = time.perf_counter()
-        cfg = experiment(work / f"pairwise-{norm}.toml", protocol="pairwise",
-                         train=["ravdess", "emodb"], seeds=seeds, normalisation=norm,
-                         cache_dir=cache_dir)
-        results[norm] = run(cfg, work / f"pairwise-{norm}")
-        print(f"pairwise {norm}: {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    for features in feature_sets:
+        models = MODELS if features == "egemaps" else COMPARE_MODELS
+        for norm in NORMALISATIONS[features]:
+            t = time.perf_counter()
+            cfg = experiment(work / f"pairwise-{features}-{norm}.toml", protocol="pairwise",
+                             train=["ravdess", "emodb"], seeds=seeds, normalisation=norm,
+                             cache_dir=cache_dir, features=features, models=models)
+            results[features, norm] = run(cfg, work / f"pairwise-{features}-{norm}")
+            print(f"pairwise {features} {norm}: {time.perf_counter() - t:.0f} s", file=sys.stderr)
     table = transfer_table(results)
     table["mean valid"] = (table["ravdess valid"] + table["emodb valid"]) / 2
+    table["mean valid sd"] = float("nan")
     out += [
         "### Transfer (pairwise: train on one corpus, 5 speaker-disjoint folds, zero-shot "
         f"on the other), UA %, mean ± std over {len(seeds)} seeds × 5 folds",
@@ -153,36 +176,40 @@ def accuracy(work: Path, seeds, cache_dir) -> str:
     best = table.sort_values("mean valid", ascending=False).iloc[0]
     out += [
         f"Selected on validation folds only (highest mean of `ravdess valid` and `emodb "
-        f"valid`): **{best['model']}, normalisation {best['normalisation']}** → "
-        f"RAVDESS→EmoDB {best['ravdess→emodb']:.1f} %, EmoDB→RAVDESS "
-        f"{best['emodb→ravdess']:.1f} %.",
+        f"valid`): **{best['model']}, {best['features']}, normalisation "
+        f"{best['normalisation']}** → RAVDESS→EmoDB {best['ravdess→emodb']:.1f} %, "
+        f"EmoDB→RAVDESS {best['emodb→ravdess']:.1f} %.",
         "",
     ]
-    latent = table[table["model"].isin(["uae_svc", "dae_svc", "dae_rbf", "uae_rbf", "vae_svc"])]
+    latent = table[table["model"].isin(LATENT)]
     best_latent = latent.sort_values("mean valid", ascending=False).iloc[0]
     out += [
-        f"Best 2-D latent model by the same rule: **{best_latent['model']}, normalisation "
-        f"{best_latent['normalisation']}** → RAVDESS→EmoDB {best_latent['ravdess→emodb']:.1f} %, "
+        f"Best 2-D latent model by the same rule: **{best_latent['model']}, "
+        f"{best_latent['features']}, normalisation {best_latent['normalisation']}** → "
+        f"RAVDESS→EmoDB {best_latent['ravdess→emodb']:.1f} %, "
         f"EmoDB→RAVDESS {best_latent['emodb→ravdess']:.1f} %.",
         "",
     ]
 
     rows = []
-    within_models = {k: MODELS[k] for k in ("svc", "dae_svc", "dae_rbf")}
-    for norm in ("global", "speaker"):
-        cfg = experiment(work / f"within-{norm}.toml", protocol="within",
-                         train=["emodb", "ravdess"], folds="loso", seeds=[0],
-                         normalisation=norm, models=within_models, cache_dir=cache_dir)
-        t = time.perf_counter()
-        res = run(cfg, work / f"within-{norm}")
-        print(f"within {norm}: {time.perf_counter() - t:.0f} s", file=sys.stderr)
-        held = res[res["role"] == "test"]
-        for model in within_models:
-            row = {"normalisation": norm, "model": model}
-            for corpus in ("emodb", "ravdess"):
-                sel = held[(held["model"] == model) & (held["test"] == f"{corpus}:loso")]
-                row[f"{corpus} LOSO (mean over speakers)"] = sel["ua"].mean() * 100
-            rows.append(row)
+    within = {"egemaps": {k: MODELS[k] for k in ("svc", "dae_svc", "dae_rbf", "logreg_C0.01")},
+              "compare": {k: COMPARE_MODELS[k] for k in ("svc", "logreg_C0.01", "dae_rbf")}}
+    for features in feature_sets:
+        for norm in ("global", "speaker") if features == "egemaps" else ("speaker",):
+            cfg = experiment(work / f"within-{features}-{norm}.toml", protocol="within",
+                             train=["emodb", "ravdess"], folds="loso", seeds=[0],
+                             normalisation=norm, models=within[features],
+                             cache_dir=cache_dir, features=features)
+            t = time.perf_counter()
+            res = run(cfg, work / f"within-{features}-{norm}")
+            print(f"within {features} {norm}: {time.perf_counter() - t:.0f} s", file=sys.stderr)
+            held = res[res["role"] == "test"]
+            for model in within[features]:
+                row = {"features": features, "normalisation": norm, "model": model}
+                for corpus in ("emodb", "ravdess"):
+                    sel = held[(held["model"] == model) & (held["test"] == f"{corpus}:loso")]
+                    row[f"{corpus} LOSO (mean over speakers)"] = sel["ua"].mean() * 100
+                rows.append(row)
     out += [
         "### Within corpus, leave one speaker out (UA %, mean over held-out speakers, seed 0)",
         "",
@@ -193,12 +220,104 @@ def accuracy(work: Path, seeds, cache_dir) -> str:
 
 
 # -- ideas that are not (yet) emolens models: same splits, per-speaker normalisation ------
-def ideas(cache_dir, seed: int = 0) -> str:
-    """Literature ideas tried on top of the selected configuration (svc, by="speaker").
+def _speaker_normalised(features: str, cache_dir):
+    """Labelled data of both corpora, z-scored per speaker over all of his/her utterances.
 
-    Implemented here with the emolens building blocks (FeatureScaler, make_model, the
-    pairwise splits of the runner), seed 0, 5 speaker-disjoint folds. Transductive ideas
-    (self-training, prior balancing) use the unlabelled zero-shot corpus, never its labels.
+    Per-speaker statistics do not depend on other speakers, so computing them once for every
+    speaker equals what ``emolens run`` does inside each fold.
+    """
+    from emolens.config import load_config
+    from emolens.evaluation.runner import load_data
+    from emolens.models import FeatureScaler
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = load_config(experiment(Path(tmp) / "ideas.toml", protocol="pairwise",
+                                     train=["ravdess", "emodb"], cache_dir=cache_dir,
+                                     normalisation="speaker", features=features,
+                                     models={"svc": ("svc", {})}))
+    data = load_data(cfg, progress=False)
+    full = pd.concat([data.X, data.X_unlabelled])
+    Z = FeatureScaler(by="speaker").fit_transform(full)[: len(data.X)]
+    return data, pd.DataFrame(Z, index=data.X.index, columns=data.X.columns)
+
+
+def _augmented(data, cache_dir, kinds, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """eGeMAPS of augmented copies of every utterance, z-scored per (speaker, kind).
+
+    A copy is a new recording condition of the same speaker, so it is normalised with the
+    statistics of that speaker's copies of the same kind (all emotions, unlabelled).
+    Returns kind -> DataFrame indexed like ``data.X`` (the copies of its rows).
+    """
+    from emolens.corpora import load_corpus
+    from emolens.features import extract, model_input
+    from emolens.features.augment import augment_manifest
+    from emolens.models import FeatureScaler
+
+    manifest = pd.concat([load_corpus(CORPORA / c, c) for c in ("emodb", "ravdess")],
+                         ignore_index=True)
+    from emolens.features import default_cache_dir
+
+    folder = Path(cache_dir or default_cache_dir()).parent / "emolens-augmented-audio"
+    copies = augment_manifest(manifest, kinds, folder, seed=seed)
+    feats = extract(copies["file"].tolist(), "egemaps", jobs=2, cache_dir=cache_dir,
+                    progress=False).features
+    out = {}
+    for kind, rows in copies.groupby("augmentation"):
+        X = model_input(feats, rows)
+        Z = FeatureScaler(by="speaker").fit_transform(X)
+        source = rows.set_index("file").loc[X.index.get_level_values("file"), "source"]
+        Z = pd.DataFrame(Z, index=pd.Index(source.to_numpy(), name="file"), columns=X.columns)
+        out[kind] = Z.loc[data.X.index.get_level_values("file")].set_axis(data.X.index)
+    return out
+
+
+def _dann_latent(Z, domain, seed, lam, epochs=50):
+    """2-D DAE (88-40-20-10-2, Gaussian noise 1.0) with a gradient-reversed domain head."""
+    import torch
+    from torch import nn
+
+    class Reverse(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.view_as(x)
+
+        @staticmethod
+        def backward(ctx, grad):
+            return -lam * grad
+
+    torch.manual_seed(seed)
+    n = Z.shape[1]
+    enc = nn.Sequential(nn.Linear(n, 40), nn.ReLU(), nn.Linear(40, 20), nn.ReLU(),
+                        nn.Linear(20, 10), nn.ReLU(), nn.Linear(10, 2))
+    dec = nn.Sequential(nn.Linear(2, 10), nn.ReLU(), nn.Linear(10, 20), nn.ReLU(),
+                        nn.Linear(20, 40), nn.ReLU(), nn.Linear(40, n))
+    head = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, int(domain.max()) + 1))
+    params = [*enc.parameters(), *dec.parameters(), *head.parameters()]
+    opt = torch.optim.Adam(params, lr=1e-3)
+    X = torch.tensor(Z, dtype=torch.float32)
+    d = torch.as_tensor(domain, dtype=torch.long)
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        perm = torch.randperm(len(X), generator=gen)
+        for start in range(0, len(X), 64):
+            i = perm[start:start + 64]
+            xb = X[i]
+            loss = (dec(enc(xb + torch.randn(xb.shape, generator=gen))) - xb).pow(2).mean()
+            loss = loss + nn.functional.cross_entropy(head(Reverse.apply(enc(xb))), d[i])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    enc.eval()
+    return lambda A: enc(torch.tensor(A, dtype=torch.float32)).detach().numpy()
+
+
+def ideas(cache_dir, seed: int = 0, augment: bool = False) -> str:
+    """Literature ideas tried on top of the per-speaker RBF-SVC (eGeMAPS).
+
+    Implemented with the emolens building blocks (FeatureScaler, make_model, the pairwise
+    splits of the runner), seed 0, 5 speaker-disjoint folds; per-speaker statistics over all of
+    a speaker's utterances. Transductive ideas (self-training, prior balancing, corpus-
+    adversarial DAE) use the unlabelled zero-shot corpus, never its labels.
     """
     import logging
     import warnings
@@ -207,80 +326,83 @@ def ideas(cache_dir, seed: int = 0) -> str:
     import torch
     from threadpoolctl import threadpool_limits
 
-    from emolens.config import load_config
     from emolens.evaluation.metrics import scores
     from emolens.evaluation.protocols import make_splits
-    from emolens.evaluation.runner import load_data
     from emolens.models import make_model
 
     warnings.simplefilter("ignore")
     logging.getLogger("emolens.models.shift").disabled = True
     torch.set_num_threads(1)
     threadpool_limits(1)
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg = load_config(experiment(Path(tmp) / "ideas.toml", protocol="pairwise",
-                                     train=["ravdess", "emodb"], cache_dir=cache_dir,
-                                     models={"svc": ("svc", {})}))
-    data = load_data(cfg, progress=False)
-    X, y = data.X, data.y
+    data, Z = _speaker_normalised("egemaps", cache_dir)
+    _, Zc = _speaker_normalised("compare", cache_dir)
+    Zc = Zc.loc[Z.index]
+    y = data.y
+    corpus = np.asarray(data.X.index.get_level_values("corpus"))
+    speaker = np.asarray(data.X.index.get_level_values("speaker"))
     splits = make_splits(data.manifest, "pairwise", data.train, [], 5, "speaker", seed)
 
-    def plain(name, **kw):
-        def fit(tr):
-            p = make_model(name, by="speaker", **kw).fit(X.iloc[tr], y[tr])
-            return lambda idx: p.predict(X.iloc[idx])
+    def model(name, **kw):  # the pipeline without its scale step: Z is already normalised
+        return make_model(name, seed=seed, **kw)[1:]
+
+    def plain(name, table=None, **kw):
+        T = Z if table is None else table
+
+        def fit(tr, target):
+            p = model(name, **kw).fit(T.iloc[tr], y[tr])
+            return lambda idx: p.predict(T.iloc[idx])
+        return fit
+
+    def decision(p, A):
+        d = p.decision_function(A)
+        return (d - d.mean(1, keepdims=True)) / (d.std() + 1e-9)
+
+    def ensemble(specs):
+        def fit(tr, target):
+            ps = [(model(n, **kw).fit(T.iloc[tr], y[tr]), T) for n, kw, T in specs]
+            return lambda idx: ps[0][0].classes_[
+                np.argmax(sum(decision(p, T.iloc[idx]) for p, T in ps), 1)]
         return fit
 
     def noise_augmented(std):
-        def fit(tr):
-            p = make_model("svc", by="speaker")
-            scale = p.named_steps["scale"].fit(X.iloc[tr])
-            Z = scale.transform(X.iloc[tr])
+        def fit(tr, target):
             rng = np.random.default_rng(seed)
-            Za = np.vstack([Z] + [Z + rng.normal(0, std, Z.shape) for _ in range(4)])
-            rest = p[1:].fit(Za, np.tile(y[tr], 5))
-            return lambda idx: rest.predict(scale.transform(X.iloc[idx]))
+            A = Z.iloc[tr].to_numpy()
+            Za = np.vstack([A] + [A + rng.normal(0, std, A.shape) for _ in range(4)])
+            p = model("svc").fit(Za, np.tile(y[tr], 5))
+            return lambda idx: p.predict(Z.iloc[idx].to_numpy())
         return fit
 
-    def ensemble(specs):
-        def fit(tr):
-            ps = [make_model(n, by="speaker", **kw).fit(X.iloc[tr], y[tr]) for n, kw in specs]
-
-            def predict(idx):
-                votes = 0
-                for p in ps:
-                    d = p.decision_function(X.iloc[idx])
-                    votes = votes + (d - d.mean(1, keepdims=True)) / (d.std() + 1e-9)
-                return ps[0].classes_[np.argmax(votes, 1)]
-            return predict
+    def audio_augmented(kinds):
+        def fit(tr, target):
+            A = np.vstack([Z.iloc[tr].to_numpy()] + [AUG[k].iloc[tr].to_numpy() for k in kinds])
+            p = model("svc").fit(A, np.tile(y[tr], 1 + len(kinds)))
+            return lambda idx: p.predict(Z.iloc[idx].to_numpy())
         return fit
 
-    def self_training(C=1.0, rounds=2, share=0.5):
-        def fit(tr):
-            def predict(idx):
-                p = make_model("svc", by="speaker", C=C).fit(X.iloc[tr], y[tr])
-                for _ in range(rounds):
-                    d = p.decision_function(X.iloc[idx])
-                    pred = p.classes_[d.argmax(1)]
-                    top = np.sort(d, 1)
-                    margin = top[:, -1] - top[:, -2]
-                    keep = np.zeros(len(idx), bool)
-                    for c in p.classes_:
-                        members = np.flatnonzero(pred == c)
-                        best = members[np.argsort(-margin[members])][: max(1, int(share * len(members)))]
-                        keep[best] = True
-                    Xa = pd.concat([X.iloc[tr], X.iloc[idx][keep]])
-                    p = make_model("svc", by="speaker", C=C).fit(Xa, np.concatenate([y[tr], pred[keep]]))
-                return p.predict(X.iloc[idx])
-            return predict
+    def self_training(rounds=2, share=0.5):
+        def fit(tr, target):
+            p = model("svc").fit(Z.iloc[tr], y[tr])
+            for _ in range(rounds):
+                d = p.decision_function(Z.iloc[target])
+                pred = p.classes_[d.argmax(1)]
+                top = np.sort(d, 1)
+                margin = top[:, -1] - top[:, -2]
+                keep = np.zeros(len(target), bool)
+                for c in p.classes_:
+                    members = np.flatnonzero(pred == c)
+                    keep[members[np.argsort(-margin[members])][: max(1, int(share * len(members)))]] = True
+                A = np.vstack([Z.iloc[tr].to_numpy(), Z.iloc[target].to_numpy()[keep]])
+                p = model("svc").fit(A, np.concatenate([y[tr], pred[keep]]))
+            return lambda idx: p.predict(Z.iloc[idx].to_numpy())
         return fit
 
     def balanced(name, **kw):
-        def fit(tr):
-            p = make_model(name, by="speaker", **kw).fit(X.iloc[tr], y[tr])
+        def fit(tr, target):
+            p = model(name, **kw).fit(Z.iloc[tr], y[tr])
 
             def predict(idx):
-                d = p.decision_function(X.iloc[idx])
+                d = p.decision_function(Z.iloc[idx])
                 b = np.zeros(d.shape[1])
                 for _ in range(200):  # shift offsets until each class gets ~1/4 of the test set
                     share = np.bincount((d + b).argmax(1), minlength=d.shape[1]) / len(idx)
@@ -289,30 +411,63 @@ def ideas(cache_dir, seed: int = 0) -> str:
             return predict
         return fit
 
-    no_mfcc = [c for c in X.columns if "mfcc" not in c.lower()]
-
-    def subset(columns):
-        def fit(tr):
-            p = make_model("svc", by="speaker").fit(X.iloc[tr][columns], y[tr])
-            return lambda idx: p.predict(X.iloc[idx][columns])
+    def adversarial(by, lam):
+        def fit(tr, target):
+            if by == "corpus":  # source vs the unlabelled target corpus (transductive)
+                rows = np.concatenate([tr, target])
+                domain = np.r_[np.zeros(len(tr)), np.ones(len(target))]
+            else:  # the training speakers (no target data)
+                rows = tr
+                domain = pd.factorize(speaker[tr])[0]
+            encode = _dann_latent(Z.iloc[rows].to_numpy(), domain, seed, lam)
+            p = make_model("svc", seed=seed)[-1].fit(encode(Z.iloc[tr].to_numpy()), y[tr])
+            return lambda idx: p.predict(encode(Z.iloc[idx].to_numpy()))
         return fit
 
+    def stable(k):
+        """ComParE features whose per-speaker class means agree across training speakers."""
+        def fit(tr, target):
+            means = Zc.iloc[tr].groupby([speaker[tr], y[tr]]).mean()
+            by_class = means.groupby(level=1)
+            score = (by_class.mean().abs() / (by_class.std() + 1e-6)).max(0)
+            keep = score.sort_values(ascending=False).index[:k]
+            p = model("svc", clf="logreg", C=0.01).fit(Zc.iloc[tr][keep], y[tr])
+            return lambda idx: p.predict(Zc.iloc[idx][keep])
+        return fit
+
+    no_mfcc = [c for c in Z.columns if "mfcc" not in c.lower()]
     variants = {
-        "svc, by=speaker (selected)": plain("svc"),
+        "svc, eGeMAPS (reference)": plain("svc"),
         "+ Gaussian feature noise, 4 copies, sd 0.3": noise_augmented(0.3),
         "+ Gaussian feature noise, 4 copies, sd 0.6": noise_augmented(0.6),
-        "without the 16 MFCC functionals": subset(no_mfcc),
+        "without the 16 MFCC functionals": plain("svc", Z[no_mfcc]),
         "ensemble svc + linsvc(C=0.01) + logreg(C=0.1)": ensemble(
-            [("svc", {}), ("linsvc", {"C": 0.01}), ("svc", {"clf": "logreg", "C": 0.1})]),
-        "ensemble svc + dae_rbf": ensemble([("svc", {}), ("dae_svc", {"epochs": 50, "clf": "rbf"})]),
+            [("svc", {}, Z), ("linsvc", {"C": 0.01}, Z), ("svc", {"clf": "logreg", "C": 0.1}, Z)]),
+        "ensemble svc + dae_rbf": ensemble(
+            [("svc", {}, Z), ("dae_svc", {"epochs": 50, "clf": "rbf"}, Z)]),
+        "ensemble svc (eGeMAPS) + logreg C=0.01 (ComParE)": ensemble(
+            [("svc", {}, Z), ("svc", {"clf": "logreg", "C": 0.01}, Zc)]),
+        "ComParE logreg C=0.01, 500 most speaker-stable features": stable(500),
+        "ComParE logreg C=0.01, 1500 most speaker-stable features": stable(1500),
         "self-training on the unlabelled target (2 rounds, top 50 % per class)": self_training(),
         "prior balancing on the target (uniform predicted classes)": balanced("svc"),
+        "2-D DAE + RBF, corpus-adversarial (DANN, λ=0.3, unlabelled target)": adversarial("corpus", 0.3),
+        "2-D DAE + RBF, corpus-adversarial (DANN, λ=1)": adversarial("corpus", 1.0),
+        "2-D DAE + RBF, speaker-adversarial (training speakers, λ=0.3)": adversarial("speaker", 0.3),
     }
+    if augment:
+        from emolens.features.augment import AUGMENTATIONS
+
+        AUG = _augmented(data, cache_dir, AUGMENTATIONS, seed=seed)
+        for kind in AUGMENTATIONS:
+            variants[f"+ audio augmentation: {kind} (1 copy)"] = audio_augmented([kind])
+        variants["+ audio augmentation: all four (4 copies)"] = audio_augmented(list(AUGMENTATIONS))
     rows = []
     for label, fit in variants.items():
         got: dict = {}
         for split in splits:
-            predict = fit(split.train)
+            target = np.flatnonzero(corpus != split.train_name)
+            predict = fit(split.train, target)
             for t in split.tests:
                 if t.role == "train":
                     continue
@@ -321,10 +476,11 @@ def ideas(cache_dir, seed: int = 0) -> str:
         row = {"variant": label}
         for key in ("ravdess valid", "ravdess→emodb", "emodb valid", "emodb→ravdess"):
             row[key] = float(np.mean(got[key]))
+        row["mean valid"] = (row["ravdess valid"] + row["emodb valid"]) / 2
         rows.append(row)
         print(f"idea {label}: done", file=sys.stderr)
     return "\n".join([
-        f"### Ideas on top of the selected configuration (UA %, seed {seed}, 5 speaker folds)",
+        f"### Ideas on top of the per-speaker RBF-SVC (UA %, seed {seed}, 5 speaker folds)",
         "",
         _fmt(pd.DataFrame(rows).round(1)),
         "",
@@ -375,6 +531,12 @@ def main(argv=None) -> None:
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--ideas-only", action="store_true",
                         help="only the table of ideas tried on top of the selected model")
+    parser.add_argument("--no-ideas", action="store_true", help="skip the table of ideas")
+    parser.add_argument("--features", nargs="+", default=["egemaps", "compare"],
+                        choices=["egemaps", "compare"], help="feature sets of the model grid")
+    parser.add_argument("--augment", action="store_true",
+                        help="add audio-augmentation ideas (writes augmented copies of both "
+                             "corpora next to the feature cache and extracts them)")
     args = parser.parse_args(argv)
     if not CORPORA.is_dir():
         sys.exit(f"the shared corpora are not at {CORPORA}; nothing to benchmark")
@@ -382,10 +544,11 @@ def main(argv=None) -> None:
     parts = [f"<!-- python benchmarks/accuracy.py, {time.strftime('%Y-%m-%d')}, "
              f"{os.cpu_count()} cores -->"]
     if args.ideas_only:
-        parts.append(ideas(args.cache_dir))
+        parts.append(ideas(args.cache_dir, augment=args.augment))
     elif not args.speed_only:
-        parts.append(accuracy(args.out, args.seeds, args.cache_dir))
-        parts.append(ideas(args.cache_dir))
+        parts.append(accuracy(args.out, args.seeds, args.cache_dir, args.features))
+        if not args.no_ideas:
+            parts.append(ideas(args.cache_dir, augment=args.augment))
     if not (args.no_speed or args.ideas_only):
         with tempfile.TemporaryDirectory() as tmp:
             parts.append(speed(Path(tmp)))
