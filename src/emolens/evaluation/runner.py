@@ -108,9 +108,12 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None) -> 
             raise ConfigError(f"corpus '{corpus}' has no utterance of the classes {LABELS}")
 
     cache_dir = config.cache_dir or default_cache_dir()
-    say(f"features '{config.features}' for {len(manifest)} files (cache {cache_dir})")
     # Unlabelled utterances are needed only for per-corpus/per-speaker statistics.
     files = full["file"] if config.normalisation != "global" else manifest["file"]
+    extra = len(files) - len(manifest)
+    say(f"features '{config.features}' for {len(files)} files"
+        + (f" ({extra} unlabelled, for the {config.normalisation} statistics only)" if extra else "")
+        + f" (cache {cache_dir})")
     result = extract(
         files.tolist(),
         feature_set=config.features,
@@ -366,6 +369,8 @@ def config_toml(config: ExperimentConfig) -> str:
             return str(e.path)
         return {"path": str(e.path), **{k: v for k, v in (("name", e.name), ("corpus", e.corpus)) if v}}
 
+    if config.report:
+        lines += ["", "[report]"] + [f"{k} = {_toml_value(v)}" for k, v in config.report.items()]
     lines += ["", "[corpora]", f"train = {_toml_value([entry(e) for e in config.train])}"]
     lines += [f"test = {_toml_value([entry(e) for e in config.test])}"]
     for spec in config.models:
@@ -702,14 +707,15 @@ def run_experiment(
     timing["total"] = time.perf_counter() - t0
     write_summary(out, config, data, results, n_params, notes, timing)
     console.log(f"wrote {out} ({timing['total']:.1f} s)")
-    try:
-        from emolens.report import build_report
-    except ImportError:
-        console.log("report: emolens.report.build_report not available, skipped")
-    else:
+    options = dict(config.report)
+    if options.pop("enabled", True):
+        from emolens.report import ReportOptions, build_report
+
         try:
-            build_report(out)
-            console.log(f"report: {out / 'report.html'}")
+            # jobs: the report's parts and refits reuse the worker pool of the fits
+            opts = ReportOptions(jobs=config.jobs, **options)
+            build_report(out, opts)
+            console.log(f"report: {out / 'report.html'} ({opts.timings['total']:.1f} s)")
         except Exception as err:  # noqa: BLE001 - the results are written; say why no report
             console.log(f"[yellow]report failed[/]: {type(err).__name__}: {err}")
     return out
