@@ -91,3 +91,23 @@ def test_not_toml_and_missing_file(folder):
         load_config(write(folder, "x = = 1"))
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(folder / "missing.toml")
+
+
+def test_report_table(folder):
+    cfg = load_config(write(folder, GOOD + "\n[report]\nablation = true\nmax_fits = 2\n"))
+    assert cfg.report == {"ablation": True, "max_fits": 2}
+    assert load_config(write(folder, GOOD)).report == {}
+    with pytest.raises(ConfigError, match=r"unknown key 'ablaton' in \[report\].*'ablation'"):
+        load_config(write(folder, GOOD + "\n[report]\nablaton = true\n"))
+    with pytest.raises(ConfigError, match=r"\[report\].ablation must be true or false"):
+        load_config(write(folder, GOOD + "\n[report]\nablation = 1\n"))
+    with pytest.raises(ConfigError, match=r"\[report\].max_samples must be an integer >= 10"):
+        load_config(write(folder, GOOD + "\n[report]\nmax_samples = 3\n"))
+
+
+def test_report_table_round_trips_through_config_toml(folder):
+    from emolens.evaluation.runner import config_toml
+
+    cfg = load_config(write(folder, GOOD + "\n[report]\nablation = true\n"))
+    again = load_config(write(folder, config_toml(cfg)))
+    assert again.report == {"ablation": True}

@@ -57,8 +57,12 @@ TOP_KEYS = (
     "save_models",
     "corpora",
     "models",
+    "report",
 )
 CORPORA_KEYS = ("train", "test")
+#: [report] keys -> (type, minimum) of the matching emolens.report.ReportOptions field.
+REPORT_KEYS = {"enabled": (bool, None), "ablation": (bool, None), "max_samples": (int, 10),
+               "n_repeats": (int, 1), "max_fits": (int, 1)}
 ENTRY_KEYS = ("path", "name", "corpus")
 
 
@@ -110,6 +114,7 @@ class ExperimentConfig:
     cache_dir: Path | None = None
     bootstrap: int = 1000
     save_models: bool = True
+    report: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -178,6 +183,19 @@ def _entries(values, base: Path, where: str) -> list[CorpusEntry]:
                 f"got {value!r}"
             )
     return out
+
+
+def _report(value) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError("'report' must be a table [report] (e.g. ablation = true)")
+    _check_keys(value, tuple(REPORT_KEYS), "[report]")
+    for key, v in value.items():
+        kind, low = REPORT_KEYS[key]
+        if kind is bool and not isinstance(v, bool):
+            raise ConfigError(f"[report].{key} must be true or false, got {v!r}")
+        if kind is int and (isinstance(v, bool) or not isinstance(v, int) or v < low):
+            raise ConfigError(f"[report].{key} must be an integer >= {low}, got {v!r}")
+    return dict(value)
 
 
 def _known_models() -> tuple[str, ...] | None:
@@ -319,6 +337,7 @@ def parse_config(data: dict[str, Any], base: Path, source: Path | None = None) -
         cache_dir=cache_dir,
         bootstrap=bootstrap,
         save_models=save_models,
+        report=_report(data.get("report", {})),
         source=source,
         raw=data,
     )

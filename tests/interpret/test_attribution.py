@@ -172,3 +172,13 @@ def test_occlusion_batched_equals_one_group_per_call():
     single = at.group_occlusion(score, *args, max_rows=len(X))
     assert n_batched < len(calls) - n_batched  # fewer calls when batched
     np.testing.assert_allclose(batched.to_numpy(), single.to_numpy(), atol=1e-12)
+
+
+def test_group_ablation_parallel_equals_sequential():
+    X, y = _data(seed=3)
+    Xt, yt = _data(seed=4)
+    est = make_pipeline(StandardScaler(), LogisticRegression())
+    one = at.group_ablation(est, X, y, Xt, yt, GROUPS, only=["loudness", "pitch"])
+    two = at.group_ablation(est, X, y, Xt, yt, GROUPS, only=["loudness", "pitch"], n_jobs=2)
+    assert list(one["group"]) == ["loudness", "pitch"]
+    pd.testing.assert_frame_equal(one, two)

@@ -69,3 +69,23 @@ def test_cli_report(results_dir, tmp_path):
                               "--max-fits", "1"])
     assert res.exit_code == 0, res.output
     assert (results_dir / "report.html").is_file()
+
+
+def test_report_in_two_processes_with_run_confusions_and_ablation(results_dir, tmp_path):
+    from emolens.evaluation.runner import write_confusions
+    from emolens.report import ReportOptions
+
+    run = tmp_path / "run"
+    shutil.copytree(results_dir, run, ignore=shutil.ignore_patterns("interpret", "report.html"))
+    write_confusions(pd.read_parquet(run / "predictions.parquet"), run)  # as `emolens run`
+    opts = ReportOptions(max_samples=40, n_repeats=1, max_fits=1, ablation=True, jobs=2)
+    text = build_report(run, opts).read_text(encoding="utf-8")
+    # 6 figures + the run's 4 confusion PNGs (2 models x 2 zero-shot corpora), none redrawn
+    assert text.count('src="data:image/png;base64,') == 10
+    assert not (run / "interpret" / "figures" / "confusion.png").exists()
+    assert "Group ablation" in text and {"latent", "attribution", "ablation"} <= set(opts.timings)
+    ablation = pd.read_csv(run / "interpret" / "ablation.csv")
+    assert len(ablation) == 27
+    # constructed data: only loudness carries the emotion
+    assert ablation.set_index("group")["delta"].idxmin() == "loudness"
+    assert (run / "interpret" / "deeplift.csv").is_file()

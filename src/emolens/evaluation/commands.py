@@ -20,6 +20,7 @@ def run(
     """Run an experiment: features, protocol splits, models, results.csv and summary.md."""
     from rich.console import Console
 
+    from emolens._parallel import release_worker_pool
     from emolens.config import ConfigError, load_config
     from emolens.evaluation.guard import LeakageError
     from emolens.evaluation.runner import run_experiment
@@ -35,5 +36,7 @@ def run(
     except (ConfigError, LeakageError) as err:
         console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+    finally:
+        release_worker_pool()
     summary = (result / "summary.md").read_text(encoding="utf-8")
     Console().print(summary, markup=False, highlight=False, soft_wrap=True)

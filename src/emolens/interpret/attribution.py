@@ -304,6 +304,27 @@ def grouped_permutation_importance(
     return pd.DataFrame(rows, columns=["group", "repeat", "baseline", "score", "importance"])
 
 
+def _refit_score(estimator, X_train, y_train, X_test, y_test, drop, scorer) -> float:
+    """Fit a clone without the columns ``drop`` and score it (one thread: the refits run
+    side by side in ``n_jobs`` processes)."""
+    import sys
+
+    from threadpoolctl import threadpool_limits
+
+    torch = sys.modules.get("torch")  # imported by unpickling an autoencoder, if any
+    threads = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            model = clone(estimator).fit(X_train.drop(columns=drop), y_train)
+            return float(scorer(y_test, model.predict(X_test.drop(columns=drop))))
+    finally:
+        if torch is not None:
+            torch.set_num_threads(threads)
+
+
 def group_ablation(
     estimator,
     X_train: pd.DataFrame,
@@ -313,8 +334,12 @@ def group_ablation(
     groups: Mapping[str, Sequence[str]],
     scorer: Callable = balanced_accuracy_score,
     only: Sequence[str] | None = None,
+    n_jobs: int = 1,
 ) -> pd.DataFrame:
     """Retrain a clone of ``estimator`` without each feature group; report the UA change.
+
+    Every refit is a full ``fit`` of the clone on the remaining columns (for an autoencoder
+    pipeline: a new, narrower network), so the model can compensate with other groups.
 
     Args:
         estimator: unfitted (or fitted; it is cloned) estimator.
@@ -323,22 +348,27 @@ def group_ablation(
         groups: group name -> columns.
         scorer: ``f(y_true, y_pred)``; default balanced accuracy (UA).
         only: restrict to these groups (retraining is expensive).
+        n_jobs: refits run in this many processes (joblib; a pool left by an earlier
+            ``joblib.Parallel`` call, e.g. the fits of ``emolens run``, is reused).
 
     Returns:
         Columns ``group, n_removed, score_full, score_without, delta`` (``without - full``;
         negative: the group was needed).
     """
-    full = clone(estimator).fit(X_train, np.asarray(y_train))
-    s_full = scorer(np.asarray(y_test), full.predict(X_test))
+    from joblib import Parallel, delayed
+
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
     index = groups_for_columns(list(X_train.columns), groups)
-    rows = []
-    for g, idx in index.items():
-        if only is not None and g not in only:
-            continue
-        drop = [X_train.columns[i] for i in idx]
-        model = clone(estimator).fit(X_train.drop(columns=drop), np.asarray(y_train))
-        s = scorer(np.asarray(y_test), model.predict(X_test.drop(columns=drop)))
-        rows.append({"group": g, "n_removed": len(drop), "score_full": s_full,
-                     "score_without": s, "delta": s - s_full})
+    names = [g for g in index if only is None or g in only]
+    drops = [[]] + [[X_train.columns[i] for i in index[g]] for g in names]
+    args = (X_train, y_train, X_test, y_test)
+    if n_jobs == 1:
+        scores = [_refit_score(estimator, *args, drop, scorer) for drop in drops]
+    else:
+        scores = Parallel(n_jobs=n_jobs)(
+            delayed(_refit_score)(estimator, *args, drop, scorer) for drop in drops)
+    s_full = scores[0]
+    rows = [{"group": g, "n_removed": len(drop), "score_full": s_full, "score_without": s,
+             "delta": s - s_full} for g, drop, s in zip(names, drops[1:], scores[1:])]
     return pd.DataFrame(rows, columns=["group", "n_removed", "score_full", "score_without",
                                        "delta"])

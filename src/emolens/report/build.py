@@ -42,7 +42,8 @@ class ReportOptions:
     max_samples: int = 500       # DeepLIFT / occlusion / permutation samples
     n_repeats: int = 5           # permutation repeats per group
     max_fits: int = 3            # fits used for the costly spreads (clustering, permutation)
-    ablation: bool = False       # retrain without each feature group (slow: 27 refits)
+    ablation: bool = False       # retrain without each feature group (27 refits)
+    jobs: int = 1                # processes: latent and attribution side by side, refits
     tsne_samples: int = 1500
     random_state: int = 0
     timings: dict = field(default_factory=dict)
@@ -166,6 +167,20 @@ def confusion_matrices(preds: pd.DataFrame) -> dict[str, pd.DataFrame]:
                                                            fill_value=0)
         out[f"{m} → {t}"] = cm
     return out
+
+
+def _saved_confusions(results_dir: Path, cms: dict) -> list[tuple[str, bytes]] | None:
+    """(title, PNG) of confusion/index.csv when it has a PNG for every matrix of ``cms``."""
+    index = results_dir / "confusion" / "index.csv"
+    if not cms or not index.is_file():
+        return None
+    try:
+        table = pd.read_csv(index, keep_default_na=False)
+        out = [(f"{r.model} → {r.test}", (results_dir / "confusion" / r.png).read_bytes())
+               for r in table.itertuples() if r.role != "train" and r.png]
+    except (OSError, ValueError, AttributeError):
+        return None
+    return out if {t for t, _ in out} == set(cms) else None
 
 
 # -- latent --------------------------------------------------------------------------------
@@ -386,19 +401,34 @@ def attribution_analysis(results_dir, preds, manifest, features, model, fits,
             rows.append(imp.assign(test=t, seed=s, fold=f))
     if rows:
         out["permutation"] = pd.concat(rows, ignore_index=True)
-    if opts.ablation:
-        from sklearn.base import clone
-
-        tests = held[held["role"] == "test"]
-        if tests.empty:
-            tests = held
-        Xte = _inputs(features, manifest, tests["file"])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            out["ablation"] = at.group_ablation(
-                clone(pipe), X_train, train["y_true"].astype(str).to_numpy(), Xte,
-                tests["y_true"].astype(str).to_numpy(), FEATURE_GROUPS)
     return out
+
+
+def ablation_analysis(results_dir, preds, manifest, features, model, fits,
+                      opts: ReportOptions) -> pd.DataFrame | None:
+    """Retrain the first fit's pipeline without each feature group (``opts.jobs`` processes)
+    and score it on that fit's zero-shot test sets (its held-out fold if it has none)."""
+    from sklearn.base import clone
+
+    from emolens.features.groups import FEATURE_GROUPS
+
+    seed, fold = fits[0]
+    pipe = _load(results_dir, model, seed, fold)
+    if pipe is None:
+        return None
+    p = preds[(preds["model"] == model) & (preds["seed"] == seed) & (preds["fold"] == fold)]
+    train = p[p["role"] == "train"].drop_duplicates("file")
+    held = p[p["role"] != "train"].drop_duplicates("file")
+    tests = held[held["role"] == "test"]
+    if tests.empty:
+        tests = held
+    X_train = _inputs(features, manifest, train["file"])
+    Xte = _inputs(features, manifest, tests["file"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return at.group_ablation(
+            clone(pipe), X_train, train["y_true"].astype(str).to_numpy(), Xte,
+            tests["y_true"].astype(str).to_numpy(), FEATURE_GROUPS, n_jobs=opts.jobs)
 
 
 def finding_anger(attr: dict) -> dict:
@@ -464,6 +494,103 @@ def _json(o):
     return str(o)
 
 
+class _one_thread:
+    """One BLAS/OpenMP/torch thread: the arrays are small, and k-means/kNN/torch thread pools
+    oversubscribe a busy machine badly (minutes instead of seconds); parallelism is across
+    tasks instead (``ReportOptions.jobs``)."""
+
+    def __enter__(self):
+        from threadpoolctl import threadpool_limits
+
+        import torch
+
+        self._limits = threadpool_limits(limits=1)
+        self._threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        return self
+
+    def __exit__(self, *exc):
+        import torch
+
+        torch.set_num_threads(self._threads)
+        self._limits.restore_original_limits()
+
+
+def _latent_task(preds, manifest, features, model, opts: ReportOptions) -> dict:
+    """Latent statistics of ``model`` and their three figures (PNG bytes)."""
+    with _one_thread():
+        t = time.perf_counter()
+        lat = latent_analysis(preds, manifest, features, model, opts)
+        zc, ref = lat["zcols"], lat["reference"]
+        if len(zc) == 2:
+            pic, xl, yl, how = ref, zc[0], zc[1], "the 2-D latent itself"
+        else:
+            pic = _sample(ref, opts.tsne_samples, opts.random_state).copy()
+            emb = F.tsne_2d(pic[zc].to_numpy(float), random_state=opts.random_state)
+            pic["tsne1"], pic["tsne2"] = emb[:, 0], emb[:, 1]
+            xl, yl, how = "tsne1", "tsne2", (f"a t-SNE picture of the {len(zc)}-D latent "
+                                              "(statistics use the latent itself)")
+        groups = set(lat["group_rho"]["group"])
+        order = [g for g in ("activation", "valence") if g in groups]
+        try:
+            from emolens.features.groups import FEATURE_GROUPS
+            order += [g for g in FEATURE_GROUPS if g in groups]
+        except ImportError:  # pragma: no cover
+            pass
+        order += [g for g in pd.unique(lat["group_rho"]["group"]) if g not in order]
+        lat["how"] = how
+        lat["png"] = {
+            "latent": F.to_png(F.latent_grid(pic, x=xl, y=yl)),
+            "separations": F.to_png(F.separation_boxplot(lat["separations"])),
+            "correlations": F.to_png(F.correlation_heatmap(lat["group_rho"], order=order)),
+        }
+        lat["seconds"] = time.perf_counter() - t
+        return lat
+
+
+def _attribution_task(results_dir, preds, manifest, features, model, fits,
+                      opts: ReportOptions) -> dict:
+    """Attributions of ``model`` and their figures (PNG bytes)."""
+    with _one_thread():
+        t = time.perf_counter()
+        try:
+            attr = attribution_analysis(results_dir, preds, manifest, features, model, fits,
+                                        opts)
+        except ImportError as err:  # pragma: no cover - partial checkout
+            attr = {"missing": f"attribution needs {err.name}"}
+        png = {}
+        if "deeplift" in attr:
+            png["deeplift"] = F.to_png(F.attribution_violins(attr["deeplift"]))
+        if "occlusion" in attr:
+            png["occlusion"] = F.to_png(F.importance_bars(
+                attr["occlusion"], panel="emotion", value="score_drop",
+                xlabel="decision score drop when the group is set to neutral mean"))
+        if "permutation" in attr:
+            spread = (attr["permutation"].groupby(["test", "group", "seed", "fold"],
+                                                  as_index=False)["importance"].mean())
+            attr["permutation_spread"] = spread
+            png["permutation"] = F.to_png(F.importance_bars(spread, panel="test"))
+        attr["png"] = png
+        attr["seconds"] = time.perf_counter() - t
+        return attr
+
+
+def _run_tasks(calls, jobs: int) -> list:
+    """``[f(*args) for f, args in calls]``; with ``jobs > 1`` every call but the last runs
+    in joblib worker processes (the pool of the run's fits, already warm) while this process
+    runs the last one."""
+    if jobs <= 1 or len(calls) <= 1:
+        return [f(*args) for f, args in calls]
+    from joblib import Parallel, delayed
+
+    # a generator dispatches at once; the results are collected after the local call
+    background = Parallel(n_jobs=jobs, return_as="generator")(
+        delayed(f)(*args) for f, args in calls[:-1])
+    f, args = calls[-1]
+    last = f(*args)
+    return [*background, last]
+
+
 def build_report(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
     """Write ``report.html`` and ``interpret/`` (CSV/JSON/PNG) into a results directory.
 
@@ -478,23 +605,8 @@ def build_report(results_dir, options: ReportOptions | None = None, **kwargs) ->
     Raises:
         ReportError: the folder is not a results directory.
     """
-    from threadpoolctl import threadpool_limits
-
-    # One BLAS/OpenMP thread: the arrays are small, and k-means/kNN thread pools oversubscribe
-    # a busy machine badly (minutes instead of seconds).
-    with threadpool_limits(limits=1):
-        return _build_report(results_dir, options, **kwargs)
-
-
-def _build_report(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with _one_thread():
         return _build(results_dir, options, **kwargs)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
@@ -520,7 +632,7 @@ def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
     figs: dict[str, bytes] = {}
 
     def fig(name, f):
-        png = F.to_png(f)
+        png = f if isinstance(f, bytes) else F.to_png(f)
         figdir.mkdir(parents=True, exist_ok=True)
         (figdir / f"{name}.png").write_bytes(png)
         figs[name] = png
@@ -538,7 +650,14 @@ def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
         wa_wide, wa_long = accuracy_table(results, "wa")
         _write(out, "accuracy_wa", wa_long.drop(columns="cell"))
         acc_body += H.para("Weighted accuracy (WA), %.") + H.table(wa_wide)
-    if cms:
+    saved = _saved_confusions(results_dir, cms)
+    if saved:
+        # `emolens run` drew them already (confusion/*.png): inline those, draw nothing
+        acc_body += H.image_grid(saved, "Confusion matrices per model → held-out test set: "
+                                 "share of each true class (row) predicted as each class, "
+                                 "and the count, summed over seeds × folds "
+                                 "(confusion/*.png|csv).")
+    elif cms:
         ncols = max(1, preds.loc[preds["role"] != "train", "test"].nunique())
         acc_body += H.figure(fig("confusion", F.confusion_grid(cms, ncols=min(ncols, 4))),
                              "Confusion matrices (row-normalised, counts summed over seeds × "
@@ -561,28 +680,28 @@ def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
         findings.append({"finding": "the latent models activation more than valence",
                          "status": "n/a", "text": "no latent in this run"})
     else:
-        t = time.perf_counter()
-        lat = latent_analysis(preds, manifest, features, rep, opts)
-        opts.timings["latent"] = time.perf_counter() - t
+        # The two costly parts (with their figures) run side by side in ``jobs`` processes.
+        mine = preds[preds["model"] == rep]
+        calls = [(_latent_task, (mine, manifest, features, rep, opts))]
+        if features is not None:
+            calls.append((_attribution_task, (results_dir, mine, manifest, features, rep,
+                                              _fits(mine, rep), opts)))
+        done = _run_tasks(calls, opts.jobs)
+        lat = done[0]
+        attr = done[1] if len(done) > 1 else {}
+        opts.timings["latent"] = lat["seconds"]
         zc, ref = lat["zcols"], lat["reference"]
         for name in ("summary", "shifts", "angles", "separations", "max_rho", "spearman",
                      "group_rho", "verdicts"):
             _write(out, f"latent_{name}" if name in ("summary", "shifts", "angles")
                    else name, lat[name])
-        if len(zc) == 2:
-            pic, xl, yl, how = ref, zc[0], zc[1], "the 2-D latent itself"
-        else:
-            pic = _sample(ref, opts.tsne_samples, opts.random_state).copy()
-            emb = F.tsne_2d(pic[zc].to_numpy(float), random_state=opts.random_state)
-            pic["tsne1"], pic["tsne2"] = emb[:, 0], emb[:, 1]
-            xl, yl, how = "tsne1", "tsne2", (f"a t-SNE picture of the {len(zc)}-D latent "
-                                              "(statistics use the latent itself)")
+        how = lat["how"]
         seed0, fold0 = lat["fits"][0]
         lat_body += H.para(f"Representative model: {rep} ({kinds.get(rep, '?')}), "
                            f"{len(lat['fits'])} fits (seeds × folds). The picture shows fit "
                            f"seed {seed0} fold {fold0}, {how}, every utterance of every corpus "
                            "(training-corpus utterances included), on shared axes.")
-        lat_body += H.figure(fig("latent", F.latent_grid(pic, x=xl, y=yl)),
+        lat_body += H.figure(fig("latent", lat["png"]["latent"]),
                              "Latent space per corpus, coloured by emotion, with per-emotion "
                              "densities on both axes; shared axes show shifts and rotations "
                              "between corpora.")
@@ -611,26 +730,18 @@ def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
                               "emotion layout.") + H.table(sh, "{:.2f}")
                      + (H.table(ang, "{:.1f}") if not ang.empty else ""))
         # physical
-        phys_body += H.figure(fig("separations", F.separation_boxplot(lat["separations"])),
+        phys_body += H.figure(fig("separations", lat["png"]["separations"]),
                               "Bhattacharyya separation (1 − BC, Gaussian class model) of "
                               "each emotion pair along each latent dimension (aligned fits) "
                               "and along ground-truth activation and valence; boxes over "
                               "seeds × folds.")
-        order = [g for g in ("activation", "valence") if g in set(lat["group_rho"]["group"])]
-        try:
-            from emolens.features.groups import FEATURE_GROUPS
-            order += [g for g in FEATURE_GROUPS if g in set(lat["group_rho"]["group"])]
-        except ImportError:  # pragma: no cover
-            pass
-        order += [g for g in pd.unique(lat["group_rho"]["group"]) if g not in order]
         phys_body += "<h3>Verdict per dimension</h3><ul>" + "".join(
             f"<li>{H.esc(v)}</li>" for v in lat["verdicts"]["verdict"]) + "</ul>"
         phys_body += H.para(f"Fit seed {seed0} fold {fold0}, all utterances; Spearman ρ, "
                             "Benjamini-Hochberg corrected over all dimensions × targets; a "
                             "feature group is summarised by its most correlated column.",
                             "note")
-        phys_body += H.figure(fig("correlations", F.correlation_heatmap(lat["group_rho"],
-                                                                        order=order)),
+        phys_body += H.figure(fig("correlations", lat["png"]["correlations"]),
                               "Spearman ρ of each latent dimension with activation, valence "
                               "and each eGeMAPS feature group (* FDR p < 0.05).")
         findings.append(finding_activation(lat))
@@ -638,13 +749,14 @@ def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
         if features is None:
             attr_body = H.para("features.parquet is missing: attributions skipped.")
         else:
-            t = time.perf_counter()
-            try:
-                attr = attribution_analysis(results_dir, preds, manifest, features, rep,
-                                            lat["fits"], opts)
-            except ImportError as err:  # pragma: no cover - partial checkout
-                attr = {"missing": f"attribution needs {err.name}"}
-            opts.timings["attribution"] = time.perf_counter() - t
+            opts.timings["attribution"] = attr["seconds"]
+            if opts.ablation and "missing" not in attr:
+                t = time.perf_counter()
+                ab = ablation_analysis(results_dir, mine, manifest, features, rep,
+                                       lat["fits"], opts)
+                if ab is not None:
+                    attr["ablation"] = ab
+                opts.timings["ablation"] = time.perf_counter() - t
             if "missing" in attr:
                 attr_body = H.para(f"Attributions skipped: {attr['missing']}.")
             for name in ("deeplift", "occlusion", "permutation", "ablation"):
@@ -653,7 +765,7 @@ def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
             if "deeplift" in attr:
                 d = attr["deeplift"]
                 attr_body += H.figure(
-                    fig("deeplift", F.attribution_violins(d)),
+                    fig("deeplift", attr["png"]["deeplift"]),
                     f"DeepLIFT attributions of the {d['sample'].nunique()} correctly "
                     f"classified held-out samples (fit seed {seed0} fold {fold0}) to the "
                     "latent dimensions, summed per feature group; reference: the neutral-class "
@@ -661,19 +773,15 @@ def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
                     "mean |attribution|.")
             if "occlusion" in attr:
                 attr_body += H.figure(
-                    fig("occlusion", F.importance_bars(
-                        attr["occlusion"], panel="emotion", value="score_drop",
-                        xlabel="decision score drop when the group is set to neutral mean")),
+                    fig("occlusion", attr["png"]["occlusion"]),
                     "Attribution of the whole pipeline's decision: drop of the predicted "
                     "class's decision score when a feature group is replaced by its neutral "
                     "training mean (captum FeatureAblation), per predicted emotion; bars: mean "
                     "± sd over samples.")
             if "permutation" in attr:
-                pm = attr["permutation"]
-                spread = (pm.groupby(["test", "group", "seed", "fold"], as_index=False)
-                          ["importance"].mean())
+                spread = attr["permutation_spread"]
                 attr_body += H.figure(
-                    fig("permutation", F.importance_bars(spread, panel="test")),
+                    fig("permutation", attr["png"]["permutation"]),
                     f"Held-out permutation importance of the whole pipeline per test set and "
                     f"feature group ({opts.n_repeats} joint shuffles of the group's columns; "
                     f"mean ± sd over {spread[['seed', 'fold']].drop_duplicates().shape[0]} "
