@@ -18,32 +18,20 @@ app = typer.Typer(
 
 
 def _register() -> None:
+    # The command modules import only typer at module level; their packages load lazily.
     from emolens.corpora.commands import corpus, synth
+    from emolens.deploy.commands import export, predict
+    from emolens.evaluation.commands import run
     from emolens.features.commands import extract
+    from emolens.report.commands import report
 
     app.command("corpus")(corpus)
     app.command("synth")(synth)
     app.command("extract")(extract)
-    # Later stages register only when present, so a partial checkout still runs.
-    try:
-        from emolens.evaluation.commands import run
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        app.command("run")(run)
-    try:
-        from emolens.report.commands import report
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        app.command("report")(report)
-    try:
-        from emolens.deploy.commands import export, predict
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        app.command("predict")(predict)
-        app.command("export")(export)
+    app.command("run")(run)
+    app.command("report")(report)
+    app.command("predict")(predict)
+    app.command("export")(export)
 
 
 _register()

@@ -7,21 +7,50 @@ Every loader returns the columns in :data:`COLUMNS`; see docs/corpora.md for the
 and label mappings.
 """
 
-from emolens.corpora.load import CORPORA, detect_corpus, load_corpus, load_release
-from emolens.corpora.manifest import load_folders, read_manifest
-from emolens.corpora.releases import RELEASES, audio_extensions, audio_files
-from emolens.corpora.schema import (
-    COLUMNS,
-    EMOTIONS,
-    LABEL4,
-    NRC_VAD,
-    NRC_VAD_SOURCE,
-    CorpusError,
-    category_av,
-    make_manifest,
-    normalize_emotion,
-    to_label4,
-)
+from typing import TYPE_CHECKING
+
+from emolens._lazy import lazy_exports
+
+if TYPE_CHECKING:  # static tools see the real imports
+    from emolens.corpora.load import CORPORA, detect_corpus, load_corpus, load_release
+    from emolens.corpora.manifest import load_folders, read_manifest
+    from emolens.corpora.releases import RELEASES, audio_extensions, audio_files
+    from emolens.corpora.schema import (
+        COLUMNS,
+        EMOTIONS,
+        LABEL4,
+        NRC_VAD,
+        NRC_VAD_SOURCE,
+        CorpusError,
+        category_av,
+        make_manifest,
+        normalize_emotion,
+        to_label4,
+    )
+
+# Loaded on first use: `emolens --help` must not import pandas/sklearn/torch.
+_EXPORTS = {
+    "CORPORA": "load",
+    "detect_corpus": "load",
+    "load_corpus": "load",
+    "load_release": "load",
+    "load_folders": "manifest",
+    "read_manifest": "manifest",
+    "RELEASES": "releases",
+    "audio_extensions": "releases",
+    "audio_files": "releases",
+    "COLUMNS": "schema",
+    "EMOTIONS": "schema",
+    "LABEL4": "schema",
+    "NRC_VAD": "schema",
+    "NRC_VAD_SOURCE": "schema",
+    "CorpusError": "schema",
+    "category_av": "schema",
+    "make_manifest": "schema",
+    "normalize_emotion": "schema",
+    "to_label4": "schema",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "COLUMNS",

@@ -4,13 +4,34 @@
 >>> from emolens.evaluation import run_experiment  # doctest: +SKIP
 >>> run_experiment(load_config("experiments/demo.toml"), out="runs/demo")  # doctest: +SKIP
 
-The runner (and its torch/opensmile imports) loads lazily, so importing the metrics or the
-guard stays light.
+Every name loads on first use (the runner with torch/opensmile, the metrics with sklearn), so
+importing the package, and ``emolens --help``, stays light.
 """
 
-from emolens.evaluation.guard import LeakageError, check_disjoint
-from emolens.evaluation.metrics import bootstrap_ua, confusion, scores
-from emolens.evaluation.protocols import Split, TestSet, fold_indices, make_splits
+from typing import TYPE_CHECKING
+
+from emolens._lazy import lazy_exports
+
+if TYPE_CHECKING:  # static tools see the real imports
+    from emolens.evaluation.guard import LeakageError, check_disjoint
+    from emolens.evaluation.metrics import bootstrap_ua, confusion, scores
+    from emolens.evaluation.protocols import Split, TestSet, fold_indices, make_splits
+    from emolens.evaluation.runner import run_experiment
+
+# Loaded on first use: `emolens --help` must not import pandas/sklearn/torch.
+_EXPORTS = {
+    "LeakageError": "guard",
+    "check_disjoint": "guard",
+    "bootstrap_ua": "metrics",
+    "confusion": "metrics",
+    "scores": "metrics",
+    "Split": "protocols",
+    "TestSet": "protocols",
+    "fold_indices": "protocols",
+    "make_splits": "protocols",
+    "run_experiment": "runner",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "LeakageError",
@@ -24,11 +45,3 @@ __all__ = [
     "run_experiment",
     "scores",
 ]
-
-
-def __getattr__(name):
-    if name == "run_experiment":
-        from emolens.evaluation.runner import run_experiment
-
-        return run_experiment
-    raise AttributeError(f"module 'emolens.evaluation' has no attribute {name!r}")
