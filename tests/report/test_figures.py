@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -57,3 +59,15 @@ def test_violins_and_bars():
 def test_emotion_colours_are_fixed_okabe_ito():
     assert F.emotion_color("angry") == "#D55E00" and F.emotion_color("sad") == "#0072B2"
     assert F.emotion_color("happy") == "#E69F00"
+
+
+def test_html_table_aligns_text_left_and_numbers_right():
+    from emolens.report import html as H
+
+    frame = pd.DataFrame({"test": ["a:valid", "b"], "svc": ["93.8 ± 1.7", "—"],
+                          "delta": [-0.1234, np.nan], "n": [3, 4]})
+    out = H.table(frame)
+    heads = re.findall(r'<th class="(\w)">(\w+)</th>', out)
+    assert heads == [("l", "test"), ("r", "svc"), ("r", "delta"), ("r", "n")]
+    assert '<td class="l">a:valid</td>' in out and '<td class="r">93.8 ± 1.7</td>' in out
+    assert '<td class="r">-0.123</td>' in out and '<td class="r"></td>' in out

@@ -390,7 +390,7 @@ class _ConfusionPlotter:
         import matplotlib.pyplot as plt
 
         self.plt = plt
-        self.fig, self.ax = plt.subplots(figsize=(3.6, 3.2), dpi=100)
+        self.fig, self.ax = plt.subplots(figsize=(3.0, 2.7), dpi=120)
         self.laid_out = False
 
     def __call__(self, cm: pd.DataFrame, title: str, path: Path) -> None:
@@ -402,9 +402,9 @@ class _ConfusionPlotter:
         for i in range(counts.shape[0]):
             for j in range(counts.shape[1]):
                 ax.text(j, i, f"{rates[i, j]:.0%}\n{counts[i, j]}", ha="center", va="center",
-                        fontsize=7, color="white" if rates[i, j] > 0.5 else "black")
-        ax.set_xticks(range(len(cm.columns)), cm.columns, fontsize=7)
-        ax.set_yticks(range(len(cm.index)), cm.index, fontsize=7)
+                        fontsize=8, color="white" if rates[i, j] > 0.5 else "black")
+        ax.set_xticks(range(len(cm.columns)), cm.columns, fontsize=8)
+        ax.set_yticks(range(len(cm.index)), cm.index, fontsize=8)
         ax.set_xlabel("predicted", fontsize=8)
         ax.set_ylabel("true", fontsize=8)
         ax.set_title(title, fontsize=8)

@@ -49,6 +49,21 @@ class ReportOptions:
     timings: dict = field(default_factory=dict)
 
 
+_HOW_TO_READ = (
+    "<strong>How to read this report.</strong> Every model was trained on the training "
+    "corpus (or corpora) and tested on held-out speakers of it (test sets named "
+    "<code>corpus:valid</code>) and, zero-shot, on corpora it never saw (plain corpus "
+    "names). Start with the three "
+    "findings of the paper (Das et al. 2021): each box says whether it holds in this run and "
+    "on which numbers. <em>Accuracy</em> gives the unweighted accuracy (UA, mean recall of the "
+    "four emotions; chance 25 %) per model and test set. The remaining sections look inside "
+    "one representative autoencoder model: whether its 2-D latent space groups utterances by "
+    "emotion or by corpus, what each latent dimension measures (activation, valence, eGeMAPS "
+    "feature groups), and which feature groups drive the latent and the decision. Numbers are "
+    "mean ± sd over seeds × folds unless said otherwise; every number is also in "
+    "<code>interpret/*.csv</code>, and the methods are in docs/interpretation.md.")
+
+
 # -- loading -------------------------------------------------------------------------------
 def _read(results_dir: Path):
     need = ["results.csv", "predictions.parquet", "manifest.csv"]
@@ -627,7 +642,8 @@ def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
     page = H.Page(title=f"emolens report: {results_dir.name}",
                   meta=H.esc(f"{len(results)} result rows · models: {', '.join(models)} · "
                              f"{manifest['corpus'].nunique()} corpora, {len(manifest)} "
-                             "utterances"))
+                             "utterances"),
+                  intro=_HOW_TO_READ)
     findings = []
     figs: dict[str, bytes] = {}
 
@@ -791,10 +807,18 @@ def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
                 attr_body += ("<h3>Group ablation</h3>"
                               + H.para("Retrained without each feature group (fit seed "
                                        f"{seed0} fold {fold0}); delta = UA without − UA with, "
-                                       "on the zero-shot test sets.") + H.table(ab))
+                                       "on the zero-shot test sets.")
+                              + H.para("One refit per group, each a new (narrower) network: "
+                                       "differences of a few points are retraining noise; "
+                                       "look at the large drops. Correlated groups (e.g. "
+                                       "loudness and equivalent sound level) can stand in for "
+                                       "each other, so removing one may cost little.", "note")
+                              + H.table(ab))
             elif "missing" not in attr:
-                attr_body += H.para("Group ablation (retraining without each group) was not "
-                                    "run; use `emolens report DIR --ablation`.", "note")
+                attr_body += H.para("Group ablation (retraining without each feature group) "
+                                    "was not run: `emolens report DIR --ablation`, or "
+                                    "`[report] ablation = true` in the experiment file.",
+                                    "note")
     findings.append(finding_anger(attr))
     _write(out, "findings", findings)
 

@@ -363,7 +363,8 @@ def importance_bars(
         top: groups shown per panel (largest mean |value|).
     """
     panels = list(pd.unique(table[panel].astype(str)))
-    ncols = max(1, min(4 if len(panels) == 4 else 3, len(panels)))
+    # at most 3 panels a row (4 as 2 x 2): wider rows shrink the labels below reading size
+    ncols = max(1, min(2 if len(panels) == 4 else 3, len(panels)))
     nrows = int(np.ceil(len(panels) / ncols))
     n_show = top or table[group].nunique()
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.4 * ncols + 1.2,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -14,9 +15,10 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-
 h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.25em;margin-top:2.2em;
  border-bottom:2px solid #0072B2;padding-bottom:.2em} h3{font-size:1.05em;margin-top:1.6em}
 p.meta{color:#555;margin-top:0} .note{color:#444;font-size:.92em}
+p.intro{background:#eef5fb;border-left:6px solid #0072B2;padding:.6em .9em}
 table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.86em}
-th,td{border:1px solid #ccc;padding:.25em .55em;text-align:right;vertical-align:top}
-th{background:#f0f0f0} td.l,th.l{text-align:left}
+th,td{border:1px solid #ccc;padding:.25em .55em;text-align:left;vertical-align:top}
+th{background:#f0f0f0} td.r,th.r{text-align:right;font-variant-numeric:tabular-nums}
 tbody tr:nth-child(even){background:#fafafa}
 figure{margin:1em 0 1.6em} figure img{max-width:100%;height:auto;border:1px solid #eee}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:.3em}
@@ -46,17 +48,41 @@ def img(png: bytes, alt: str) -> str:
     return f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}">'
 
 
+#: A cell that reads as a number: 12, -0.5, 1e-3, 93.8 ± 1.7, 45 %, [40.1, 52.3], — (missing).
+_NUMBER = re.compile(r"^\s*(\[?[-+\u2212]?(\d[\d,]*(\.\d*)?|\.\d+)(e[-+]?\d+)?\]?"
+                     r"(\s*(±|,)\s*[-+\u2212]?[\d.]+\]?)?\s*%?|[\u2014\u2013-]?)\s*$")
+
+
+def _is_number_column(values: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(values):
+        return False
+    if pd.api.types.is_numeric_dtype(values):
+        return True
+    text = values.dropna().astype(str)
+    return len(text) > 0 and bool(text.map(lambda v: bool(_NUMBER.match(v))).all())
+
+
 def table(frame: pd.DataFrame, floatfmt: str = "{:.3f}", index: bool = False) -> str:
-    """A DataFrame as an HTML table (text columns left-aligned, numbers formatted)."""
-    frame = frame.copy()
-    left = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    for c in frame.columns:
-        if pd.api.types.is_float_dtype(frame[c]):
-            frame[c] = frame[c].map(lambda v: "" if pd.isna(v) else floatfmt.format(v))
-    out = frame.to_html(index=index, escape=True, border=0, na_rep="")
-    for c in left:  # mark text columns for left alignment
-        out = out.replace(f"<th>{esc(c)}</th>", f'<th class="l">{esc(c)}</th>', 1)
-    return out
+    """A DataFrame as an HTML table: text columns left-aligned, numbers (also "mean ± sd"
+    strings) right-aligned with tabular digits, floats formatted with ``floatfmt``."""
+    if index:
+        frame = frame.reset_index()
+    cols = list(frame.columns)
+    align = ["r" if _is_number_column(frame[c]) else "l" for c in cols]
+
+    def cell(v) -> str:
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            return ""
+        if isinstance(v, float):
+            return esc(floatfmt.format(v))
+        return esc(v)
+
+    head = "".join(f'<th class="{a}">{esc(c)}</th>' for c, a in zip(cols, align))
+    rows = "".join(
+        "<tr>" + "".join(f'<td class="{a}">{cell(v)}</td>' for v, a in zip(row, align))
+        + "</tr>\n" for row in frame.itertuples(index=False, name=None))
+    return (f'<table class="data"><thead><tr>{head}</tr></thead>\n'
+            f"<tbody>\n{rows}</tbody></table>\n")
 
 
 @dataclass
@@ -65,6 +91,7 @@ class Page:
 
     title: str
     meta: str = ""
+    intro: str = ""  # HTML shown above the table of contents
     parts: list[tuple[str, str, str]] = field(default_factory=list)  # (id, title, body)
 
     def section(self, title: str, body: str) -> None:
@@ -78,6 +105,7 @@ class Page:
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{esc(self.title)}</title><style>{_CSS}</style></head><body>"
             f"<h1>{esc(self.title)}</h1><p class=\"meta\">{self.meta}</p>"
+            + (f'<p class="intro">{self.intro}</p>' if self.intro else "") +
             f"<nav><ol>{toc}</ol></nav>{body}</body></html>\n"
         )
 
