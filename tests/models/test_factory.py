@@ -110,3 +110,14 @@ def test_parameter_count_of_the_paper_configuration(xy):
     sv = svc.named_steps["clf"]
     assert isinstance(sv, SVC)
     assert n_parameters(svc) == sv.support_vectors_.size + sv.dual_coef_.size + sv.intercept_.size + 1
+
+
+def test_logreg_model_is_a_plain_logistic_regression_with_routed_C():
+    from sklearn.linear_model import LogisticRegression
+
+    pipe = make_model("logreg", C=0.1, by="speaker")
+    assert pipe.named_steps["reduce"] == "passthrough"
+    clf = pipe.named_steps["clf"]
+    assert isinstance(clf, LogisticRegression) and clf.C == 0.1
+    assert clf.class_weight == "balanced"
+    assert pipe.named_steps["scale"].by == "speaker"
