@@ -10,6 +10,10 @@ under three protocols, each with a 95 % bootstrap CI over test utterances:
 * cross-corpus (zero-shot): train on one corpus, test on the other;
 * the shipped model: 5-fold speaker-independent CV over both corpora (its calibration data).
 
+Per-speaker statistics come from all of a speaker's utterances, the other emotions
+(boredom, fear, calm...) included as unlabelled rows, as `emolens predict` does on a folder;
+only the 4-class utterances are fitted and scored.
+
 Features are cached outside the repository (``--cache``, default ``$EMOLENS_CACHE``).
 """
 
@@ -58,15 +62,18 @@ def load(args):
         if not folder.is_dir():
             sys.exit(f"corpus folder not found: {folder}")
         frames.append(load_corpus(folder, name))
-    manifest = pd.concat(frames, ignore_index=True)
-    manifest = manifest[manifest["label4"].notna()].reset_index(drop=True)
-    ex = extract(manifest, "egemaps", jobs=args.jobs, cache_dir=args.cache, progress=False)
+    full = pd.concat(frames, ignore_index=True)
+    # All utterances are extracted: the other emotions define speaker statistics only.
+    ex = extract(full, "egemaps", jobs=args.jobs, cache_dir=args.cache, progress=False)
     if len(ex.skipped):
         print(f"skipped {len(ex.skipped)} files:\n{ex.skipped.head()}")
+    full = full[full["file"].isin(ex.features.index)]
+    manifest = full[full["label4"].notna()].reset_index(drop=True)
     X = model_input(ex.features, manifest)
+    X_unl = model_input(ex.features, full[full["label4"].isna()].reset_index(drop=True))
     lab = manifest.set_index("file")["label4"]
     y = lab.loc[X.index.get_level_values("file")].astype(str).to_numpy()
-    return X, y
+    return X, y, X_unl
 
 
 def ua_ci(y, pred):
@@ -85,30 +92,35 @@ def main(argv=None):
 
     args = parse_args(argv)
     t0 = time.time()
-    X, y = load(args)
+    X, y, X_unl = load(args)
     corpus = X.index.get_level_values("corpus").to_numpy()
+    corpus_unl = X_unl.index.get_level_values("corpus").to_numpy()
     by = None if args.by == "none" else args.by
     params = {"clf": args.clf, "by": by, "epochs": args.epochs}
     common = dict(model=args.model, params=params, n_splits=args.folds, seed=args.seed)
-    print(f"{len(y)} utterances; {dict(zip(*np.unique(corpus, return_counts=True)))}")
+    print(f"{len(y)} utterances; {dict(zip(*np.unique(corpus, return_counts=True)))}; "
+          f"{len(X_unl)} unlabelled for the speaker statistics")
 
     metrics = {"within_corpus": {}, "cross_corpus": {}}
     for train in ("emodb", "ravdess"):
         m = corpus == train
-        b = build_bundle(X[m], y[m], corpora=[train], **common)
+        b = build_bundle(X[m], y[m], corpora=[train], X_unlabelled=X_unl[corpus_unl == train], **common)
         metrics["within_corpus"][train] = {"ua": b.info["heldout"]["ua"],
                                            "ci95": b.info["heldout"]["ua_ci95"], "n": int(m.sum())}
         test = "ravdess" if train == "emodb" else "emodb"
-        Xt = X[corpus == test]
+        # As `emolens predict` on the test corpus: every utterance of a speaker in its group,
+        # then only the 4-class ones are scored.
+        Xt = pd.concat([X[corpus == test], X_unl[corpus_unl == test]])
         feats = Xt.droplevel(["corpus", "speaker"])
         table, _ = Predictor(b).predict_features(feats, Xt.index.get_level_values("speaker"))
+        table = table.set_index("file").loc[X[corpus == test].index.get_level_values("file")]
         res = ua_ci(y[corpus == test], table["label"].to_numpy())
         res["ood_rate"] = float(table["ood"].mean())
         metrics["cross_corpus"][f"{train}->{test}"] = res
         print(train, metrics["within_corpus"][train], f"-> {test}", res, flush=True)
 
     bundle = build_bundle(
-        X, y, corpora=["emodb", "ravdess"],
+        X, y, corpora=["emodb", "ravdess"], X_unlabelled=X_unl,
         info={"licenses": LICENSES, "protocol_metrics": metrics,
               "trained_by": "scripts/train_default.py"},
         **common,
@@ -162,12 +174,16 @@ below was computed by that script.
 | RAVDESS speech (English, 24 speakers) | {metrics['within_corpus']['ravdess']['n']} | {LICENSES['ravdess']} |
 
 Four classes: {', '.join(bundle.labels)} ({', '.join(f'{k} {v}' for k, v in tr['per_label'].items())}).
-Other emotions (boredom, disgust, fear, calm, surprise) are not used. Because RAVDESS is
+The {tr['n_unlabelled_for_normalisation']} utterances of the other emotions (boredom, disgust, fear, calm,
+surprise) are never classified, but they join their speaker's normalisation statistics, so
+that these come from all of a speaker's utterances, as they do for a folder in `emolens
+predict` (no label decides which utterances define them). Because RAVDESS is
 CC BY-NC-SA 4.0, **this model is for non-commercial use** and derived models must be shared alike.
 
 ## Accuracy
 Unweighted accuracy (UA, mean per-class recall; chance 25 %), 95 % percentile bootstrap CI
-over test utterances.
+over test utterances (the 4-class ones). Each speaker is z-scored with the statistics of all
+of his/her utterances, in training and in test.
 
 | protocol | n test | UA [95 % CI] |
 |---|---|---|

@@ -5,6 +5,11 @@ Calibration and the out-of-domain threshold both need data the model did not tra
 held-out speakers, the pooled held-out classifier scores fit the probability head, and the
 pooled held-out out-of-domain scores (each standardised against its own fold model's
 training data) give the threshold. The final pipeline is then fitted on all data.
+
+Group (per-speaker/per-corpus) statistics come from *all* of a speaker's utterances, as in
+``emolens predict`` on a folder: utterances without one of the 4 labels (``X_unlabelled``)
+join the scaler's statistics but are never fitted, scored or calibrated on — the same
+mechanism as the evaluation runner (:class:`emolens.evaluation.runner.GroupScaled`).
 """
 
 from __future__ import annotations
@@ -23,11 +28,30 @@ from emolens.deploy.ood import OODScorer
 __all__ = ["build_bundle", "heldout_outputs"]
 
 
-def _outputs(pipe, X):
+def _grouped(pipe) -> bool:
+    return getattr(pipe.named_steps.get("scale"), "by", None) is not None
+
+
+def _fit(pipe, X, y, X_unlabelled):
+    """Fit ``pipe`` in place on the labelled rows; group statistics over all rows."""
+    from emolens.evaluation.runner import GroupScaled
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        if _grouped(pipe):
+            GroupScaled(pipe, X_unlabelled).fit(X, y)
+        else:
+            pipe.fit(X, y)
+    return pipe
+
+
+def _outputs(pipe, X, X_unlabelled=None):
+    from emolens.evaluation.runner import GroupScaled
+
     scale, reduce, clf = (pipe.named_steps[s] for s in ("scale", "reduce", "clf"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        Z = scale.transform(X)
+        Z = GroupScaled(pipe, X_unlabelled).scaled(X) if _grouped(pipe) else scale.transform(X)
     if reduce == "passthrough":
         raise ValueError("deployable bundles need a latent: use an autoencoder or PCA model")
     latent = np.asarray(reduce.transform(Z), dtype=float)
@@ -37,7 +61,7 @@ def _outputs(pipe, X):
 
 
 def heldout_outputs(pipe, X: pd.DataFrame, y: np.ndarray, n_splits: int = 5, seed: int = 0,
-                    ood_params: dict | None = None):
+                    ood_params: dict | None = None, X_unlabelled: pd.DataFrame | None = None):
     """Speaker-independent CV: held-out classifier scores and out-of-domain scores.
 
     Args:
@@ -47,6 +71,8 @@ def heldout_outputs(pipe, X: pd.DataFrame, y: np.ndarray, n_splits: int = 5, see
         n_splits: folds (grouped by speaker, stratified by label).
         seed: fold shuffling seed.
         ood_params: OODScorer parameters.
+        X_unlabelled: utterances of the same speakers without a label; they join the group
+            statistics of their speaker's fold (training or held-out) only.
 
     Returns:
         dict with ``scores`` (n, m), ``ood`` (n,), ``fold`` (n,) in X's row order.
@@ -61,9 +87,9 @@ def heldout_outputs(pipe, X: pd.DataFrame, y: np.ndarray, n_splits: int = 5, see
     cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     scores, ood, fold = None, np.full(len(y), np.nan), np.full(len(y), -1)
     for f, (tr, te) in enumerate(cv.split(np.zeros(len(y)), y, speakers)):
-        model = clone(pipe).fit(X.iloc[tr], y[tr])
-        lat_tr, rec_tr, _ = _outputs(model, X.iloc[tr])
-        lat_te, rec_te, s_te = _outputs(model, X.iloc[te])
+        model = _fit(clone(pipe), X.iloc[tr], y[tr], X_unlabelled)
+        lat_tr, rec_tr, _ = _outputs(model, X.iloc[tr], X_unlabelled)
+        lat_te, rec_te, s_te = _outputs(model, X.iloc[te], X_unlabelled)
         if scores is None:
             scores = np.full((len(y), s_te.shape[1]), np.nan)
         scores[te] = s_te
@@ -85,6 +111,7 @@ def build_bundle(
     ood_params: dict | None = None,
     feature_set: str = "egemaps",
     labels: Sequence[str] = emolens.LABELS,
+    X_unlabelled: pd.DataFrame | None = None,
 ) -> Bundle:
     """Fit a pipeline and wrap it as a calibrated bundle with an out-of-domain scorer.
 
@@ -100,6 +127,10 @@ def build_bundle(
         ood_params: OODScorer parameters.
         feature_set: emolens feature-set name.
         labels: class order.
+        X_unlabelled: utterances of the training speakers without one of ``labels`` (other
+            emotions), indexed like ``X``. With group normalisation they join their
+            speaker's statistics (as every file of a folder does in ``emolens predict``);
+            nothing else sees them. Ignored by ``by=None`` models.
 
     Returns:
         Bundle with CV metrics of the calibrated head in ``info["heldout"]``.
@@ -116,15 +147,19 @@ def build_bundle(
     bad = sorted(set(y.tolist()) - set(labels))
     if bad:
         raise ValueError(f"labels {bad} are not among {list(labels)}; drop those rows first")
+    X_unlabelled = _check_unlabelled(X, X_unlabelled)
     params = dict(params or {})
     pipe = make_model(model, seed=seed, **params)
-    held = heldout_outputs(pipe, X, y, n_splits=n_splits, seed=seed, ood_params=ood_params)
+    if not _grouped(pipe):
+        X_unlabelled = None
+    held = heldout_outputs(pipe, X, y, n_splits=n_splits, seed=seed, ood_params=ood_params,
+                           X_unlabelled=X_unlabelled)
     head = ProbabilityHead().fit(held["scores"], y, labels)
     proba = head.predict_proba(held["scores"])
     pred = np.asarray(labels, dtype=object)[proba.argmax(1)]
 
-    final = clone(pipe).fit(X, y)
-    latent, recon, _ = _outputs(final, X)
+    final = _fit(clone(pipe), X, y, X_unlabelled)
+    latent, recon, _ = _outputs(final, X, X_unlabelled)
     ood = OODScorer(**(ood_params or {})).fit(latent, recon)
     ood.set_threshold(held["ood"], f"held-out speakers of the training corpora ({n_splits}-fold CV)")
     scale = final.named_steps["scale"]
@@ -137,6 +172,7 @@ def build_bundle(
             "n_utterances": int(len(y)),
             "n_speakers": int(X.index.get_level_values("speaker").nunique()),
             "per_label": {c: int((y == c).sum()) for c in labels},
+            "n_unlabelled_for_normalisation": 0 if X_unlabelled is None else int(len(X_unlabelled)),
         },
         "heldout": {
             "protocol": f"{n_splits}-fold speaker-independent CV on the training corpora",
@@ -154,6 +190,22 @@ def build_bundle(
         normalisation={"by": scale.by, "clip": scale.clip, "min_group_size": int(scale.min_group_size)},
         info=meta, versions=package_versions(), created=_now(),
     )
+
+
+def _check_unlabelled(X: pd.DataFrame, extra: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Validate ``X_unlabelled`` and keep the rows of speakers that are in ``X``."""
+    if extra is None or not len(extra):
+        return None
+    if not isinstance(extra, pd.DataFrame) or "speaker" not in (extra.index.names or []):
+        raise ValueError("X_unlabelled must be model input (emolens.features.model_input) "
+                         "indexed by (file, corpus, speaker)")
+    if list(extra.columns) != list(X.columns):
+        raise ValueError("X_unlabelled must have the same feature columns as X, in the same order")
+    both = set(extra.index.get_level_values("file")) & set(X.index.get_level_values("file"))
+    if both:
+        raise ValueError(f"{len(both)} file(s) are both in X and X_unlabelled, e.g. {sorted(both)[0]}")
+    keep = extra.index.get_level_values("speaker").isin(set(X.index.get_level_values("speaker")))
+    return extra[keep] if keep.any() else None
 
 
 def _jsonable(d: dict) -> dict:
