@@ -17,3 +17,27 @@ def release_worker_pool() -> None:
     executor = getattr(reusable_executor, "_executor", None)
     if executor is not None:
         executor.shutdown(wait=True, kill_workers=True)
+
+
+def _warm_up() -> int:
+    import os
+
+    import emolens.evaluation.runner  # noqa: F401  pandas, sklearn, scipy
+    import emolens.models  # noqa: F401  torch
+
+    return os.getpid()
+
+
+def warm_worker_pool(jobs: int):
+    """Start joblib's ``jobs`` worker processes now and import the fitting stack in them.
+
+    The imports (torch, sklearn, pandas: ~2 s per worker) then overlap with what this process
+    does before its first ``joblib.Parallel`` call (loading corpora and features) instead of
+    delaying the first fit. Returns a generator to exhaust later (or None for ``jobs == 1``).
+    """
+    if jobs <= 1:
+        return None
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=jobs, return_as="generator_unordered")(
+        delayed(_warm_up)() for _ in range(jobs))

@@ -20,23 +20,36 @@ def run(
     """Run an experiment: features, protocol splits, models, results.csv and summary.md."""
     from rich.console import Console
 
-    from emolens._parallel import release_worker_pool
+    from emolens._parallel import release_worker_pool, warm_worker_pool
     from emolens.config import ConfigError, load_config
-    from emolens.evaluation.guard import LeakageError
-    from emolens.evaluation.runner import run_experiment
 
     console = Console(stderr=True)
+
+    def fail(err):
+        console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
     try:
         cfg = load_config(config)
         if jobs is not None:
             if jobs < 1:
                 raise ConfigError(f"--jobs must be >= 1, got {jobs}")
             cfg.jobs = jobs
-        result = run_experiment(cfg, out=out, progress=not quiet, console=console)
-    except (ConfigError, LeakageError) as err:
-        console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+    except ConfigError as err:
+        fail(err)
+    # The workers import torch/sklearn while this process imports the runner and loads data.
+    warm = warm_worker_pool(cfg.jobs)
+    try:
+        from emolens.evaluation.guard import LeakageError
+        from emolens.evaluation.runner import run_experiment
+
+        try:
+            result = run_experiment(cfg, out=out, progress=not quiet, console=console)
+        except (ConfigError, LeakageError) as err:
+            fail(err)
     finally:
+        if warm is not None:
+            list(warm)
         release_worker_pool()
     summary = (result / "summary.md").read_text(encoding="utf-8")
     Console().print(summary, markup=False, highlight=False, soft_wrap=True)
