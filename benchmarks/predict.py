@@ -94,24 +94,30 @@ def ood_rates(corpora, synth_feats, synth_spk, cache):
     frames = [load_corpus(corpora / n, n) for n in ("emodb", "ravdess")]
     import pandas as pd
 
-    m = pd.concat(frames, ignore_index=True)
-    m = m[m["label4"].notna()].reset_index(drop=True)
-    ex = extract(m, jobs=2, cache_dir=cache, progress=False)
+    full = pd.concat(frames, ignore_index=True)
+    # Other emotions only join the speaker statistics (as in scripts/train_default.py).
+    ex = extract(full, jobs=2, cache_dir=cache, progress=False)
+    full = full[full["file"].isin(ex.features.index)]
+    m = full[full["label4"].notna()].reset_index(drop=True)
     X = model_input(ex.features, m)
+    X_unl = model_input(ex.features, full[full["label4"].isna()].reset_index(drop=True))
+    corpus_unl = X_unl.index.get_level_values("corpus").to_numpy()
     y = m.set_index("file").loc[X.index.get_level_values("file"), "label4"].astype(str).to_numpy()
     corpus = X.index.get_level_values("corpus").to_numpy()
     rows = []
     for train in ("emodb", "ravdess"):
         b = build_bundle(X[corpus == train], y[corpus == train], "dae_svc",
-                         params={"clf": "logreg", "by": "speaker"}, corpora=[train])
+                         params={"clf": "logreg", "by": "speaker"}, corpora=[train],
+                         X_unlabelled=X_unl[corpus_unl == train])
         pred = Predictor(b)
         rows.append((train, f"{train}, held-out speakers (CV)", None, b.info["training"]["n_utterances"]))
         for test in ("emodb", "ravdess"):
             if test == train:
                 continue
-            Xt = X[corpus == test]
+            Xt = pd.concat([X[corpus == test], X_unl[corpus_unl == test]])
             t, _ = pred.predict_features(Xt.droplevel(["corpus", "speaker"]),
                                          Xt.index.get_level_values("speaker"))
+            t = t.set_index("file").loc[X[corpus == test].index.get_level_values("file")]
             rows.append((train, test, float(t["ood"].mean()), len(t)))
         t, _ = pred.predict_features(synth_feats, synth_spk)
         rows.append((train, "synthetic (3 corpora)", float(t["ood"].mean()), len(t)))
