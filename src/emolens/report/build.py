@@ -126,14 +126,30 @@ def accuracy_table(results: pd.DataFrame, metric: str = "ua") -> pd.DataFrame:
     return wide, g
 
 
+#: UA differences below this (1 point) count as ties in the verdict of finding (i).
+TIE_MARGIN = 0.01
+
+
+def unseen_mask(results: pd.DataFrame) -> pd.Series:
+    """Rows scored zero-shot: role ``test`` and a plain corpus name not in that row's training set.
+
+    Judged per row, because in a pairwise run a corpus is trained on in some rows and unseen
+    in others.
+    """
+    test = results["test"].astype(str)
+    train = results.get("train", pd.Series("", index=results.index)).astype(str)
+    mask = pd.Series(
+        [":" not in t and t not in tr.split("+") for t, tr in zip(test, train)],
+        index=results.index,
+    )
+    if "role" in results.columns:
+        mask &= results["role"] == "test"
+    return mask
+
+
 def unseen_tests(results: pd.DataFrame) -> list[str]:
-    """Zero-shot test sets: role ``test`` and the plain name of a corpus not trained on."""
-    t = results
-    if "role" in t.columns:
-        t = t[t["role"] == "test"]
-    train = set(results.get("train", pd.Series(dtype=str)).astype(str))
-    trained = {p for x in train for p in x.split("+")}
-    return [x for x in pd.unique(t["test"].astype(str)) if ":" not in x and x not in trained]
+    """Names of the zero-shot test sets (see :func:`unseen_mask`)."""
+    return list(pd.unique(results.loc[unseen_mask(results), "test"].astype(str)))
 
 
 def finding_transfer(results: pd.DataFrame, kinds: dict[str, str]) -> dict:
@@ -150,15 +166,17 @@ def finding_transfer(results: pd.DataFrame, kinds: dict[str, str]) -> dict:
         out.update(status="n/a", text="needs a raw-feature model, an autoencoder model and at "
                    "least one zero-shot test corpus in the run")
         return out
-    sel = results[results["test"].astype(str).isin(unseen)]
+    sel = results[unseen_mask(results)]
     per = sel.groupby(["model", "test"])["ua"].mean().unstack("test")
     mean = sel.groupby("model")["ua"].mean()
     best_raw = mean[raw].idxmax()
     best_lat = mean[latent].idxmax()
-    wins = int((per.loc[best_lat] > per.loc[best_raw]).sum())
+    # a difference under TIE_MARGIN is retraining noise, not a win (a tie)
+    wins = int((per.loc[best_lat] > per.loc[best_raw] + TIE_MARGIN).sum())
     diff = mean[best_lat] - mean[best_raw]
-    status = ("holds" if diff > 0 and wins == len(unseen)
-              else "partly" if diff > 0 or wins > 0 else "fails")
+    status = ("holds" if diff > TIE_MARGIN and wins == len(unseen)
+              else "partly" if diff > TIE_MARGIN or wins > 0
+              else "fails" if diff < -TIE_MARGIN else "tie")
     out.update(status=status, best_latent=best_lat, best_raw=best_raw,
                ua_latent=float(mean[best_lat]), ua_raw=float(mean[best_raw]),
                wins=wins, n_unseen=len(unseen),
@@ -166,8 +184,8 @@ def finding_transfer(results: pd.DataFrame, kinds: dict[str, str]) -> dict:
                              best_raw: float(per.loc[best_raw, t])} for t in unseen},
                text=(f"mean UA on {len(unseen)} unseen corpora: {best_lat} "
                      f"{mean[best_lat] * 100:.1f} % vs {best_raw} {mean[best_raw] * 100:.1f} % "
-                     f"({diff * 100:+.1f} points; the latent model is better on {wins} of "
-                     f"{len(unseen)} unseen corpora)."))
+                     f"({diff * 100:+.1f} points; the latent model is better by more than "
+                     f"{TIE_MARGIN * 100:.0f} point on {wins} of {len(unseen)} unseen corpora)."))
     return out
 
 
@@ -826,7 +844,8 @@ def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
     fb = "".join(H.verdict(f.get("status", "n/a"), f"({r}) {f['finding']}", f.get("text", ""))
                  for r, f in zip(("i", "ii", "iii"), findings))
     fb += H.para("Verdict rules (docs/interpretation.md): (i) holds when the best autoencoder "
-                 "model beats the raw-feature SVC on mean UA and on every unseen corpus; (ii) "
+                 "model beats the raw-feature SVC by more than 1 UA point on the mean and on every "
+                 "unseen corpus (smaller differences are ties); (ii) "
                  "when the strongest |ρ| with activation exceeds that with valence on average "
                  "and in most fits; (iii) when the two groups with the largest DeepLIFT "
                  "attribution for anger are a loudness and a spectral-flux group.", "note")

@@ -34,7 +34,8 @@ nav ol{columns:2;font-size:.92em} code{background:#f3f3f3;padding:0 .2em}
 
 #: verdict status -> (css class, badge text)
 STATUS = {"holds": ("holds", "holds"), "fails": ("fails", "does not hold"),
-          "partly": ("partly", "partly holds"), "n/a": ("na", "not testable")}
+          "partly": ("partly", "partly holds"), "tie": ("partly", "no clear difference"),
+          "n/a": ("na", "not testable")}
 
 
 def esc(text) -> str:
