@@ -52,24 +52,4 @@ _EXPORTS = {
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-__all__ = [
-    "COLUMNS",
-    "CORPORA",
-    "EMOTIONS",
-    "LABEL4",
-    "NRC_VAD",
-    "NRC_VAD_SOURCE",
-    "RELEASES",
-    "CorpusError",
-    "audio_extensions",
-    "audio_files",
-    "category_av",
-    "detect_corpus",
-    "load_corpus",
-    "load_folders",
-    "load_release",
-    "make_manifest",
-    "normalize_emotion",
-    "read_manifest",
-    "to_label4",
-]
+__all__ = sorted(_EXPORTS)

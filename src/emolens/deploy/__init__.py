@@ -38,16 +38,4 @@ _EXPORTS = {
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-__all__ = [
-    "FORMAT_VERSION",
-    "Bundle",
-    "BundleError",
-    "OODScorer",
-    "Prediction",
-    "Predictor",
-    "ProbabilityHead",
-    "check_feature_names",
-    "default_bundle_path",
-    "load_bundle",
-    "save_bundle",
-]
+__all__ = sorted(_EXPORTS)

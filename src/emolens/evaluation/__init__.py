@@ -33,15 +33,4 @@ _EXPORTS = {
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-__all__ = [
-    "LeakageError",
-    "Split",
-    "TestSet",
-    "bootstrap_ua",
-    "check_disjoint",
-    "confusion",
-    "fold_indices",
-    "make_splits",
-    "run_experiment",
-    "scores",
-]
+__all__ = sorted(_EXPORTS)

@@ -39,19 +39,4 @@ _EXPORTS = {
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-__all__ = [
-    "AudioError",
-    "Extraction",
-    "FEATURE_GROUPS",
-    "FEATURE_SETS",
-    "FeatureCache",
-    "FeatureConfig",
-    "NoFeaturesError",
-    "compute_features",
-    "default_cache_dir",
-    "extract",
-    "feature_group",
-    "get_config",
-    "load_audio",
-    "model_input",
-]
+__all__ = sorted(_EXPORTS)

@@ -15,4 +15,4 @@ _EXPORTS = {
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-__all__ = ["ReportError", "ReportOptions", "build_report"]
+__all__ = sorted(_EXPORTS)
