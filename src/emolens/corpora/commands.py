@@ -17,6 +17,7 @@ def corpus(
 ) -> None:
     """Load a corpus, print counts per emotion and speaker, and write its manifest."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from emolens.corpora import COLUMNS, CorpusError, load_corpus
@@ -25,7 +26,7 @@ def corpus(
     try:
         manifest = load_corpus(path, name=name)
     except CorpusError as error:
-        console.print(f"[red]error:[/red] {error}", markup=True, highlight=False,
+        console.print(f"[red]error:[/red] {escape(str(error))}", markup=True, highlight=False,
                       soft_wrap=True)
         raise typer.Exit(1) from None
 

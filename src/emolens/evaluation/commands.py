@@ -19,6 +19,7 @@ def run(
 ) -> None:
     """Run an experiment: features, protocol splits, models, results.csv and summary.md."""
     from rich.console import Console
+    from rich.markup import escape
 
     from emolens._parallel import release_worker_pool, warm_worker_pool
     from emolens.config import ConfigError, load_config
@@ -26,7 +27,7 @@ def run(
     console = Console(stderr=True)
 
     def fail(err):
-        console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
     try:

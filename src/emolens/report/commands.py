@@ -25,6 +25,7 @@ def report(
 ) -> None:
     """Write RESULTS_DIR/report.html: accuracy, latent, interpretation, attributions."""
     from rich.console import Console
+    from rich.markup import escape
 
     from emolens._parallel import release_worker_pool
     from emolens.report import ReportError, ReportOptions, build_report
@@ -35,7 +36,7 @@ def report(
     try:
         path = build_report(results_dir, opts)
     except ReportError as err:
-        console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     finally:
         release_worker_pool()
