@@ -26,8 +26,8 @@ def corpus(
     try:
         manifest = load_corpus(path, name=name)
     except CorpusError as error:
-        console.print(f"[red]error:[/red] {escape(str(error))}", markup=True, highlight=False,
-                      soft_wrap=True)
+        Console(stderr=True).print(f"[red]error:[/red] {escape(str(error))}", highlight=False,
+                                   soft_wrap=True)
         raise typer.Exit(1) from None
 
     corpora = ", ".join(sorted(manifest["corpus"].dropna().unique()))
