@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -24,7 +25,9 @@ def _write(table, output: Optional[Path], fmt: Optional[str]) -> None:
     if fmt not in ("csv", "json"):
         raise typer.BadParameter(f"format must be csv or json, got {fmt!r}", param_hint="--format")
     text = (table.to_csv(index=False) if fmt == "csv"
-            else table.to_json(orient="records", indent=1, double_precision=10) + "\n")
+            # pandas writes NaN as null but escapes every "/" in paths; re-dump to read plainly
+            else json.dumps(json.loads(table.to_json(orient="records", double_precision=10)),
+                            indent=1, ensure_ascii=False) + "\n")
     if output is None:
         sys.stdout.write(text)
     else:
