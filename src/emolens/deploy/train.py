@@ -9,7 +9,7 @@ training data) give the threshold. The final pipeline is then fitted on all data
 Group (per-speaker/per-corpus) statistics come from *all* of a speaker's utterances, as in
 ``emolens predict`` on a folder: utterances without one of the 4 labels (``X_unlabelled``)
 join the scaler's statistics but are never fitted, scored or calibrated on — the same
-mechanism as the evaluation runner (:class:`emolens.evaluation.runner.GroupScaled`).
+mechanism as the evaluation runner (:class:`emolens.models.grouped.GroupScaled`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def _grouped(pipe) -> bool:
 
 def _fit(pipe, X, y, X_unlabelled):
     """Fit ``pipe`` in place on the labelled rows; group statistics over all rows."""
-    from emolens.evaluation.runner import GroupScaled
+    from emolens.models.grouped import GroupScaled
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -46,7 +46,7 @@ def _fit(pipe, X, y, X_unlabelled):
 
 
 def _outputs(pipe, X, X_unlabelled=None):
-    from emolens.evaluation.runner import GroupScaled
+    from emolens.models.grouped import GroupScaled
 
     scale, reduce, clf = (pipe.named_steps[s] for s in ("scale", "reduce", "clf"))
     with warnings.catch_warnings():

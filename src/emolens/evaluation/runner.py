@@ -165,78 +165,18 @@ def latent(pipe, X) -> np.ndarray | None:
     return np.asarray(pipe[:-1].transform(X), dtype=np.float64)
 
 
-def with_unlabelled(X: pd.DataFrame, data: RunData | pd.DataFrame | None) -> pd.DataFrame:
-    """``X`` followed by the unlabelled utterances of the speakers in ``X``.
-
-    Selecting by speaker keeps folds speaker-disjoint for every normalisation, and no label
-    decides which of a speaker's utterances define his/her statistics.
-
-    Args:
-        X: labelled model input, indexed ``(file, corpus, speaker)``.
-        data: RunData (its ``X_unlabelled``) or the unlabelled model input itself (or None).
-
-    Returns:
-        ``X``'s rows first (same order), then the matching unlabelled rows.
-    """
-    extra = data.X_unlabelled if isinstance(data, RunData) else data
-    if extra is None or not len(extra):
-        return X
-    speakers = set(X.index.get_level_values("speaker"))
-    extra = extra[extra.index.get_level_values("speaker").isin(speakers)]
-    return pd.concat([X, extra]) if len(extra) else X
-
-
-class GroupScaled:
-    """A pipeline whose group scaler sees the unlabelled utterances of the same speakers.
-
-    ``fit``/``predict``/``latent``/``scaled`` take the labelled rows; the scale step is fitted
-    on (and transforms) labelled + unlabelled rows, the other steps only the labelled ones.
-    The fitted ``pipe`` is an ordinary Pipeline (saved and reloaded as usual). Shared with
-    :mod:`emolens.deploy.train`, which builds the shipped bundles the same way.
-
-    Args:
-        pipe: Pipeline with a group ``scale`` step (fitted in place by ``fit``).
-        data: RunData or the unlabelled model input (see :func:`with_unlabelled`).
-    """
-
-    def __init__(self, pipe, data: RunData | pd.DataFrame | None):
-        self.pipe, self.data = pipe, data
-
-    def _scaled(self, X, fit=False, y=None):
-        scale = self.pipe.named_steps["scale"]
-        full = with_unlabelled(X, self.data)
-        Z = scale.fit_transform(full) if fit else scale.transform(full)
-        return Z[: len(X)]
-
-    def scaled(self, X) -> np.ndarray:
-        """Scale step output for the labelled rows ``X`` (statistics over all rows)."""
-        return self._scaled(X)
-
-    def fit(self, X, y):
-        self.pipe[1:].fit(self._scaled(X, fit=True), y)
-        return self
-
-    def predict(self, X):
-        return self.pipe[1:].predict(self._scaled(X))
-
-    def latent(self, X):
-        reduce = self.pipe.named_steps.get("reduce")
-        if reduce is None or reduce == "passthrough":
-            return None
-        return np.asarray(self.pipe[1:-1].transform(self._scaled(X)), dtype=np.float64)
-
-
 def fit_split(spec, split: Split, seed: int, data: RunData, config: ExperimentConfig):
     """Fit one model on one split and evaluate it on every test set of the split.
 
     Returns:
         (pipeline, result rows, prediction frames, shift messages of the zero-shot test sets)
     """
+    from emolens.models.grouped import GroupScaled, with_unlabelled
     from emolens.models.shift import distribution_shift
 
     pipe = build_model(spec, seed, config.normalisation)
     grouped = getattr(pipe.named_steps.get("scale"), "by", None) is not None
-    model = GroupScaled(pipe, data) if grouped else pipe
+    model = GroupScaled(pipe, data.X_unlabelled) if grouped else pipe
     with warnings.catch_warnings():
         # Small per-speaker groups are reported once in the summary, not per fit.
         warnings.simplefilter("ignore", UserWarning)
@@ -275,7 +215,7 @@ def fit_split(spec, split: Split, seed: int, data: RunData, config: ExperimentCo
                         warnings.simplefilter("ignore")
                         report = distribution_shift(
                             pipe.named_steps["scale"],
-                            with_unlabelled(X_t, data) if grouped else X_t,
+                            with_unlabelled(X_t, data.X_unlabelled) if grouped else X_t,
                             y_pred=y_hat,
                             name=t.name,
                         )
