@@ -157,37 +157,61 @@ def build_model(spec, seed: int, normalisation: str):
         raise ConfigError(f"[models.{spec.label}]: {err}") from err
 
 
-def latent(pipe, X) -> np.ndarray | None:
-    """The representation the classifier sees, for pipelines whose ``reduce`` step has one."""
-    reduce = pipe.named_steps.get("reduce")
-    if reduce is None or reduce == "passthrough":
-        return None
-    return np.asarray(pipe[:-1].transform(X), dtype=np.float64)
-
-
 def fit_split(spec, split: Split, seed: int, data: RunData, config: ExperimentConfig):
     """Fit one model on one split and evaluate it on every test set of the split.
 
     Returns:
         (pipeline, result rows, prediction frames, shift messages of the zero-shot test sets)
     """
-    from emolens.models.grouped import GroupScaled, with_unlabelled
-    from emolens.models.shift import distribution_shift
+    return fit_splits(spec, [(seed, split)], data, config)[0]
 
-    pipe = build_model(spec, seed, config.normalisation)
-    grouped = getattr(pipe.named_steps.get("scale"), "by", None) is not None
-    model = GroupScaled(pipe, data.X_unlabelled) if grouped else pipe
+
+def fit_splits(spec, runs: list, data: RunData, config: ExperimentConfig) -> list:
+    """:func:`fit_split` for several ``(seed, split)`` runs of one model spec.
+
+    The models are fitted together (:func:`emolens.models.fit_pipelines`: autoencoders train in
+    lockstep, several times faster than one by one), then each is evaluated on its own split.
+
+    Returns:
+        One ``fit_split`` result per run, in order.
+    """
+    from emolens.models import fit_pipelines
+    from emolens.models.grouped import GroupScaled
+
+    pipes = [build_model(spec, seed, config.normalisation) for seed, _ in runs]
+    grouped = getattr(pipes[0].named_steps.get("scale"), "by", None) is not None
+    models = [GroupScaled(p, data.X_unlabelled) if grouped else p for p in pipes]
     with warnings.catch_warnings():
         # Small per-speaker groups are reported once in the summary, not per fit.
         warnings.simplefilter("ignore", UserWarning)
-        model.fit(data.X.iloc[split.train], data.y[split.train])
+        Xs = [data.X.iloc[split.train] for _, split in runs]
+        ys = [data.y[split.train] for _, split in runs]
+        if grouped:  # the group scaler also sees the speakers' unlabelled utterances
+            Xs = [m.scaled(X, fit=True) for m, X in zip(models, Xs)]
+            fit_pipelines([p[1:] for p in pipes], Xs, ys)
+        else:
+            fit_pipelines(pipes, Xs, ys)
+    return [_evaluate(spec, pipe, model, grouped, split, seed, data, config)
+            for pipe, model, (seed, split) in zip(pipes, models, runs)]
+
+
+def _evaluate(spec, pipe, model, grouped: bool, split: Split, seed: int, data: RunData,
+              config: ExperimentConfig):
+    """Rows, predictions and shift diagnoses of one fitted model on its split's test sets."""
+    from emolens.models.grouped import with_unlabelled
+    from emolens.models.shift import distribution_shift
+
     rows, preds, shifts = [], [], []
     for t in split.tests:
         X_t, y_t = data.X.iloc[t.index], data.y[t.index]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            y_hat = np.asarray(model.predict(X_t)).astype(str)
-            z = model.latent(X_t) if grouped else latent(pipe, X_t)
+            # scale and reduce once; the classifier and the latent output share them
+            scaled = model.scaled(X_t) if grouped else pipe[0].transform(X_t)
+            rep = pipe[1:-1].transform(scaled) if len(pipe) > 2 else scaled
+            y_hat = np.asarray(pipe[-1].predict(rep)).astype(str)
+            reduce = pipe.named_steps.get("reduce")
+            z = None if reduce in (None, "passthrough") else np.asarray(rep, dtype=np.float64)
         row = {
             "model": spec.label,
             "train": split.train_name,
@@ -245,26 +269,44 @@ def fit_split(spec, split: Split, seed: int, data: RunData, config: ExperimentCo
     return pipe, rows, preds, shifts
 
 
-def _fit_task(spec, split, seed, data, config):
+def _fit_chunk(spec, runs, data, config):
     import torch
     from threadpoolctl import threadpool_limits
 
     # Many tiny fits: extra torch/BLAS threads only contend (PCA's SVD on 2 cores shared
-    # with other work was 100x slower with threads); parallelism is across fits instead.
+    # with other work was 100x slower with threads); parallelism is across chunks instead.
     torch.set_num_threads(1)
     with threadpool_limits(limits=1):
-        return fit_split(spec, split, seed, data, config)
+        return fit_splits(spec, runs, data, config)
+
+
+def _chunks(tasks) -> list[tuple]:
+    """Tasks grouped for lockstep fitting: one chunk per model x training set (all seeds and
+    folds: the more autoencoders train together, the less per-step overhead each pays).
+
+    The grouping depends on the configuration only (not on ``jobs``), so a run's numbers do
+    not change with the number of processes. Returns ``(spec, [(seed, split), ...], [task
+    index, ...])`` in order of first appearance.
+    """
+    chunks: dict[tuple, tuple] = {}
+    for i, (spec, seed, split) in enumerate(tasks):
+        key = (spec.label, split.train_name)
+        _, runs, where = chunks.setdefault(key, (spec, [], []))
+        runs.append((seed, split))
+        where.append(i)
+    return list(chunks.values())
 
 
 def _fit_all(tasks, data: RunData, config: ExperimentConfig):
-    """Results of every (spec, seed, split) task, in task order; ``jobs`` processes."""
-    if config.jobs == 1 or len(tasks) == 1:
+    """``(task index, result)`` of every (spec, seed, split) task; ``jobs`` processes."""
+    chunks = _chunks(tasks)
+    if config.jobs == 1 or len(chunks) == 1:
         import torch
 
         threads = torch.get_num_threads()
         try:
-            for spec, seed, split in tasks:
-                yield _fit_task(spec, split, seed, data, config)
+            for spec, runs, where in chunks:
+                yield from zip(where, _fit_chunk(spec, runs, data, config))
         finally:
             torch.set_num_threads(threads)
         return
@@ -272,9 +314,10 @@ def _fit_all(tasks, data: RunData, config: ExperimentConfig):
 
     light = RunData(manifest=data.manifest[["file"]], X=data.X, y=data.y,
                     train=data.train, test=data.test, X_unlabelled=data.X_unlabelled)
-    yield from Parallel(n_jobs=config.jobs, return_as="generator")(
-        delayed(_fit_task)(spec, split, seed, light, config) for spec, seed, split in tasks
-    )
+    results = Parallel(n_jobs=config.jobs, return_as="generator")(
+        delayed(_fit_chunk)(spec, runs, light, config) for spec, runs, _ in chunks)
+    for (_, _, where), chunk in zip(chunks, results):
+        yield from zip(where, chunk)
 
 
 # -- outputs -------------------------------------------------------------------------------
@@ -624,7 +667,8 @@ def run_experiment(
         ]
         done: dict[str, int] = {}
         per_model = total // len(config.models)
-        for (spec, seed, split), (pipe, r, p, sh) in zip(tasks, _fit_all(tasks, data, config)):
+        for i, (pipe, r, p, sh) in _fit_all(tasks, data, config):
+            spec, seed, split = tasks[i]
             bar.update(task, description=f"{spec.label} seed {seed} fold {split.fold}")
             rows += r
             preds += p

@@ -9,11 +9,18 @@ Every model is a scikit-learn ``Pipeline(scale, reduce, clf)`` built by :func:`m
 * ``clf``: linear SVC (paper), RBF SVC or logistic regression, ``class_weight="balanced"``.
 
 :func:`save_pipeline` / :func:`load_pipeline` store JSON + safetensors (no pickle);
-:func:`n_parameters` counts learned parameters; :func:`distribution_shift` diagnoses a test
+:func:`fit_pipelines` fits the folds x seeds of one configuration together (autoencoders in
+lockstep); :func:`n_parameters` counts learned parameters; :func:`distribution_shift` diagnoses a test
 corpus far outside the training distribution.
 """
 
-from .autoencoder import AE_KINDS, AutoencoderTransformer, cluster_loss, cyclical_beta
+from .autoencoder import (
+    AE_KINDS,
+    AutoencoderTransformer,
+    cluster_loss,
+    cyclical_beta,
+    fit_autoencoders,
+)
 from .factory import (
     CLASSIFIERS,
     MODEL_NAMES,
@@ -23,6 +30,7 @@ from .factory import (
     n_parameters,
     parameter_counts,
 )
+from .lockstep import fit_pipelines
 from .persistence import BundleError, load_pipeline, save_pipeline
 from .scaling import FeatureScaler, SmallGroupWarning
 from .shift import ShiftReport, distribution_shift
@@ -40,6 +48,8 @@ __all__ = [
     "cluster_loss",
     "cyclical_beta",
     "distribution_shift",
+    "fit_autoencoders",
+    "fit_pipelines",
     "load_pipeline",
     "make_classifier",
     "make_model",

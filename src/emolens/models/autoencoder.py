@@ -3,7 +3,9 @@
 Training choices (paper.md; the paper's code was never published):
 
 * Adam, MSE reconstruction, mini-batches drawn by indexing one tensor with a seeded
-  permutation (no DataLoader: 100 epochs on ~1000 rows take about a second on one thread).
+  permutation (no DataLoader: 100 epochs on ~1000 rows take about half a second on one
+  thread). :func:`fit_autoencoders` trains several of one configuration at once (stacked
+  weights, batched matrix products); ``fit`` is that with one.
 * UAE/DAE minimise the mean squared error over all inputs. The DAE corrupts only its
   *training* input: ``noise="gaussian"`` adds N(0, noise_std²) to the z-scored features (the
   follow-up code uses std 1.0); ``noise="masking"`` sets each input to 0 (the training mean
@@ -73,13 +75,14 @@ def cluster_loss(z: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
     return within / (between + 1e-8)
 
 
-def _adam(module: nn.Module, lr: float, weight_decay: float) -> torch.optim.Adam:
+def _adam(params: list[torch.Tensor], lr: float, weight_decay: float) -> torch.optim.Adam:
     # The fused kernel is ~30 % faster for these tiny layers (and deterministic on CPU);
     # older torch builds without CPU support for it fall back to the default implementation.
+    # Adam is elementwise, so on stacked parameters it is K independent Adams.
     try:
-        return torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
 
 class AutoencoderTransformer(TransformerMixin, BaseEstimator):
@@ -222,79 +225,24 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         Returns:
             self
         """
-        self._check_params()
-        Xv = validate_data(self, X, dtype=[np.float64, np.float32])
-        n, n_features = Xv.shape
-        codes, classes = self._label_codes(y, n)
-        if classes is not None:
-            self.classes_ = classes
-
-        device = torch.device(self.device)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(self.seed))
-            module = build_network(self.kind, n_features, tuple(self.hidden), self.latent_dim)
-        module = module.to(device)
-        gen = torch.Generator(device=device).manual_seed(int(self.seed))
-        Xt = torch.tensor(Xv, dtype=torch.float32, device=device)
-        codes_t = None if codes is None else torch.as_tensor(codes, device=device)
-
-        optimiser = _adam(module, self.lr, self.weight_decay)
-        batch = min(int(self.batch_size), n)
-        steps_per_epoch = math.ceil(n / batch)
-        total_steps = steps_per_epoch * int(self.epochs)
-        beta_max = self.beta_
-        loss_curve, objective_curve = [], []
-        step = 0
-        module.train()
-        for _ in range(int(self.epochs)):
-            perm = torch.randperm(n, generator=gen, device=device)
-            rec_sum = torch.zeros((), device=device)
-            obj_sum = torch.zeros((), device=device)
-            for start in range(0, n, batch):
-                idx = perm[start : start + batch]
-                xb = Xt[idx]
-                inp = self._corrupt(xb, gen) if self.kind == "dae" else xb
-                recon, z, logvar = module(inp, gen)
-                sq = (recon - xb).pow(2)
-                rec = sq.mean()
-                if module.variational:
-                    kl = -0.5 * (1 + logvar - z.pow(2) - logvar.exp()).sum(1).mean()
-                    if self.kind == "cvae":
-                        beta = cyclical_beta(step, total_steps, beta_max, self.cycles, self.ramp)
-                    else:
-                        beta = beta_max
-                    loss = sq.sum(1).mean() + beta * kl
-                    if codes_t is not None and self.gamma > 0:
-                        cb = codes_t[idx]
-                        lab = cb >= 0
-                        if int(lab.sum()) > 1:
-                            loss = loss + self.gamma * cluster_loss(z[lab], cb[lab])
-                else:
-                    loss = rec
-                optimiser.zero_grad(set_to_none=True)
-                loss.backward()
-                optimiser.step()
-                step += 1
-                rec_sum += rec.detach() * len(idx)
-                obj_sum += loss.detach() * len(idx)
-            loss_curve.append(float(rec_sum) / n)
-            objective_curve.append(float(obj_sum) / n)
-        module.eval()
-        self.module_ = module
-        self.encoder_ = module.encoder
-        self.loss_curve_ = loss_curve
-        self.objective_curve_ = objective_curve
-        self.n_parameters_ = int(sum(p.numel() for p in module.parameters()))
+        fit_autoencoders([self], [X], [y])
         return self
 
-    def _corrupt(self, xb: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        if self.noise == "gaussian":
-            if self.noise_std == 0:
-                return xb
-            noise = torch.randn(xb.shape, generator=gen, device=xb.device, dtype=xb.dtype)
-            return xb + self.noise_std * noise
-        keep = torch.rand(xb.shape, generator=gen, device=xb.device) >= self.mask_rate
-        return xb * keep
+    def _prepare(self, X, y):
+        """Validate parameters and data; the float32 tensor and label codes for training."""
+        self._check_params()
+        Xv = validate_data(self, X, dtype=[np.float64, np.float32])
+        codes, classes = self._label_codes(y, Xv.shape[0])
+        if classes is not None:
+            self.classes_ = classes
+        return Xv, codes
+
+    def _settings(self) -> tuple:
+        """Everything that must be equal for autoencoders to train in lockstep (not the seed)."""
+        params = self.get_params(deep=False)
+        params.pop("seed")
+        params["hidden"] = tuple(params["hidden"])
+        return tuple(sorted(params.items()))
 
     # -- inference ----------------------------------------------------------------------
     def _tensor(self, X):
@@ -342,3 +290,221 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 def count_parameters(module: nn.Module) -> int:
     """Number of weights and biases of a torch module."""
     return int(sum(p.numel() for p in module.parameters()))
+
+
+# -- training, several autoencoders at once ---------------------------------------------------
+def fit_autoencoders(estimators, Xs, ys=None) -> list:
+    """Fit autoencoders that differ only in ``seed`` (and data) together, in lockstep.
+
+    Each one trains as it would alone (own initialisation, shuffling, noise and sampling from
+    its seed; its own mean loss and Adam state): the weights of all of them are stacked and
+    every optimisation step runs one batched matrix product per layer, which removes most of
+    torch's per-step overhead (8 paper autoencoders at once: ~4x faster than one by one).
+    Weights agree with separate fits up to float rounding (~1e-7; reductions run over stacked
+    tensors); the same group of estimators and data gives bit-identical weights. Estimators
+    whose settings or number of steps per epoch differ are trained in separate groups.
+
+    Args:
+        estimators: ``AutoencoderTransformer`` instances (fitted in place).
+        Xs: one scaled feature matrix per estimator.
+        ys: one label vector (or None) per estimator; only ``kind="ssvae"`` uses them.
+
+    Returns:
+        The estimators, fitted.
+    """
+    estimators = list(estimators)
+    Xs = list(Xs)
+    ys = [None] * len(estimators) if ys is None else list(ys)
+    if not len(estimators) == len(Xs) == len(ys):
+        raise ValueError("estimators, Xs and ys must have the same length.")
+    groups: dict[tuple, list] = {}
+    for est, X, y in zip(estimators, Xs, ys):
+        if not isinstance(est, AutoencoderTransformer):
+            raise TypeError(f"expected AutoencoderTransformer, got {type(est).__name__}.")
+        Xv, codes = est._prepare(X, y)
+        n, n_features = Xv.shape
+        steps = math.ceil(n / min(int(est.batch_size), n))
+        groups.setdefault((est._settings(), n_features, steps), []).append((est, Xv, codes))
+    for members in groups.values():
+        _train_lockstep(members)
+    return estimators
+
+
+def _apply(seq: nn.Module, prefix: str, params: dict, x: torch.Tensor) -> torch.Tensor:
+    """Run the Linear/ReLU layers of ``seq`` with stacked weights on x (K, batch, features)."""
+    for name, layer in seq.named_children():
+        key = f"{prefix}.{name}"
+        if isinstance(layer, nn.Linear):
+            x = _linear(key, params, x)
+        elif isinstance(layer, nn.ReLU):
+            x = torch.relu(x)
+        elif isinstance(layer, nn.Sequential):
+            x = _apply(layer, key, params, x)
+        else:  # pragma: no cover - build_network only makes Linear/ReLU stacks
+            raise TypeError(f"cannot stack layer {type(layer).__name__}")
+    return x
+
+
+def _step_major(t: torch.Tensor, steps: int) -> torch.Tensor:
+    """(K, steps * width, d) -> contiguous (steps, K, width, d)."""
+    K, span, d = t.shape
+    return t.view(K, steps, span // steps, d).transpose(0, 1).contiguous()
+
+
+def _layout(p: torch.Tensor) -> torch.Tensor:
+    """nn.Linear weight (out, in) <-> stacked layout (in, out); biases unchanged."""
+    return p.T if p.ndim == 2 else p
+
+
+def _linear(key: str, params: dict, x: torch.Tensor) -> torch.Tensor:
+    """The Linear layer ``key`` with stacked weights (K, in, out) on x (K, batch, in)."""
+    weight, bias = params[f"{key}.weight"], params[f"{key}.bias"]
+    return torch.baddbmm(bias.unsqueeze(1), x, weight)
+
+
+def _train_lockstep(members: list) -> None:
+    """Train ``members`` (estimator, X, label codes), all with the same settings and steps."""
+    est0 = members[0][0]
+    device = torch.device(est0.device)
+    K = len(members)
+    n_features = members[0][1].shape[1]
+    modules, gens, data, codes_t = [], [], [], []
+    for est, Xv, codes in members:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(est.seed))
+            module = build_network(est.kind, n_features, tuple(est.hidden), est.latent_dim)
+        modules.append(module.to(device))
+        gens.append(torch.Generator(device=device).manual_seed(int(est.seed)))
+        data.append(torch.tensor(Xv, dtype=torch.float32, device=device))
+        codes_t.append(None if codes is None else torch.as_tensor(codes, device=device))
+    # Stacked copies of every member's parameters, weights transposed to (K, in, out): the
+    # layout batched matrix products (and their gradients) run fastest on.
+    names = [name for name, _ in modules[0].named_parameters()]
+    params = {
+        name: torch.stack([_layout(dict(m.named_parameters())[name].detach()) for m in modules])
+        .contiguous().requires_grad_()
+        for name in names
+    }
+    optimiser = _adam(list(params.values()), est0.lr, est0.weight_decay)
+
+    sizes = [len(X) for X in data]
+    n_max = max(sizes)
+    # One padded tensor of all members' rows; index n_max is an all-zero padding row.
+    X_all = torch.zeros(K, n_max + 1, n_features, device=device)
+    for k, X in enumerate(data):
+        X_all[k, : len(X)] = X
+    rows = torch.arange(K, device=device)[:, None]
+    batches = [min(int(est0.batch_size), n) for n in sizes]
+    # Every step is padded to the full batch size: a member's rows never shift with the others'.
+    width = int(est0.batch_size)
+    steps_per_epoch = math.ceil(sizes[0] / batches[0])
+    total_steps = steps_per_epoch * int(est0.epochs)
+    variational = modules[0].variational
+    # A DAE with zero Gaussian noise draws none: it is then the UAE, bit for bit.
+    dae = est0.kind == "dae" and not (est0.noise == "gaussian" and est0.noise_std == 0)
+    ssvae = est0.kind == "ssvae" and est0.gamma > 0 and codes_t[0] is not None
+    beta_max = est0.beta_
+    curves = [[] for _ in range(K)]
+    objectives = [[] for _ in range(K)]
+    span = steps_per_epoch * width
+    step = 0
+    for _ in range(int(est0.epochs)):
+        # Each member's epoch, drawn from its own generator and laid out as (steps, width):
+        # row order, rows per step (mask), DAE noise and VAE sampling noise.
+        idx = torch.full((K, span), n_max, dtype=torch.long, device=device)
+        mask = torch.zeros(K, span, device=device)
+        noise = torch.zeros(K, span, n_features, device=device) if dae else None
+        eps = torch.zeros(K, span, est0.latent_dim, device=device) if variational else None
+        for k, (n, b, g) in enumerate(zip(sizes, batches, gens)):
+            # member k's step s holds its rows s*b .. s*b+b-1 at columns s*width ..
+            cols = (torch.arange(n, device=device) // b) * width + torch.arange(n, device=device) % b
+            idx[k, cols] = torch.randperm(n, generator=g, device=device)
+            mask[k, cols] = 1.0
+            if dae:
+                noise[k, cols] = _draw(est0, (n, n_features), g, device)
+            if variational:
+                eps[k, cols] = torch.randn((n, est0.latent_dim), generator=g, device=device)
+        counts = mask.view(K, steps_per_epoch, width).sum(2)
+        # One gather per epoch, stored step-major so that every step's batch is contiguous.
+        epoch_x = X_all[rows, idx]
+        if not dae:
+            epoch_in = epoch_x
+        elif est0.noise == "gaussian":
+            epoch_in = epoch_x + est0.noise_std * noise
+        else:
+            epoch_in = epoch_x * noise
+        epoch_x, epoch_in, epoch_w = (
+            _step_major(t, steps_per_epoch) for t in (epoch_x, epoch_in, mask[..., None]))
+        rec_sum = torch.zeros(K, device=device)
+        obj_sum = torch.zeros(K, device=device)
+        for s in range(steps_per_epoch):
+            cut = slice(s * width, (s + 1) * width)
+            xb, inp, w = epoch_x[s], epoch_in[s], epoch_w[s][..., 0]
+            m = counts[:, s]
+            if variational:
+                h = _apply(modules[0].encoder.body, "encoder.body", params, inp)
+                mu = _linear("encoder.mu", params, h)
+                logvar = _linear("logvar", params, h)
+                z = mu + eps[:, cut] * torch.exp(0.5 * logvar)
+                recon = _apply(modules[0].decoder, "decoder", params, z)
+            else:
+                z = _apply(modules[0].encoder, "encoder", params, inp)
+                recon = _apply(modules[0].decoder, "decoder", params, z)
+            sq_rows = ((recon - xb).pow(2) * w[..., None]).sum(2)
+            rec = sq_rows.sum(1) / (m * n_features)
+            if variational:
+                kl_rows = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(2)
+                kl = (kl_rows * w).sum(1) / m
+                if est0.kind == "cvae":
+                    beta = cyclical_beta(step, total_steps, beta_max, est0.cycles, est0.ramp)
+                else:
+                    beta = beta_max
+                loss = sq_rows.sum(1) / m + beta * kl
+                if ssvae:
+                    loss = loss + est0.gamma * _cluster_terms(mu, idx[:, cut], w, codes_t, loss)
+            else:
+                loss = rec
+            optimiser.zero_grad(set_to_none=True)
+            loss.sum().backward()
+            optimiser.step()
+            step += 1
+            rec_sum += rec.detach() * m
+            obj_sum += loss.detach() * m
+        n_rows = torch.tensor(sizes, dtype=torch.float32, device=device)
+        for k, (r, o) in enumerate(zip((rec_sum / n_rows).tolist(), (obj_sum / n_rows).tolist())):
+            curves[k].append(r)
+            objectives[k].append(o)
+
+    for k, (est, _, _) in enumerate(members):
+        module = modules[k]
+        with torch.no_grad():
+            for name, p in module.named_parameters():
+                p.copy_(_layout(params[name][k]))
+        module.eval()
+        est.module_ = module
+        est.encoder_ = module.encoder
+        est.loss_curve_ = curves[k]
+        est.objective_curve_ = objectives[k]
+        est.n_parameters_ = count_parameters(module)
+
+
+def _draw(est, shape, gen: torch.Generator, device) -> torch.Tensor:
+    """DAE corruption of one member's epoch: additive N(0, 1) noise or a keep-mask."""
+    if est.noise == "gaussian":
+        return torch.randn(shape, generator=gen, device=device)
+    return (torch.rand(shape, generator=gen, device=device) >= est.mask_rate).float()
+
+
+def _cluster_terms(mu: torch.Tensor, idx: torch.Tensor, w: torch.Tensor, codes_t,
+                   like: torch.Tensor) -> torch.Tensor:
+    """Cluster loss of each member on the labelled rows of its batch (0 with < 2 rows)."""
+    terms = []
+    for k, codes in enumerate(codes_t):
+        real = w[k] > 0
+        cb = codes[idx[k][real]]
+        lab = cb >= 0
+        if int(lab.sum()) > 1:
+            terms.append(cluster_loss(mu[k][real][lab], cb[lab]))
+        else:
+            terms.append(like.new_zeros(()))
+    return torch.stack(terms)

@@ -1,0 +1,99 @@
+"""Fitting several autoencoders / pipelines together equals fitting them one by one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from emolens.models import (
+    AutoencoderTransformer,
+    FeatureScaler,
+    fit_autoencoders,
+    fit_pipelines,
+    make_model,
+)
+
+
+@pytest.fixture(scope="module")
+def parts(xy):
+    """Three overlapping training sets of different sizes, scaled, with their labels."""
+    X, y = xy
+    X = FeatureScaler().fit_transform(X)
+    cuts = [slice(0, 200), slice(20, 215), slice(40, 240)]
+    return [X[c] for c in cuts], [y[c] for c in cuts]
+
+
+def _weights(ae):
+    return [p.detach().clone() for p in ae.module_.parameters()]
+
+
+@pytest.mark.parametrize("kind", ["uae", "dae", "vae", "cvae", "ssvae"])
+def test_together_equals_alone(parts, kind):
+    Xs, ys = parts
+    alone = [AutoencoderTransformer(kind=kind, epochs=6, seed=s).fit(X, y)
+             for s, (X, y) in enumerate(zip(Xs, ys))]
+    together = [AutoencoderTransformer(kind=kind, epochs=6, seed=s) for s in range(len(Xs))]
+    assert fit_autoencoders(together, Xs, ys) == together
+    for a, b, X in zip(alone, together, Xs):
+        # float rounding only: the reductions run over stacked tensors
+        for wa, wb in zip(_weights(a), _weights(b)):
+            torch.testing.assert_close(wa, wb, rtol=0, atol=1e-5)
+        np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-5)
+        np.testing.assert_allclose(a.transform(X), b.transform(X), atol=1e-4)
+    # different seeds and data really are different models
+    assert not torch.equal(_weights(together[0])[0], _weights(together[1])[0])
+
+
+def test_same_group_is_bit_for_bit_reproducible(parts):
+    Xs, _ = parts
+    runs = [[AutoencoderTransformer(kind="dae", epochs=3, seed=s) for s in range(3)]
+            for _ in range(2)]
+    for ests in runs:
+        fit_autoencoders(ests, Xs)
+    for a, b in zip(*runs):
+        assert all(torch.equal(wa, wb) for wa, wb in zip(_weights(a), _weights(b)))
+
+
+def test_different_settings_train_in_separate_groups(parts):
+    Xs, _ = parts
+    mixed = [AutoencoderTransformer(epochs=3, seed=0),
+             AutoencoderTransformer(epochs=3, seed=0, latent_dim=3),
+             AutoencoderTransformer(epochs=3, seed=0, batch_size=150)]  # other steps per epoch
+    fit_autoencoders(mixed, Xs)
+    assert [m.transform(Xs[0]).shape[1] for m in mixed] == [2, 3, 2]
+    alone = AutoencoderTransformer(epochs=3, seed=0, batch_size=150).fit(Xs[2])
+    for wa, wb in zip(_weights(alone), _weights(mixed[2])):
+        torch.testing.assert_close(wa, wb, rtol=0, atol=1e-5)
+
+
+def test_bad_arguments(parts):
+    Xs, _ = parts
+    with pytest.raises(ValueError, match="same length"):
+        fit_autoencoders([AutoencoderTransformer()], Xs)
+    with pytest.raises(TypeError, match="AutoencoderTransformer"):
+        fit_autoencoders([FeatureScaler()], Xs[:1])
+    with pytest.raises(ValueError, match="epochs"):
+        fit_autoencoders([AutoencoderTransformer(epochs=-1)], Xs[:1])
+
+
+@pytest.mark.parametrize("name", ["dae_svc", "pca_svc", "svc"])
+def test_fit_pipelines_equals_pipeline_fit(xy, name):
+    X, y = xy
+    cuts = [slice(0, 180), slice(60, 240)]
+    alone = [make_model(name, seed=s, reduce__epochs=5) if "ae" in name
+             else make_model(name, seed=s) for s in range(2)]
+    for p, c in zip(alone, cuts):
+        p.fit(X[c], y[c])
+    together = [make_model(name, seed=s, reduce__epochs=5) if "ae" in name
+                else make_model(name, seed=s) for s in range(2)]
+    fit_pipelines(together, [X[c] for c in cuts], [y[c] for c in cuts])
+    for a, b in zip(alone, together):
+        agree = np.mean(a.predict(X) == b.predict(X))
+        assert agree > 0.98, agree
+
+
+def test_fit_pipelines_needs_the_same_steps(xy):
+    X, y = xy
+    with pytest.raises(ValueError, match="same steps"):
+        fit_pipelines([make_model("svc"), make_model("linsvc")[:1]], [X, X], [y, y])
