@@ -273,6 +273,23 @@ def _augmented(data, cache_dir, kinds, seed: int = 0) -> dict[str, pd.DataFrame]
     return out
 
 
+def _coral(source, target, eps: float = 1.0):
+    """CORAL (Sun et al. 2016): re-colour source rows with the target's feature covariance.
+
+    Whitening with the (eps-regularised) source covariance, then colouring with the target's;
+    needs only unlabelled target rows.
+    """
+    import numpy as np
+
+    def power(C, p):
+        w, V = np.linalg.eigh(C)
+        return (V * np.clip(w, 1e-12, None) ** p) @ V.T
+
+    eye = eps * np.eye(source.shape[1])
+    return source @ power(np.cov(source, rowvar=False) + eye, -0.5) @ power(
+        np.cov(target, rowvar=False) + eye, 0.5)
+
+
 def _dann_latent(Z, domain, seed, lam, epochs=50):
     """2-D DAE (88-40-20-10-2, Gaussian noise 1.0) with a gradient-reversed domain head."""
     import torch
@@ -413,6 +430,45 @@ def ideas(cache_dir, seed: int = 0, augment: bool = False) -> str:
             return predict
         return fit
 
+    def coral(name, self_train=False, **kw):
+        def fit(tr, target):
+            A = _coral(Z.iloc[tr].to_numpy(), Z.iloc[target].to_numpy())
+            labels = y[tr]
+            p = model(name, **kw).fit(A, labels)
+            if self_train:  # then one round of self-training, as above
+                d = p.decision_function(Z.iloc[target].to_numpy())
+                pred = p.classes_[d.argmax(1)]
+                top = np.sort(d, 1)
+                margin = top[:, -1] - top[:, -2]
+                keep = np.zeros(len(target), bool)
+                for c in p.classes_:
+                    members = np.flatnonzero(pred == c)
+                    keep[members[np.argsort(-margin[members])][: max(1, len(members) // 2)]] = True
+                p = model(name, **kw).fit(np.vstack([A, Z.iloc[target].to_numpy()[keep]]),
+                                          np.concatenate([labels, pred[keep]]))
+            return lambda idx: p.predict(Z.iloc[idx].to_numpy())
+        return fit
+
+    def em_prior(C):
+        """ComParE logreg with the target's class priors re-estimated by EM (Saerens 2002)."""
+        def fit(tr, target):
+            p = model("svc", clf="logreg", C=C).fit(Zc.iloc[tr], y[tr])
+            uniform = np.full(len(p.classes_), 1 / len(p.classes_))  # balanced class weights
+            P = p.predict_proba(Zc.iloc[target])
+            prior = uniform
+            for _ in range(100):
+                Q = P * (prior / uniform)
+                Q /= Q.sum(1, keepdims=True)
+                prior = Q.mean(0)
+            at = {r: i for i, r in enumerate(target)}
+
+            def predict(idx):
+                if idx[0] not in at:  # the training corpus's validation fold: no adaptation
+                    return p.predict(Zc.iloc[idx])
+                return p.classes_[Q[[at[i] for i in idx]].argmax(1)]
+            return predict
+        return fit
+
     def adversarial(by, lam):
         def fit(tr, target):
             if by == "corpus":  # source vs the unlabelled target corpus (transductive)
@@ -453,6 +509,11 @@ def ideas(cache_dir, seed: int = 0, augment: bool = False) -> str:
         "ComParE logreg C=0.01, 1500 most speaker-stable features": stable(1500),
         "self-training on the unlabelled target (2 rounds, top 50 % per class)": self_training(),
         "prior balancing on the target (uniform predicted classes)": balanced("svc"),
+        "CORAL to the unlabelled target (eps 1), svc": coral("svc"),
+        "CORAL, then self-training (1 round, top 50 % per class), svc": coral("svc", True),
+        "CORAL, 2-D DAE + RBF": coral("dae_svc", epochs=50, clf="rbf"),
+        "ComParE logreg C=0.1 (selected)": plain("svc", Zc, clf="logreg", C=0.1),
+        "ComParE logreg C=0.1, EM re-estimated target priors": em_prior(0.1),
         "2-D DAE + RBF, corpus-adversarial (DANN, λ=0.3, unlabelled target)": adversarial("corpus", 0.3),
         "2-D DAE + RBF, corpus-adversarial (DANN, λ=1)": adversarial("corpus", 1.0),
         "2-D DAE + RBF, speaker-adversarial (training speakers, λ=0.3)": adversarial("speaker", 0.3),

@@ -72,7 +72,7 @@ def test_cli_report(results_dir, tmp_path):
 
 
 def test_report_in_two_processes_with_run_confusions_and_ablation(results_dir, tmp_path):
-    from emolens.evaluation.runner import write_confusions
+    from emolens.evaluation.confusions import write_confusions
     from emolens.report import ReportOptions
 
     run = tmp_path / "run"
