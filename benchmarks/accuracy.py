@@ -399,18 +399,24 @@ def ideas(cache_dir, seed: int = 0, augment: bool = False) -> str:
             return lambda idx: p.predict(Z.iloc[idx].to_numpy())
         return fit
 
+    def confident(p, A, share):
+        """Predicted labels on A and the ``share`` of each predicted class with the widest
+        margin between its top two decision scores (the pseudo-labels of self-training)."""
+        d = p.decision_function(A)
+        pred = p.classes_[d.argmax(1)]
+        top = np.sort(d, 1)
+        margin = top[:, -1] - top[:, -2]
+        keep = np.zeros(len(A), bool)
+        for c in p.classes_:
+            members = np.flatnonzero(pred == c)
+            keep[members[np.argsort(-margin[members])][: max(1, int(share * len(members)))]] = True
+        return pred, keep
+
     def self_training(rounds=2, share=0.5):
         def fit(tr, target):
             p = model("svc").fit(Z.iloc[tr], y[tr])
             for _ in range(rounds):
-                d = p.decision_function(Z.iloc[target])
-                pred = p.classes_[d.argmax(1)]
-                top = np.sort(d, 1)
-                margin = top[:, -1] - top[:, -2]
-                keep = np.zeros(len(target), bool)
-                for c in p.classes_:
-                    members = np.flatnonzero(pred == c)
-                    keep[members[np.argsort(-margin[members])][: max(1, int(share * len(members)))]] = True
+                pred, keep = confident(p, Z.iloc[target].to_numpy(), share)
                 A = np.vstack([Z.iloc[tr].to_numpy(), Z.iloc[target].to_numpy()[keep]])
                 p = model("svc").fit(A, np.concatenate([y[tr], pred[keep]]))
             return lambda idx: p.predict(Z.iloc[idx].to_numpy())
@@ -436,14 +442,7 @@ def ideas(cache_dir, seed: int = 0, augment: bool = False) -> str:
             labels = y[tr]
             p = model(name, **kw).fit(A, labels)
             if self_train:  # then one round of self-training, as above
-                d = p.decision_function(Z.iloc[target].to_numpy())
-                pred = p.classes_[d.argmax(1)]
-                top = np.sort(d, 1)
-                margin = top[:, -1] - top[:, -2]
-                keep = np.zeros(len(target), bool)
-                for c in p.classes_:
-                    members = np.flatnonzero(pred == c)
-                    keep[members[np.argsort(-margin[members])][: max(1, len(members) // 2)]] = True
+                pred, keep = confident(p, Z.iloc[target].to_numpy(), 0.5)
                 p = model(name, **kw).fit(np.vstack([A, Z.iloc[target].to_numpy()[keep]]),
                                           np.concatenate([labels, pred[keep]]))
             return lambda idx: p.predict(Z.iloc[idx].to_numpy())
