@@ -97,3 +97,14 @@ def test_fit_pipelines_needs_the_same_steps(xy):
     X, y = xy
     with pytest.raises(ValueError, match="same steps"):
         fit_pipelines([make_model("svc"), make_model("linsvc")[:1]], [X, X], [y, y])
+
+
+def test_ssvae_with_and_without_labels_train_apart(parts):
+    Xs, ys = parts
+    together = [AutoencoderTransformer(kind="ssvae", epochs=3, seed=s) for s in range(2)]
+    fit_autoencoders(together, Xs[:2], [None, ys[1]])
+    alone = [AutoencoderTransformer(kind="ssvae", epochs=3, seed=0).fit(Xs[0]),
+             AutoencoderTransformer(kind="ssvae", epochs=3, seed=1).fit(Xs[1], ys[1])]
+    for a, b in zip(alone, together):
+        for wa, wb in zip(_weights(a), _weights(b)):
+            torch.testing.assert_close(wa, wb, rtol=0, atol=1e-5)

@@ -324,7 +324,8 @@ def fit_autoencoders(estimators, Xs, ys=None) -> list:
         Xv, codes = est._prepare(X, y)
         n, n_features = Xv.shape
         steps = math.ceil(n / min(int(est.batch_size), n))
-        groups.setdefault((est._settings(), n_features, steps), []).append((est, Xv, codes))
+        key = (est._settings(), n_features, steps, codes is None)  # labelled ssvae apart
+        groups.setdefault(key, []).append((est, Xv, codes))
     for members in groups.values():
         _train_lockstep(members)
     return estimators
