@@ -13,7 +13,8 @@ def run(
         None, "--out", "-o", help="Results directory; overrides 'output' of the config."
     ),
     jobs: int | None = typer.Option(
-        None, "--jobs", "-j", help="Feature-extraction processes; overrides 'jobs'."
+        None, "--jobs", "-j",
+        help="Processes for features, model fits and the report; overrides 'jobs'."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
