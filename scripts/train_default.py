@@ -162,10 +162,14 @@ below was computed by that script.
   z-scoring (clipped at ±{bundle.normalisation['clip']}), denoising autoencoder 88-40-20-10-2,
   then a {args.clf} classifier on the 2-D latent; probabilities from a multinomial logistic
   head fitted on held-out ({args.folds}-fold, speaker-independent) classifier scores.
-- Out-of-domain score: standardised log reconstruction error + negative log latent density
-  (Gaussian mixture on the training latents); threshold = {bundle.ood.threshold_source_}.
+- Out-of-domain score: mean of the standardised log reconstruction error and negative log
+  latent density (Gaussian mixture on the training latents), or, where higher, the
+  standardised log Mahalanobis distance of the file's unnormalised features from the
+  training utterances ({len(getattr(bundle.ood, 'raw_columns_', []))} eGeMAPS functionals without the loudness levels: it catches audio
+  that per-speaker normalisation would make look ordinary, such as a folder of noise or
+  music); threshold = {bundle.ood.threshold_source_}.
 - Size: only model parameters (scaler statistics, network weights, classifier and head
-  coefficients, mixture parameters). No audio, features or per-utterance values.
+  coefficients, mixture and distance parameters). No audio, features or per-utterance values.
 
 ## Training data
 | corpus | utterances used | license |

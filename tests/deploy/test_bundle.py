@@ -116,3 +116,28 @@ def test_ood_heldout_in_domain_vs_shifted(bundle, synth):
         shifted, _ = Predictor(bundle).predict_features(far)
     assert table["ood"].mean() < 0.3
     assert shifted["ood"].mean() > 0.9
+
+
+def test_ood_flags_a_folder_that_normalisation_makes_look_ordinary(bundle, synth):
+    """A whole folder shifted together: per-speaker scaling hides it from the latent parts,
+    the raw part (unnormalised gain-invariant functionals) flags it."""
+    from emolens.deploy.ood import raw_columns
+
+    feats, spk = _feats(synth, 0)
+    cols = raw_columns(feats.columns)
+    assert bundle.ood.uses_raw_ and bundle.ood.raw_columns_ == cols
+    odd = feats.copy()
+    odd[cols] = odd[cols] + 6 * feats[cols].std()  # every file of every speaker moved alike
+    grouped = pd.DataFrame(odd.to_numpy(), columns=odd.columns, index=pd.MultiIndex.from_arrays(
+        [odd.index, spk, spk], names=["file", "corpus", "speaker"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pred = Predictor(bundle)
+        table, _ = pred.predict_features(odd, spk)
+        _, latent, recon = pred.latent(grouped)
+    parts = bundle.ood.components(latent, recon, odd)
+    assert table["ood"].mean() > 0.9
+    # the latent parts alone would not have noticed: per-speaker scaling removed the shift
+    latent_score = (parts["density"] + parts["reconstruction"]) / 2
+    assert (latent_score > bundle.ood.threshold_).mean() < 0.3
+    assert np.all(parts["raw"] > bundle.ood.threshold_)

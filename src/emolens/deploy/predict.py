@@ -140,7 +140,7 @@ class Predictor:
                     f"(less reliable: give several files per {self.by})"
                 )
         proba = self.bundle.head.predict_proba(self.head_inputs(latent))
-        ood = self.bundle.ood.score(latent, recon)
+        ood = self.bundle.ood.score(latent, recon, X if self.bundle.ood.uses_raw_ else None)
         table = pd.DataFrame({"file": files})
         table["label"] = np.asarray(self.bundle.labels, dtype=object)[proba.argmax(axis=1)]
         for j, c in enumerate(self.bundle.labels):

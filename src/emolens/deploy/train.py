@@ -23,7 +23,7 @@ import pandas as pd
 import emolens
 from emolens.deploy.bundle import Bundle, _now, package_versions
 from emolens.deploy.calibration import ProbabilityHead, classifier_scores, linear_scores
-from emolens.deploy.ood import OODScorer
+from emolens.deploy.ood import OODScorer, raw_columns
 
 __all__ = ["build_bundle", "heldout_outputs"]
 
@@ -60,6 +60,12 @@ def _outputs(pipe, X, X_unlabelled=None):
     return latent, recon, classifier_scores(clf, latent)
 
 
+def _raw(X: pd.DataFrame) -> pd.DataFrame | None:
+    """The unnormalised columns of the out-of-domain raw signal (None: feature set has none)."""
+    cols = raw_columns(X.columns)
+    return X[cols] if cols else None
+
+
 def heldout_outputs(pipe, X: pd.DataFrame, y: np.ndarray, n_splits: int = 5, seed: int = 0,
                     ood_params: dict | None = None, X_unlabelled: pd.DataFrame | None = None):
     """Speaker-independent CV: held-out classifier scores and out-of-domain scores.
@@ -93,8 +99,8 @@ def heldout_outputs(pipe, X: pd.DataFrame, y: np.ndarray, n_splits: int = 5, see
         if scores is None:
             scores = np.full((len(y), s_te.shape[1]), np.nan)
         scores[te] = s_te
-        scorer = OODScorer(**(ood_params or {})).fit(lat_tr, rec_tr)
-        ood[te] = scorer.score(lat_te, rec_te)
+        scorer = OODScorer(**(ood_params or {})).fit(lat_tr, rec_tr, _raw(X.iloc[tr]))
+        ood[te] = scorer.score(lat_te, rec_te, _raw(X.iloc[te]))
         fold[te] = f
     return {"scores": scores, "ood": ood, "fold": fold}
 
@@ -160,7 +166,7 @@ def build_bundle(
 
     final = _fit(clone(pipe), X, y, X_unlabelled)
     latent, recon, _ = _outputs(final, X, X_unlabelled)
-    ood = OODScorer(**(ood_params or {})).fit(latent, recon)
+    ood = OODScorer(**(ood_params or {})).fit(latent, recon, _raw(X))
     ood.set_threshold(held["ood"], f"held-out speakers of the training corpora ({n_splits}-fold CV)")
     scale = final.named_steps["scale"]
     lo, hi = bootstrap_ua(y, pred)
