@@ -410,21 +410,8 @@ def _train_lockstep(members: list) -> None:
     span = steps_per_epoch * width
     step = 0
     for _ in range(int(est0.epochs)):
-        # Each member's epoch, drawn from its own generator and laid out as (steps, width):
-        # row order, rows per step (mask), DAE noise and VAE sampling noise.
-        idx = torch.full((K, span), n_max, dtype=torch.long, device=device)
-        mask = torch.zeros(K, span, device=device)
-        noise = torch.zeros(K, span, n_features, device=device) if dae else None
-        eps = torch.zeros(K, span, est0.latent_dim, device=device) if variational else None
-        for k, (n, b, g) in enumerate(zip(sizes, batches, gens)):
-            # member k's step s holds its rows s*b .. s*b+b-1 at columns s*width ..
-            cols = (torch.arange(n, device=device) // b) * width + torch.arange(n, device=device) % b
-            idx[k, cols] = torch.randperm(n, generator=g, device=device)
-            mask[k, cols] = 1.0
-            if dae:
-                noise[k, cols] = _draw(est0, (n, n_features), g, device)
-            if variational:
-                eps[k, cols] = torch.randn((n, est0.latent_dim), generator=g, device=device)
+        idx, mask, noise, eps = _draw_epoch(est0, sizes, batches, gens, width, span,
+                                            n_features, dae, variational, device)
         counts = mask.view(K, steps_per_epoch, width).sum(2)
         # One gather per epoch, stored step-major so that every step's batch is contiguous.
         epoch_x = X_all[rows, idx]
@@ -487,6 +474,27 @@ def _train_lockstep(members: list) -> None:
         est.loss_curve_ = curves[k]
         est.objective_curve_ = objectives[k]
         est.n_parameters_ = count_parameters(module)
+
+
+def _draw_epoch(est, sizes, batches, gens, width, span, n_features, dae, variational, device):
+    """Each member's epoch, drawn from its own generator and laid out in steps of ``width``
+    columns: row order (``idx``; padding points at the zero row ``max(sizes)``), real rows
+    (``mask``), DAE corruption (``noise``) and VAE sampling noise (``eps``)."""
+    K, n_max = len(sizes), max(sizes)
+    idx = torch.full((K, span), n_max, dtype=torch.long, device=device)
+    mask = torch.zeros(K, span, device=device)
+    noise = torch.zeros(K, span, n_features, device=device) if dae else None
+    eps = torch.zeros(K, span, est.latent_dim, device=device) if variational else None
+    for k, (n, b, g) in enumerate(zip(sizes, batches, gens)):
+        # member k's step s holds its rows s*b .. s*b+b-1 at columns s*width ..
+        cols = (torch.arange(n, device=device) // b) * width + torch.arange(n, device=device) % b
+        idx[k, cols] = torch.randperm(n, generator=g, device=device)
+        mask[k, cols] = 1.0
+        if dae:
+            noise[k, cols] = _draw(est, (n, n_features), g, device)
+        if variational:
+            eps[k, cols] = torch.randn((n, est.latent_dim), generator=g, device=device)
+    return idx, mask, noise, eps
 
 
 def _draw(est, shape, gen: torch.Generator, device) -> torch.Tensor:
