@@ -280,21 +280,33 @@ def _fit_chunk(spec, runs, data, config):
         return fit_splits(spec, runs, data, config)
 
 
+#: Most fits per chunk: enough for lockstep training to pay (paper.toml: 3 seeds x 5 folds),
+#: few enough that a run with many folds (leave-one-speaker-out) still feeds every process.
+CHUNK_SIZE = 16
+
+
 def _chunks(tasks) -> list[tuple]:
-    """Tasks grouped for lockstep fitting: one chunk per model x training set (all seeds and
-    folds: the more autoencoders train together, the less per-step overhead each pays).
+    """Tasks grouped for lockstep fitting: per model x training set (all seeds and folds: the
+    more autoencoders train together, the less per-step overhead each pays), cut into pieces
+    of at most :data:`CHUNK_SIZE`.
 
     The grouping depends on the configuration only (not on ``jobs``), so a run's numbers do
     not change with the number of processes. Returns ``(spec, [(seed, split), ...], [task
     index, ...])`` in order of first appearance.
     """
-    chunks: dict[tuple, tuple] = {}
+    groups: dict[tuple, tuple] = {}
     for i, (spec, seed, split) in enumerate(tasks):
         key = (spec.label, split.train_name)
-        _, runs, where = chunks.setdefault(key, (spec, [], []))
+        _, runs, where = groups.setdefault(key, (spec, [], []))
         runs.append((seed, split))
         where.append(i)
-    return list(chunks.values())
+    chunks = []
+    for spec, runs, where in groups.values():
+        pieces = -(-len(runs) // CHUNK_SIZE)
+        size = -(-len(runs) // pieces)  # equal pieces: 24 fits -> 12 + 12, not 16 + 8
+        chunks += [(spec, runs[i:i + size], where[i:i + size])
+                   for i in range(0, len(runs), size)]
+    return chunks
 
 
 def _fit_all(tasks, data: RunData, config: ExperimentConfig):

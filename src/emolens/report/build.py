@@ -202,20 +202,6 @@ def confusion_matrices(preds: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _saved_confusions(results_dir: Path, cms: dict) -> list[tuple[str, bytes]] | None:
-    """(title, PNG) of confusion/index.csv when it has a PNG for every matrix of ``cms``."""
-    index = results_dir / "confusion" / "index.csv"
-    if not cms or not index.is_file():
-        return None
-    try:
-        table = pd.read_csv(index, keep_default_na=False)
-        out = [(f"{r.model} → {r.test}", (results_dir / "confusion" / r.png).read_bytes())
-               for r in table.itertuples() if r.role != "train" and r.png]
-    except (OSError, ValueError, AttributeError):
-        return None
-    return out if {t for t, _ in out} == set(cms) else None
-
-
 # -- latent --------------------------------------------------------------------------------
 def _fits(preds: pd.DataFrame, model: str) -> list[tuple[int, int]]:
     p = preds[preds["model"] == model]
@@ -684,18 +670,11 @@ def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
         wa_wide, wa_long = accuracy_table(results, "wa")
         _write(out, "accuracy_wa", wa_long.drop(columns="cell"))
         acc_body += H.para("Weighted accuracy (WA), %.") + H.table(wa_wide)
-    saved = _saved_confusions(results_dir, cms)
-    if saved:
-        # `emolens run` drew them already (confusion/*.png): inline those, draw nothing
-        acc_body += H.image_grid(saved, "Confusion matrices per model → held-out test set: "
-                                 "share of each true class (row) predicted as each class, "
-                                 "and the count, summed over seeds × folds "
-                                 "(confusion/*.png|csv).")
-    elif cms:
-        ncols = max(1, preds.loc[preds["role"] != "train", "test"].nunique())
-        acc_body += H.figure(fig("confusion", F.confusion_grid(cms, ncols=min(ncols, 4))),
-                             "Confusion matrices (row-normalised, counts summed over seeds × "
-                             "folds), per model → held-out test set.")
+    if cms:
+        acc_body += H.confusion_tables(cms, "Confusion matrices per model → held-out test set: "
+                                       "share of each true class (row) predicted as each "
+                                       "class, and the count, summed over seeds × folds "
+                                       "(confusion/*.csv).")
     warn = _shift_warnings(results_dir)
 
     # Latent

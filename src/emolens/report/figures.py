@@ -171,41 +171,6 @@ def latent_grid(
     return fig
 
 
-def confusion_grid(matrices: Mapping[str, pd.DataFrame], ncols: int = 4):
-    """Row-normalised confusion matrices (true × predicted), one panel per title.
-
-    Args:
-        matrices: title -> count matrix (index = true label, columns = predicted label).
-        ncols: panels per row.
-    """
-    if not matrices:
-        raise ValueError("no confusion matrices to draw")
-    titles = list(matrices)
-    ncols = max(1, min(ncols, len(titles)))
-    nrows = int(np.ceil(len(titles) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 3.0 * nrows), squeeze=False)
-    for ax in axes.flat[len(titles):]:
-        ax.set_visible(False)
-    for ax, title in zip(axes.flat, titles):
-        m = matrices[title]
-        counts = m.to_numpy(float)
-        with np.errstate(invalid="ignore"):
-            rate = counts / counts.sum(axis=1, keepdims=True)
-        ax.imshow(np.nan_to_num(rate), vmin=0, vmax=1, cmap="Blues")
-        for (i, j), v in np.ndenumerate(rate):
-            if np.isfinite(v):
-                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
-                        color="white" if v > 0.6 else "black")
-        ax.set_xticks(range(m.shape[1]), [str(c) for c in m.columns], rotation=45, ha="right")
-        ax.set_yticks(range(m.shape[0]), [str(c) for c in m.index])
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-        ax.set_title(title, fontsize=9)
-        ax.spines[:].set_visible(False)
-    fig.tight_layout()
-    return fig
-
-
 def separation_boxplot(separations: pd.DataFrame, variables: Sequence[str] | None = None):
     """Bhattacharyya separation per emotion pair: boxes over folds for each variable.
 

@@ -7,6 +7,7 @@ import html
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 _CSS = """
@@ -30,6 +31,10 @@ figcaption{font-size:.88em;color:#444;margin-top:.3em}
  margin-right:.4em} .holds .badge{background:#007A5A} .fails .badge{background:#B34700}
 .partly .badge{background:#8A5F00} .na .badge{background:#666}
 nav ol{columns:2;font-size:.92em} code{background:#f3f3f3;padding:0 .2em}
+.cms{display:flex;flex-wrap:wrap;gap:.4em 1.6em} .cms table{margin:.2em 0}
+.cms caption{font-size:.86em;font-weight:600;text-align:left;padding-bottom:.2em}
+table.cm td{text-align:center;min-width:3.2em;font-variant-numeric:tabular-nums}
+table.cm td small{opacity:.8}
 """
 
 #: verdict status -> (css class, badge text)
@@ -120,6 +125,28 @@ def image_grid(images, caption: str) -> str:
     """Several ``(title, png)`` images side by side (wrapping), under one caption."""
     cells = "".join(img(png, title) for title, png in images)
     return (f'<figure><div class="grid">{cells}</div>'
+            f"<figcaption>{esc(caption)}</figcaption></figure>")
+
+
+def confusion_tables(matrices, caption: str) -> str:
+    """Confusion matrices as heat tables, side by side: each cell shows the share of its row
+    (true class) and the count, shaded by that share (Okabe-Ito blue; white text only on the
+    darkest shades, where it has the better contrast)."""
+    cells = []
+    for title, cm in matrices.items():
+        counts = cm.to_numpy(dtype=float)
+        rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+        head = "".join(f"<th>{esc(c)}</th>" for c in cm.columns)
+        body = ""
+        for label, rate_row, count_row in zip(cm.index, rates, counts):
+            tds = "".join(
+                f'<td style="background:rgba(0,114,178,{r:.2f});'
+                f'color:{"#fff" if r > 0.8 else "#1b1b1b"}">{r:.0%}<br><small>{int(n)}</small></td>'
+                for r, n in zip(rate_row, count_row))
+            body += f"<tr><th>{esc(label)}</th>{tds}</tr>"
+        cells.append(f'<table class="cm"><caption>{esc(title)}</caption>'
+                     f'<tr><th>true ↓ predicted →</th>{head}</tr>{body}</table>')
+    return (f'<figure><div class="cms">{"".join(cells)}</div>'
             f"<figcaption>{esc(caption)}</figcaption></figure>")
 
 
