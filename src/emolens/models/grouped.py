@@ -34,8 +34,8 @@ def with_unlabelled(X: pd.DataFrame, unlabelled: pd.DataFrame | None) -> pd.Data
 class GroupScaled:
     """A pipeline whose group ``scale`` step sees the unlabelled utterances of the same speakers.
 
-    ``fit``/``predict``/``latent``/``scaled`` take the labelled rows; the scale step is fitted
-    on (and transforms) labelled + unlabelled rows, the other steps only the labelled ones.
+    ``fit``/``scaled`` take the labelled rows; the scale step is fitted on (and transforms)
+    labelled + unlabelled rows, the other steps only the labelled ones.
     The fitted ``pipe`` is an ordinary Pipeline (saved and reloaded as usual).
 
     Args:
@@ -56,13 +56,3 @@ class GroupScaled:
     def fit(self, X, y):
         self.pipe[1:].fit(self.scaled(X, fit=True), y)
         return self
-
-    def predict(self, X):
-        return self.pipe[1:].predict(self.scaled(X))
-
-    def latent(self, X) -> np.ndarray | None:
-        """The classifier's input representation, for pipelines with a ``reduce`` step."""
-        reduce = self.pipe.named_steps.get("reduce")
-        if reduce is None or reduce == "passthrough":
-            return None
-        return np.asarray(self.pipe[1:-1].transform(self.scaled(X)), dtype=np.float64)
