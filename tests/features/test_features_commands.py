@@ -135,7 +135,8 @@ def test_interrupted_parallel_cli_exits_cleanly_and_resumes(
     and the same command then finishes the job."""
     folder = tmp_path / "many"
     folder.mkdir()
-    for i in range(24):
+    n = 48  # enough work that the signal lands mid-run even on a busy machine
+    for i in range(n):
         make_wav(folder / f"t{i:02d}.wav", make_tone(seconds=2.0, f0=100 + 5 * i, seed=i))
     cache = tmp_path / "cache"
     out = tmp_path / "f.parquet"
@@ -150,8 +151,10 @@ def test_interrupted_parallel_cli_exits_cleanly_and_resumes(
         time.sleep(0.01)
     if proc.poll() is not None:
         pytest.skip("extraction finished before it could be interrupted")
-    proc.send_signal(sig)
+    proc.send_signal(sig)  # a no-op if the process has finished since the poll above
     _, err = proc.communicate(timeout=30)  # a hang here is the bug this test guards against
+    if proc.returncode == 0 and out.exists() and len(pd.read_parquet(out)) == n:
+        pytest.skip("extraction finished before the signal arrived (busy machine)")
     assert proc.returncode == 130, err
     assert "run the same command again" in err
     assert not out.exists()
@@ -160,4 +163,4 @@ def test_interrupted_parallel_cli_exits_cleanly_and_resumes(
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert f"{done} from cache" in flat(result.output)
-    assert len(pd.read_parquet(out)) == 24
+    assert len(pd.read_parquet(out)) == n
