@@ -108,3 +108,20 @@ def test_ssvae_with_and_without_labels_train_apart(parts):
     for a, b in zip(alone, together):
         for wa, wb in zip(_weights(a), _weights(b)):
             torch.testing.assert_close(wa, wb, rtol=0, atol=1e-5)
+
+
+def test_memory_budget_splits_a_group(parts, monkeypatch):
+    import emolens.models.autoencoder as A
+
+    Xs, _ = parts
+    calls = []
+    train = A._train_lockstep
+    monkeypatch.setattr(A, "_train_lockstep", lambda members: calls.append(len(members))
+                        or train(members))
+    monkeypatch.setattr(A, "LOCKSTEP_BYTES", 6 * 4 * 256 * 88 * 2)  # room for two members
+    small = [AutoencoderTransformer(epochs=2, seed=s) for s in range(3)]
+    fit_autoencoders(small, [Xs[0]] * 3)
+    assert calls == [2, 1]
+    alone = AutoencoderTransformer(epochs=2, seed=2).fit(Xs[0])
+    for wa, wb in zip(_weights(alone), _weights(small[2])):
+        torch.testing.assert_close(wa, wb, rtol=0, atol=1e-5)

@@ -293,6 +293,11 @@ def count_parameters(module: nn.Module) -> int:
 
 
 # -- training, several autoencoders at once ---------------------------------------------------
+#: Memory budget of one lockstep group (bytes, roughly): the paper's autoencoders on a few
+#: thousand eGeMAPS rows need ~2 MB a member, ComParE's 6373 features ~150 MB per 1000 rows.
+LOCKSTEP_BYTES = 1 << 30
+
+
 def fit_autoencoders(estimators, Xs, ys=None) -> list:
     """Fit autoencoders that differ only in ``seed`` (and data) together, in lockstep.
 
@@ -302,7 +307,8 @@ def fit_autoencoders(estimators, Xs, ys=None) -> list:
     torch's per-step overhead (8 paper autoencoders at once: ~4x faster than one by one).
     Weights agree with separate fits up to float rounding (~1e-7; reductions run over stacked
     tensors); the same group of estimators and data gives bit-identical weights. Estimators
-    whose settings or number of steps per epoch differ are trained in separate groups.
+    whose settings or number of steps per epoch differ are trained in separate groups, and a
+    group is split when it would need more than :data:`LOCKSTEP_BYTES` of memory.
 
     Args:
         estimators: ``AutoencoderTransformer`` instances (fitted in place).
@@ -327,7 +333,16 @@ def fit_autoencoders(estimators, Xs, ys=None) -> list:
         key = (est._settings(), n_features, steps, codes is None)  # labelled ssvae apart
         groups.setdefault(key, []).append((est, Xv, codes))
     for members in groups.values():
-        _train_lockstep(members)
+        est, Xv, _ = members[0]
+        width = int(est.batch_size)
+        span = math.ceil(len(Xv) / min(width, len(Xv))) * width
+        # A member's training tensors are ~6 epoch-sized float32 copies of its data; cap a
+        # group's memory (wide feature sets such as ComParE on large corpora) by training it
+        # in smaller groups.
+        per_member = 6 * 4 * span * Xv.shape[1]
+        size = max(1, min(len(members), LOCKSTEP_BYTES // per_member))
+        for i in range(0, len(members), size):
+            _train_lockstep(members[i:i + size])
     return estimators
 
 
@@ -421,6 +436,7 @@ def _train_lockstep(members: list) -> None:
             epoch_in = epoch_x + est0.noise_std * noise
         else:
             epoch_in = epoch_x * noise
+        noise = None  # free it before the step-major copies (memory peak on wide features)
         epoch_x, epoch_in, epoch_w = (
             _step_major(t, steps_per_epoch) for t in (epoch_x, epoch_in, mask[..., None]))
         rec_sum = torch.zeros(K, device=device)
