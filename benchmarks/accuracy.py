@@ -174,23 +174,15 @@ def accuracy(work: Path, seeds, cache_dir, feature_sets=("egemaps", "compare")) 
         _fmt(table),
         "",
     ]
-    best = table.sort_values("mean valid", ascending=False).iloc[0]
-    out += [
-        f"Selected on validation folds only (highest mean of `ravdess valid` and `emodb "
-        f"valid`): **{best['model']}, {best['features']}, normalisation "
-        f"{best['normalisation']}** → RAVDESS→EmoDB {best['ravdess→emodb']:.1f} %, "
-        f"EmoDB→RAVDESS {best['emodb→ravdess']:.1f} %.",
-        "",
-    ]
-    latent = table[table["model"].isin(LATENT)]
-    best_latent = latent.sort_values("mean valid", ascending=False).iloc[0]
-    out += [
-        f"Best 2-D latent model by the same rule: **{best_latent['model']}, "
-        f"{best_latent['features']}, normalisation {best_latent['normalisation']}** → "
-        f"RAVDESS→EmoDB {best_latent['ravdess→emodb']:.1f} %, "
-        f"EmoDB→RAVDESS {best_latent['emodb→ravdess']:.1f} %.",
-        "",
-    ]
+    def selected(title, candidates):
+        best = candidates.sort_values("mean valid", ascending=False).iloc[0]
+        return [f"{title}: **{best['model']}, {best['features']}, normalisation "
+                f"{best['normalisation']}** → RAVDESS→EmoDB {best['ravdess→emodb']:.1f} %, "
+                f"EmoDB→RAVDESS {best['emodb→ravdess']:.1f} %.", ""]
+
+    out += selected("Selected on validation folds only (highest mean of `ravdess valid` and "
+                    "`emodb valid`)", table)
+    out += selected("Best 2-D latent model by the same rule", table[table["model"].isin(LATENT)])
 
     rows = []
     within = {"egemaps": {k: MODELS[k] for k in ("svc", "dae_svc", "dae_rbf", "logreg_C0.01")},

@@ -157,23 +157,16 @@ def build_model(spec, seed: int, normalisation: str):
         raise ConfigError(f"[models.{spec.label}]: {err}") from err
 
 
-def fit_split(spec, split: Split, seed: int, data: RunData, config: ExperimentConfig):
-    """Fit one model on one split and evaluate it on every test set of the split.
-
-    Returns:
-        (pipeline, result rows, prediction frames, shift messages of the zero-shot test sets)
-    """
-    return fit_splits(spec, [(seed, split)], data, config)[0]
-
-
 def fit_splits(spec, runs: list, data: RunData, config: ExperimentConfig) -> list:
-    """:func:`fit_split` for several ``(seed, split)`` runs of one model spec.
+    """Fit one model spec on several ``(seed, split)`` runs and evaluate each on its split.
 
     The models are fitted together (:func:`emolens.models.fit_pipelines`: autoencoders train in
-    lockstep, several times faster than one by one), then each is evaluated on its own split.
+    lockstep, several times faster than one by one), then each is evaluated on every test set
+    of its own split.
 
     Returns:
-        One ``fit_split`` result per run, in order.
+        Per run, in order: (pipeline, result rows, prediction frames, shift messages of the
+        zero-shot test sets).
     """
     from emolens.models import fit_pipelines
     from emolens.models.grouped import GroupScaled

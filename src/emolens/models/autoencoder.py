@@ -304,7 +304,8 @@ def fit_autoencoders(estimators, Xs, ys=None) -> list:
     Each one trains as it would alone (own initialisation, shuffling, noise and sampling from
     its seed; its own mean loss and Adam state): the weights of all of them are stacked and
     every optimisation step runs one batched matrix product per layer, which removes most of
-    torch's per-step overhead (8 paper autoencoders at once: ~4x faster than one by one).
+    torch's per-step overhead (several times faster than one by one for the paper's tiny
+    networks).
     Weights agree with separate fits up to float rounding (~1e-7; reductions run over stacked
     tensors); the same group of estimators and data gives bit-identical weights. Estimators
     whose settings or number of steps per epoch differ are trained in separate groups, and a
