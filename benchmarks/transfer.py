@@ -1,0 +1,291 @@
+"""Leave-one-corpus-out (LOCO) benchmark over the four shared corpora (issue 10).
+
+    python benchmarks/transfer.py                    # the table of ideas, LOCO + stress tests
+    python benchmarks/transfer.py --quick            # fewer ideas (development)
+
+Every idea is trained on three corpora and tested zero-shot on the fourth, for each of the four
+rotations. Two extra test conditions imitate what the unseen corpora of the hidden evaluation
+have and the shared ones lack:
+
+* ``few``: every test speaker keeps only 20 utterances (drawn at random, all emotions mixed):
+  the speaker statistics come from those 20 only.
+* ``skewed``: every test speaker keeps one dominant emotion (70 % of his/her utterances, drawn
+  at random per speaker) and a few of the others: per-speaker normalisation then takes away
+  part of the emotion itself, as with a talk-show guest who is angry all along.
+
+Normalisation statistics of a test speaker use only the utterances that speaker keeps in the
+condition (labelled or not), never labels. Nothing here is chosen on the held-out corpus: each
+row is one fixed configuration, and the table reports its mean and worst held-out corpus.
+Output: markdown on stdout; paste it into docs/benchmarks.md#transfer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPORA = (ROOT / ".." / "shared" / "corpora").resolve()
+NAMES = ("emodb", "ravdess", "nemo", "tess")
+
+
+def load(names=NAMES, features="egemaps", jobs=2):
+    """All utterances of the shared corpora (labelled or not) as model input + manifest."""
+    from emolens.corpora import load_corpus
+    from emolens.features import extract, model_input
+
+    frames = [load_corpus(CORPORA / n) for n in names]
+    manifest = pd.concat(frames, ignore_index=True)
+    ext = extract(manifest["file"].tolist(), feature_set=features, jobs=jobs, progress=False)
+    manifest = manifest[manifest["file"].isin(ext.features.index)].reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X = model_input(ext.features, manifest)
+    return X, manifest
+
+
+def condition(manifest: pd.DataFrame, test: str, kind: str, seed: int = 0) -> np.ndarray:
+    """Row positions of the test corpus kept in condition ``kind`` (all, few, skewed)."""
+    rng = np.random.default_rng(seed)
+    rows = np.flatnonzero((manifest["corpus"] == test).to_numpy())
+    if kind == "all":
+        return rows
+    keep = []
+    for _, idx in manifest.iloc[rows].groupby("speaker", sort=True).indices.items():
+        pos = rows[idx]
+        if kind == "few":
+            keep.append(rng.choice(pos, size=min(20, len(pos)), replace=False))
+        elif kind == "skewed":
+            lab = manifest["label4"].iloc[pos].to_numpy()
+            labelled = pos[pd.notna(lab)]
+            classes = sorted(set(manifest["label4"].iloc[labelled]))
+            dom = rng.choice(classes)
+            is_dom = (manifest["label4"].iloc[labelled] == dom).to_numpy()
+            dom_rows, other = labelled[is_dom], labelled[~is_dom]
+            n_other = max(len(classes) - 1, int(round(len(dom_rows) * 0.3 / 0.7)))
+            keep += [dom_rows, rng.choice(other, size=min(n_other, len(other)), replace=False)]
+        else:
+            raise ValueError(kind)
+    return np.sort(np.concatenate(keep))
+
+
+# -- normalisation variants (numpy; the selected one lives in emolens.models.FeatureScaler) --
+def _stats(V, robust):
+    if robust:
+        med = np.median(V, axis=0)
+        q75, q25 = np.percentile(V, [75, 25], axis=0)
+        return med, (q75 - q25) / 1.349
+    return V.mean(axis=0), V.std(axis=0)
+
+
+def _safe(s):
+    s = np.asarray(s, dtype=float).copy()
+    s[~np.isfinite(s) | (s < 1e-12)] = 1.0
+    return s
+
+
+def normalise(V, corpus, speaker, how: str, k: float = 0.0, robust: bool = False):
+    """Z-score rows of V by group statistics.
+
+    how: ``corpus`` | ``speaker`` | ``shrink`` (speaker statistics shrunk towards the corpus
+    statistics with ``k`` pseudo-utterances) | ``center`` (speaker mean, corpus spread).
+    """
+    Z = np.empty_like(V)
+    for c in np.unique(corpus):
+        rc = corpus == c
+        cm, cs = _stats(V[rc], robust)
+        if how == "center":
+            # each speaker centred on his/her own mean; one spread per corpus (within-speaker)
+            C = V[rc].copy()
+            spk = speaker[rc]
+            for s in np.unique(spk):
+                C[spk == s] -= _stats(C[spk == s], robust)[0]
+            Z[rc] = C / _safe(_stats(C, robust)[1])
+            continue
+        if how == "corpus":
+            Z[rc] = (V[rc] - cm) / _safe(cs)
+            continue
+        for s in np.unique(speaker[rc]):
+            rs = rc & (speaker == s)
+            n = rs.sum()
+            sm, ss = _stats(V[rs], robust)
+            if how == "speaker":
+                m, sd = sm, ss
+            elif how == "shrink":
+                w = n / (n + k)
+                m = w * sm + (1 - w) * cm
+                # pooled second moment around the shrunk mean
+                var = w * (ss**2 + (sm - m) ** 2) + (1 - w) * (cs**2 + (cm - m) ** 2)
+                sd = np.sqrt(var)
+            else:
+                raise ValueError(how)
+            Z[rs] = (V[rs] - m) / _safe(sd)
+    return np.clip(Z, -10, 10)
+
+
+# -- classifiers ---------------------------------------------------------------------------
+def classifier(kind: str, C: float, weights: bool):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import SVC
+
+    cw = None if weights else "balanced"
+    if kind == "rbf":
+        return SVC(C=C, gamma="scale", class_weight=cw)
+    if kind == "linear":
+        return SVC(kernel="linear", C=C, class_weight=cw)
+    if kind == "logreg":
+        return LogisticRegression(C=C, max_iter=2000, class_weight=cw)
+    raise ValueError(kind)
+
+
+def corpus_class_weights(corpus, y):
+    """Every (corpus, class) cell gets the same total weight."""
+    key = pd.Series(list(zip(corpus, y)))
+    counts = key.map(key.value_counts())
+    w = 1.0 / counts.to_numpy(dtype=float)
+    return w * len(w) / w.sum()
+
+
+class Idea:
+    """One fixed configuration: normalisation + optional latent + classifier."""
+
+    def __init__(self, label, how="speaker", k=0.0, robust=False, clf="rbf", C=1.0,
+                 weights=False, latent=None, epochs=50, select=None):
+        self.label, self.how, self.k, self.robust = label, how, k, robust
+        self.clf, self.C, self.weights, self.latent, self.epochs = clf, C, weights, latent, epochs
+        self.select = select
+
+    def prepare(self, V, corpus, speaker, label):
+        """Learn what the normalisation needs from the training corpora (``mixed``: which
+        features vary more between speakers than between emotions)."""
+        self.trait_ = None
+        if self.how == "mixed":
+            Zc = normalise(V, corpus, speaker, "corpus")
+            lab = pd.notna(label)
+            frame = pd.DataFrame(Zc)
+            spk_var = frame.groupby(speaker).transform("mean").var().to_numpy()
+            emo = pd.DataFrame(Zc[lab]).groupby(label[lab].astype(str)).transform("mean").var().to_numpy()
+            self.trait_ = spk_var > self.k * emo
+
+    def normalise(self, V, corpus, speaker):
+        if self.how == "mixed":
+            Zs = normalise(V, corpus, speaker, "shrink", 10.0, self.robust)
+            Zc = normalise(V, corpus, speaker, "corpus", 0.0, self.robust)
+            return np.where(self.trait_, Zs, Zc)
+        return normalise(V, corpus, speaker, self.how, self.k, self.robust)
+
+    def fit_predict(self, Ztr, ytr, ctr, Zte, seed):
+        keep = slice(None)
+        if self.select is not None:
+            keep = self.select(Ztr, ytr, ctr)
+        Ztr, Zte = Ztr[:, keep], Zte[:, keep]
+        if self.latent:
+            from emolens.models import AutoencoderTransformer
+
+            ae = AutoencoderTransformer(kind=self.latent, latent_dim=2, epochs=self.epochs, seed=seed)
+            Ztr = ae.fit(Ztr.astype(np.float32)).transform(Ztr.astype(np.float32))
+            Zte = ae.transform(Zte.astype(np.float32))
+        model = classifier(self.clf, self.C, self.weights)
+        if self.weights:
+            model.fit(Ztr, ytr, sample_weight=corpus_class_weights(ctr, ytr))
+        else:
+            model.fit(Ztr, ytr)
+        return model.predict(Zte)
+
+
+def corpus_predictable(share: float):
+    """Drop the share of features whose corpus F-statistic most exceeds their emotion F."""
+    from sklearn.feature_selection import f_classif
+
+    def select(Z, y, corpus):
+        fc, _ = f_classif(Z, corpus)
+        fe, _ = f_classif(Z, y)
+        ratio = np.log(np.nan_to_num(fc, nan=0) + 1) - np.log(np.nan_to_num(fe, nan=0) + 1)
+        n_drop = int(round(share * Z.shape[1]))
+        order = np.argsort(ratio)
+        return np.sort(order[: Z.shape[1] - n_drop])
+
+    return select
+
+
+def evaluate(idea: Idea, X, manifest, conditions=("all", "few", "skewed"), seeds=(0,),
+             names=NAMES) -> pd.DataFrame:
+    from sklearn.metrics import balanced_accuracy_score
+
+    V = X.to_numpy(dtype=float)
+    corpus = manifest["corpus"].astype(str).to_numpy()
+    speaker = manifest["speaker"].astype(str).to_numpy()
+    label = manifest["label4"].to_numpy(dtype=object)
+    labelled = pd.notna(manifest["label4"]).to_numpy()
+    rows = []
+    for test in names:
+        tr = np.flatnonzero(np.isin(corpus, [n for n in names if n != test]))
+        idea.prepare(V[tr], corpus[tr], speaker[tr], label[tr])
+        Ztr_all = idea.normalise(V[tr], corpus[tr], speaker[tr])
+        m = labelled[tr]
+        Ztr, ytr, ctr = Ztr_all[m], label[tr][m], corpus[tr][m]
+        for cond in conditions:
+            for seed in seeds:
+                te = condition(manifest, test, cond, seed=seed)
+                Zte = idea.normalise(V[te], corpus[te], speaker[te])
+                mt = labelled[te]
+                pred = idea.fit_predict(Ztr, ytr, ctr, Zte[mt], seed)
+                ua = balanced_accuracy_score(label[te][mt].astype(str), pred.astype(str))
+                rows.append(dict(idea=idea.label, test=test, condition=cond, seed=seed, ua=ua))
+    return pd.DataFrame(rows)
+
+
+def table(results: pd.DataFrame) -> pd.DataFrame:
+    per = results.groupby(["idea", "condition", "test"], sort=False)["ua"].mean().unstack("test") * 100
+    per["mean"] = per.mean(axis=1)
+    per["worst"] = per[[c for c in per.columns if c != "mean"]].min(axis=1)
+    return per.round(1)
+
+
+def ideas(quick: bool):
+    out = [
+        Idea("speaker rbf (yardstick)", "speaker"),
+        Idea("corpus rbf", "corpus"),
+        Idea("shrink k=10 rbf", "shrink", k=10),
+        Idea("shrink k=30 rbf", "shrink", k=30),
+        Idea("center rbf", "center"),
+        Idea("speaker robust rbf", "speaker", robust=True),
+        Idea("speaker rbf corpus-weighted", "speaker", weights=True),
+        Idea("speaker logreg C=0.1", "speaker", clf="logreg", C=0.1),
+        Idea("speaker linear C=0.01", "speaker", clf="linear", C=0.01),
+        Idea("speaker rbf drop 20% corpus-predictable", "speaker", select=corpus_predictable(0.2)),
+        Idea("speaker dae2 rbf", "speaker", latent="dae", clf="rbf"),
+        Idea("speaker dae2 logreg", "speaker", latent="dae", clf="logreg"),
+    ]
+    return out[:4] if quick else out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", nargs="*", help="labels of ideas to run")
+    args = ap.parse_args(argv)
+    if not CORPORA.is_dir():
+        sys.exit(f"needs the shared corpora at {CORPORA}")
+    t0 = time.time()
+    X, manifest = load()
+    print(f"loaded {len(X)} utterances in {time.time() - t0:.0f} s", file=sys.stderr)
+    results = []
+    for idea in ideas(args.quick):
+        if args.only and idea.label not in args.only:
+            continue
+        t0 = time.time()
+        r = evaluate(idea, X, manifest)
+        results.append(r)
+        print(table(r).to_string(), f"({time.time() - t0:.0f} s)", file=sys.stderr)
+    print(table(pd.concat(results)).to_markdown())
+
+
+if __name__ == "__main__":
+    main()
