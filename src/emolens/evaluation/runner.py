@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from emolens import LABELS, __version__
-from emolens.config import ConfigError, ExperimentConfig
+from emolens.evaluation.config import ConfigError, ExperimentConfig
 from emolens.evaluation.confusions import write_confusions
 from emolens.evaluation.metrics import bootstrap_ua, scores
 from emolens.evaluation.protocols import Split, make_splits
@@ -543,7 +543,7 @@ def run_experiment(
     """Run an experiment and write its results directory.
 
     Args:
-        config: a validated experiment (:func:`emolens.config.load_config`).
+        config: a validated experiment (:func:`emolens.evaluation.config.load_config`).
         out: output folder; overrides ``config.output``.
         progress: show progress bars.
         console: a ``rich.console.Console`` for log lines (default: stderr).
@@ -640,15 +640,4 @@ def run_experiment(
     timing["total"] = time.perf_counter() - t0
     write_summary(out, config, data, results, n_params, notes, timing)
     console.log(f"wrote {out} ({timing['total']:.1f} s)")
-    options = dict(config.report)
-    if options.pop("enabled", True):
-        from emolens.report import ReportOptions, build_report
-
-        try:
-            # jobs: the report's parts and refits reuse the worker pool of the fits
-            opts = ReportOptions(jobs=config.jobs, **options)
-            build_report(out, opts)
-            console.log(f"report: {out / 'report.html'} ({opts.timings['total']:.1f} s)")
-        except Exception as err:  # noqa: BLE001 - the results are written; say why no report
-            console.log(f"[yellow]report failed[/]: {type(err).__name__}: {err}")
     return out

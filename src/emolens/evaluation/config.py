@@ -198,11 +198,9 @@ def _report(value) -> dict[str, Any]:
     return dict(value)
 
 
-def _known_models() -> tuple[str, ...] | None:
-    try:
-        from emolens.models import MODEL_NAMES
-    except ImportError:  # models package not importable: make_model will complain later
-        return None
+def _known_models() -> tuple[str, ...]:
+    from emolens.models.factory import MODEL_NAMES
+
     return tuple(MODEL_NAMES)
 
 
@@ -212,7 +210,7 @@ def _models(value) -> list[ModelSpec]:
     def check(name: str, where: str) -> str:
         if not isinstance(name, str) or not name:
             raise ConfigError(f"{where} must be a model name, got {name!r}")
-        if known is not None and name not in known:
+        if name not in known:
             close = difflib.get_close_matches(name, list(known), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise ConfigError(
