@@ -21,6 +21,11 @@ def run(
         help="Processes for features, model fits and the report; overrides 'jobs'."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite",
+        help="Replace another run in the output folder (removes only what a run writes). "
+             "Without it, a folder holding a run with another configuration is refused; one "
+             "with the same configuration is resumed."),
 ) -> None:
     """Run an experiment: features, protocol splits, models, results.csv, summary.md and
     report.html (unless ``[report] enabled = false``)."""
@@ -51,7 +56,8 @@ def run(
         from emolens.evaluation.runner import run_experiment
 
         try:
-            result = run_experiment(cfg, out=out, progress=not quiet, console=console)
+            result = run_experiment(cfg, out=out, progress=not quiet, console=console,
+                                    overwrite=overwrite)
         except (ConfigError, LeakageError) as err:
             fail(err)
         _report(result, cfg, console)
