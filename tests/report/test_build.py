@@ -80,8 +80,10 @@ def test_report_in_two_processes_with_run_confusions_and_ablation(results_dir, t
     write_confusions(pd.read_parquet(run / "predictions.parquet"), run)  # as `emolens run`
     opts = ReportOptions(max_samples=40, n_repeats=1, max_fits=1, ablation=True, jobs=2)
     text = build_report(run, opts).read_text(encoding="utf-8")
-    # 6 figures; the 4 confusion matrices (2 models x 2 zero-shot corpora) are HTML tables
-    assert text.count('src="data:image/png;base64,') == 6
+    # 10 figures (latent, shift arrows, angle heatmaps, separations, correlations, (ii) and
+    # (iii) per corpus, DeepLIFT, occlusion, permutation); the 4 confusion matrices (2 models
+    # x 2 zero-shot corpora) are HTML tables
+    assert text.count('src="data:image/png;base64,') == 10
     assert text.count('<table class="cm">') == 4
     assert "Group ablation" in text and {"latent", "attribution", "ablation"} <= set(opts.timings)
     ablation = pd.read_csv(run / "interpret" / "ablation.csv")
