@@ -654,9 +654,9 @@ def _run_tasks(calls, jobs: int) -> list:
 
 
 #: Steps announced to ``progress`` (in this order, each once) by :func:`build_report`.
-REPORT_STEPS = ("reading the results", "accuracy and finding (i)",
-                "latent statistics and attributions", "group ablation",
-                "findings and per-corpus notes", "writing report.html")
+REPORT_STEPS = ("reading the results", "accuracy and finding (i)", "latent statistics",
+                "attributions", "group ablation", "findings and per-corpus notes",
+                "writing report.html")
 #: Table rows a section shows outside ``<details>`` (longer tables are collapsed).
 MAX_ROWS = 40
 
@@ -779,7 +779,6 @@ def _build(results_dir, options: ReportOptions | None = None, progress=None,
     warn = _shift_warnings(results_dir)
 
     # Latent
-    step(REPORT_STEPS[2])
     zmodels = [m for m in models if _zcols(preds[preds["model"] == m].dropna(axis=1, how="all"))]
     try:
         from emolens.models.autoencoder import AE_KINDS
@@ -791,7 +790,8 @@ def _build(results_dir, options: ReportOptions | None = None, progress=None,
     attr: dict = {}
     lat: dict = {}
     if rep is None:
-        step(REPORT_STEPS[3])
+        for k in (2, 3, 4):
+            step(REPORT_STEPS[k] + ": no latent")
         lat_body = H.para("No model of this run has a latent (z1..zk in predictions.parquet); "
                           "latent analyses skipped.")
         findings.append({"finding": "the latent models activation more than valence",
@@ -803,11 +803,21 @@ def _build(results_dir, options: ReportOptions | None = None, progress=None,
         if features is not None:
             calls.append((_attribution_task, (results_dir, mine, manifest, features, rep,
                                               _fits(mine, rep), opts)))
-        done = _run_tasks(calls, opts.jobs)
+        if opts.jobs > 1 and len(calls) > 1:
+            step(REPORT_STEPS[2] + f" and {REPORT_STEPS[3]}, side by side")
+            done = _run_tasks(calls, opts.jobs)
+            step(REPORT_STEPS[3] + ": done")
+        else:
+            done = []
+            for k, (f, args) in enumerate(calls):
+                step(REPORT_STEPS[2 + k])
+                done.append(f(*args))
+            if len(calls) == 1:
+                step(REPORT_STEPS[3] + ": no features")
         lat = done[0]
         attr = done[1] if len(done) > 1 else {}
         opts.timings["latent"] = lat["seconds"]
-        step(REPORT_STEPS[3] + (" (27 refits)" if opts.ablation else ": off"))
+        step(REPORT_STEPS[4] + (" (27 refits)" if opts.ablation else ": off"))
         if features is not None and opts.ablation and "missing" not in attr:
             t = time.perf_counter()
             ab = ablation_analysis(results_dir, mine, manifest, features, rep, lat["fits"],
@@ -828,7 +838,7 @@ def _build(results_dir, options: ReportOptions | None = None, progress=None,
             attr_body = _attribution_section(attr, mine, rep, fit0, (seed0, fold0), opts, out,
                                              fig)
     findings.append(finding_anger(attr, opts.random_state))
-    step(REPORT_STEPS[4])
+    step(REPORT_STEPS[5])
     _write(out, "findings", findings)
     _write(out, "findings", FD.findings_table(findings))
 
@@ -894,7 +904,7 @@ def _build(results_dir, options: ReportOptions | None = None, progress=None,
     page.section("Latent space: emotion or corpus?", lat_body or H.para("n/a"))
     page.section("Physical interpretation", phys_body or H.para("n/a"))
     page.section("Input features", attr_body or H.para("n/a"))
-    step(REPORT_STEPS[5])
+    step(REPORT_STEPS[6])
     files = sorted(p.relative_to(results_dir).as_posix() for p in out.glob("*.*"))
     page.section("Files", H.para("Every number of this page is also in:")
                  + "<ul>" + "".join(f"<li><code>{H.esc(f)}</code></li>" for f in files)
