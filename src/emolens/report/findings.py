@@ -182,6 +182,10 @@ def finding_transfer(results: pd.DataFrame, kinds: dict[str, str],
     sel = results[unseen_mask(results)]
     # the best of each kind on the mean over test sets (each test set weighs the same)
     mean = sel.groupby(["model", "test"])["ua"].mean().groupby("model").mean()
+    if mean.reindex(raw).isna().all() or mean.reindex(latent).isna().all():
+        out.update(status="n/a", text="the raw-feature or the autoencoder models have no "
+                   "zero-shot scores")
+        return out
     best_raw = mean.reindex(raw).idxmax()
     best_lat = mean.reindex(latent).idxmax()
     pairs = paired_differences(results, best_lat, best_raw)
