@@ -310,6 +310,12 @@ def parse_config(data: dict[str, Any], base: Path, source: Path | None = None) -
     features = data.get("features", "egemaps")
     if not isinstance(features, str) or not features:
         raise ConfigError(f"'features' must be a feature-set name, got {features!r}")
+    from emolens.features.sets import get_config  # parses the name only: no model is loaded
+
+    try:
+        features = get_config(features).name
+    except ValueError as err:
+        raise ConfigError(f"'features': {err}") from None
     name = data.get("name", source.stem if source else "experiment")
     if not isinstance(name, str) or not name:
         raise ConfigError(f"'name' must be a non-empty string, got {name!r}")

@@ -74,6 +74,7 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None) -> 
         indexed by ``(file, corpus, speaker)`` in the same row order.
     """
     from emolens.features import default_cache_dir, extract, model_input
+    from emolens.features.encoders import EncoderError
 
     say = console.log if console is not None else log.info
     train_frames = _load_entries(config.train, "train")
@@ -114,13 +115,18 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None) -> 
     say(f"features '{config.features}' for {len(files)} files"
         + (f" ({extra} unlabelled, for the {config.normalisation} statistics only)" if extra else "")
         + f" (cache {cache_dir})")
-    result = extract(
-        files.tolist(),
-        feature_set=config.features,
-        jobs=config.jobs,
-        cache_dir=cache_dir,
-        progress=progress,
-    )
+    try:
+        result = extract(
+            files.tolist(),
+            feature_set=config.features,
+            jobs=config.jobs,
+            cache_dir=cache_dir,
+            progress=progress,
+        )
+    except ImportError as err:  # an encoder without the 'encoders' extra
+        raise ConfigError(f"features '{config.features}': {err}") from None
+    except EncoderError as err:  # model not found locally, bad layer
+        raise ConfigError(f"features '{config.features}': {err}") from None
     skipped = result.skipped.reset_index(drop=True)
     if len(skipped):
         say(f"[yellow]{len(skipped)} file(s) skipped[/] (see skipped.csv)")

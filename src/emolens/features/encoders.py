@@ -147,6 +147,8 @@ def parse_encoder(name: str) -> EncoderConfig | None:
                 "a hub id or a model folder"
             )
         source = f"openai/whisper-{source}"
+    elif source.startswith(("/", ".", "~")) or os.sep in source.strip("/").replace("/", "", 1):
+        raise ValueError(f"model folder {folder} (feature set {name!r}) does not exist")
     elif "@" in source or not re.fullmatch(r"[\w.\-]+(/[\w.\-]+)?", source):
         raise ValueError(
             f"{source!r} in feature set {name!r} is neither a model folder nor a model id "
@@ -200,13 +202,14 @@ class EncoderConfig:
                 "the Hugging Face tools (or copy its folder here) and name the folder instead"
             ) from None
 
-    @cached_property
+    @property
     def model_config(self) -> dict:
-        """The checkpoint's config.json."""
+        """The checkpoint's config.json (re-read when the file changes)."""
+        path = self.model_dir / "config.json"
         try:
-            return json.loads((self.model_dir / "config.json").read_text())
+            return json.loads(_cached_read(path, _stamp([path]), "text"))
         except (OSError, ValueError) as err:
-            raise EncoderError(f"cannot read {self.model_dir / 'config.json'}: {err}") from None
+            raise EncoderError(f"cannot read {path}: {err}") from None
 
     @property
     def is_whisper(self) -> bool:
@@ -228,9 +231,13 @@ class EncoderConfig:
             raise EncoderError(f"{self.model_dir}/config.json gives no number of layers")
         return n
 
-    @cached_property
+    @property
     def weights_sha256(self) -> str:
-        """SHA-256 over the weight files (names and bytes) of the checkpoint."""
+        """SHA-256 over the weight files (names and bytes) of the checkpoint.
+
+        Computed once per state of the files (names, sizes, modification times), so a
+        long-lived process notices replaced weights.
+        """
         files = sorted(
             p for p in self.model_dir.iterdir()
             if p.is_file() and p.name.endswith(WEIGHT_SUFFIXES)
@@ -238,12 +245,13 @@ class EncoderConfig:
         )
         if not files:
             raise EncoderError(f"{self.model_dir} holds no weight file ({', '.join(WEIGHT_SUFFIXES)})")
-        return _hash_files(files)
+        return _cached_read(tuple(files), _stamp(files), "sha256")
 
-    @cached_property
+    @property
     def config_sha256(self) -> str:
         """SHA-256 over config.json and preprocessor_config.json."""
-        return _hash_files([self.model_dir / f for f in CONFIG_FILES if (self.model_dir / f).is_file()])
+        files = tuple(self.model_dir / f for f in CONFIG_FILES if (self.model_dir / f).is_file())
+        return _cached_read(files, _stamp(files), "sha256")
 
     def check(self) -> None:
         """Fail early, with a clear message, when this encoder cannot run here.
@@ -278,7 +286,7 @@ class EncoderConfig:
     def cache_meta(self) -> dict:
         return {k: v for k, v in self.identity.items() if k != "feature_set"}
 
-    @cached_property
+    @property
     def key(self) -> str:
         """Short hash of everything that changes the numbers: weights and configuration,
         layer, pooling, chunking and VAD, transformers' major version, preprocessing."""
@@ -309,10 +317,23 @@ class EncoderConfig:
         return Encoder(self, device)
 
 
-def _hash_files(files) -> str:
+def _stamp(files) -> tuple:
+    """What identifies the state of files cheaply: names, sizes, modification times."""
+    out = []
+    for path in files:
+        st = os.stat(path)
+        out.append((str(path), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_read(files, stamp: tuple, what: str) -> str:
+    """``text`` of one file or ``sha256`` over files (names and bytes), cached per stamp."""
+    if what == "text":
+        return Path(files).read_text()
     digest = hashlib.sha256()
     for path in files:
-        digest.update(path.name.encode() + b"\0")
+        digest.update(Path(path).name.encode() + b"\0")
         with open(path, "rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 22), b""):
                 digest.update(chunk)

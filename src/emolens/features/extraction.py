@@ -153,13 +153,16 @@ def signal_features(config, signal_: np.ndarray, want_columns: bool = True) -> T
 
 
 def _encoder(config):
-    # One loaded encoder per thread and configuration, like the Smile objects.
+    # One loaded encoder per thread and configuration, like the Smile objects; keyed by the
+    # cache key (which holds the weight hash), so replaced weights are loaded anew.
     encoders = getattr(_LOCAL, "encoders", None)
     if encoders is None:
         encoders = _LOCAL.encoders = {}
-    if config.name not in encoders:
-        encoders[config.name] = config.load()
-    return encoders[config.name]
+    key = config.key
+    if key not in encoders:
+        encoders.clear()  # one model in memory per thread is enough
+        encoders[key] = config.load()
+    return encoders[key]
 
 
 def _init_worker(feature_set: str, threads: int = 1) -> None:
