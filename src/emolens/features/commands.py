@@ -67,6 +67,7 @@ def extract(
 
     from emolens.features.extraction import NoFeaturesError
     from emolens.features.extraction import extract as run_extract
+    from emolens.features.sets import check_feature_set
 
     console = Console()
     err = Console(stderr=True)
@@ -125,23 +126,6 @@ def extract(
         + (f" -> {escape(str(skipped_csv))}" if len(result.skipped) else ""),
         highlight=False,
     )
-
-
-def check_feature_set(name: str):
-    """The configuration of ``name``, after checking that it can run here (an encoder: the
-    extra is installed, the model is found locally, the layer exists).
-
-    Raises:
-        ValueError: unknown name, model not found, bad layer.
-        ImportError: the ``encoders`` extra is missing.
-    """
-    from emolens.features.sets import HybridConfig, get_config
-
-    config = get_config(name)
-    encoder = config.encoder if isinstance(config, HybridConfig) else config
-    if getattr(encoder, "is_encoder", False):
-        encoder.check()
-    return config
 
 
 def _terminate_as_interrupt():

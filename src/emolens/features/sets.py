@@ -182,3 +182,18 @@ def _opensmile_version() -> str:
         return version("opensmile")
     except PackageNotFoundError:  # pragma: no cover - opensmile is a core dependency
         return "unknown"
+
+
+def check_feature_set(name: str):
+    """The configuration of ``name``, after checking that it can run here (an encoder: the
+    ``encoders`` extra is installed, the model is found locally, the layer exists).
+
+    Raises:
+        ValueError: unknown name, model not found, bad layer.
+        ImportError: the ``encoders`` extra is missing.
+    """
+    config = get_config(name)
+    encoder = config.encoder if isinstance(config, HybridConfig) else config
+    if getattr(encoder, "is_encoder", False):
+        encoder.check()
+    return config
