@@ -44,7 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPORA = (ROOT / ".." / "shared" / "corpora").resolve()
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from accuracy import _fmt, experiment, run  # noqa: E402  (same experiment files and runner)
+import accuracy as _accuracy  # noqa: E402  (same experiment files and runner)
+from accuracy import _fmt, experiment, run  # noqa: E402
 
 #: label -> (make_model name, params): features + SVC, and the paper's 2-D latent + SVC.
 MODELS = {
@@ -54,7 +55,9 @@ MODELS = {
 FOUR = ("emodb", "ravdess", "nemo", "tess")
 
 
-def accuracy(model: str, work: Path, seeds, cache_dir, jobs: int, quick: bool) -> str:
+def accuracy(model: str, work: Path, seeds, cache_dir, jobs: int, quick: bool,
+             corpora=FOUR) -> str:
+    """The table: pairwise between ``corpora[1]`` and ``corpora[0]``, LOCO over all."""
     from emolens.features import get_config
 
     encoder = get_config(model)
@@ -66,11 +69,11 @@ def accuracy(model: str, work: Path, seeds, cache_dir, jobs: int, quick: bool) -
     for label, features in feature_sets.items():
         t = time.perf_counter()
         pair = run(experiment(work / f"pairwise-{label}.toml", protocol="pairwise",
-                              train=["ravdess", "emodb"], seeds=seeds, folds=folds,
+                              train=[corpora[1], corpora[0]], seeds=seeds, folds=folds,
                               normalisation="speaker", models=models, cache_dir=cache_dir,
                               jobs=jobs, features=features),
                    work / f"pairwise-{label}")
-        loco = run(experiment(work / f"loco-{label}.toml", protocol="loco", train=list(FOUR),
+        loco = run(experiment(work / f"loco-{label}.toml", protocol="loco", train=list(corpora),
                               seeds=seeds, folds=folds, normalisation="speaker", models=models,
                               cache_dir=cache_dir, jobs=jobs, features=features),
                    work / f"loco-{label}")
@@ -78,12 +81,12 @@ def accuracy(model: str, work: Path, seeds, cache_dir, jobs: int, quick: bool) -
         for name in models:
             row = {"features": label, "model": name}
             p = pair[pair["model"] == name]
-            for train, other in (("ravdess", "emodb"), ("emodb", "ravdess")):
+            for train, other in ((corpora[1], corpora[0]), (corpora[0], corpora[1])):
                 v = p[(p["train"] == train) & (p["test"] == other)]["ua"] * 100
                 row[f"{train}→{other}"], row[f"{train}→{other} sd"] = v.mean(), v.std(ddof=1)
             lo = loco[(loco["model"] == name) & (loco["role"] == "test")]
             means = []
-            for corpus in FOUR:
+            for corpus in corpora:
                 v = lo[lo["test"] == corpus]["ua"] * 100
                 row[f"LOCO {corpus}"], row[f"LOCO {corpus} sd"] = v.mean(), v.std(ddof=1)
                 means.append(v.mean())
@@ -115,13 +118,13 @@ print(json.dumps({"wall": wall, "n": r.n_computed, "own_mb": own, "worker_mb": w
 """
 
 
-def speed(model: str, n: int) -> str:
+def speed(model: str, n: int, folder: Path) -> str:
     import soundfile as sf
 
-    files = sorted(str(p) for p in (CORPORA / "emodb").rglob("*") if p.suffix in (".wav", ".flac"))
+    files = sorted(str(p) for p in folder.rglob("*") if p.suffix in (".wav", ".flac"))
     files = files[:n]
     seconds = sum(sf.info(f).duration for f in files)
-    lines = [f"### Extraction speed of `{model}` ({len(files)} EmoDB files, {seconds:.0f} s of "
+    lines = [f"### Extraction speed of `{model}` ({len(files)} files of {folder.name}, {seconds:.0f} s of "
              f"audio, cold cache, {os.cpu_count()} cores)", "",
              "| jobs | files/s | × real time | peak memory per extraction process | load before |",
              "|---|---|---|---|---|"]
@@ -149,9 +152,14 @@ def main(argv=None) -> None:
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-encoders")
     parser.add_argument("--speed", type=int, default=0, metavar="N",
-                        help="only measure extraction speed on N EmoDB files")
+                        help="only measure extraction speed on N files of the first corpus")
     parser.add_argument("--quick", action="store_true",
                         help="one seed, 2 folds, SVC only (a smoke test of the protocols)")
+    parser.add_argument("--root", type=Path, default=CORPORA,
+                        help="folder holding the corpora (default ../shared/corpora)")
+    parser.add_argument("--corpora", default=",".join(FOUR),
+                        help="corpus folders under --root: pairwise between the first two, "
+                             "LOCO over all (default emodb,ravdess,nemo,tess)")
     parser.add_argument("--make-tiny", type=Path, default=None, metavar="DIR",
                         help="save the tests' tiny random WavLM (2 layers, hidden 32) to DIR")
     args = parser.parse_args(argv)
@@ -167,14 +175,16 @@ def main(argv=None) -> None:
         parser.error("give MODEL (or --make-tiny DIR)")
 
     check_feature_set(args.model)
-    if not CORPORA.is_dir():
-        sys.exit(f"error: the shared corpora are not at {CORPORA}")
+    if not args.root.is_dir():
+        sys.exit(f"error: the corpora are not at {args.root}")
+    _accuracy.CORPORA = args.root.resolve()  # experiment() writes paths under it
+    corpora = tuple(args.corpora.split(","))
     if args.speed:
-        print(speed(args.model, args.speed))
+        print(speed(args.model, args.speed, args.root / corpora[0]))
         return
     seeds = [0] if args.quick else [int(s) for s in args.seeds.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
-    text = accuracy(args.model, args.out, seeds, args.cache_dir, args.jobs, args.quick)
+    text = accuracy(args.model, args.out, seeds, args.cache_dir, args.jobs, args.quick, corpora)
     (args.out / "encoders.md").write_text(text)
     print(text)
 
