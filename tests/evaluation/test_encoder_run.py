@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from emolens.config import ConfigError, load_config
+from emolens.evaluation.config import ConfigError, load_config
 from emolens.evaluation.runner import run_experiment
 
 CONFIG = """

@@ -90,10 +90,8 @@ def _read(results_dir: Path):
 
 def _model_kinds(results_dir: Path, models) -> dict[str, str]:
     """model label -> reduce kind ("uae", "pca", "passthrough", ...) from saved metadata."""
-    try:
-        from emolens.models.factory import MODELS
-    except ImportError:  # pragma: no cover - models package absent
-        MODELS = {}
+    from emolens.models.factory import MODELS
+
     kinds = {}
     for m in models:
         name = m
@@ -552,11 +550,9 @@ def _latent_task(preds, manifest, features, model, opts: ReportOptions) -> dict:
                                               "(statistics use the latent itself)")
         groups = set(lat["group_rho"]["group"])
         order = [g for g in ("activation", "valence") if g in groups]
-        try:
-            from emolens.features.groups import FEATURE_GROUPS
-            order += [g for g in FEATURE_GROUPS if g in groups]
-        except ImportError:  # pragma: no cover
-            pass
+        from emolens.features.groups import FEATURE_GROUPS
+
+        order += [g for g in FEATURE_GROUPS if g in groups]
         order += [g for g in pd.unique(lat["group_rho"]["group"]) if g not in order]
         lat["how"] = how
         lat["png"] = {
@@ -573,11 +569,7 @@ def _attribution_task(results_dir, preds, manifest, features, model, fits,
     """Attributions of ``model`` and their figures (PNG bytes)."""
     with _one_thread():
         t = time.perf_counter()
-        try:
-            attr = attribution_analysis(results_dir, preds, manifest, features, model, fits,
-                                        opts)
-        except ImportError as err:  # pragma: no cover - partial checkout
-            attr = {"missing": f"attribution needs {err.name}"}
+        attr = attribution_analysis(results_dir, preds, manifest, features, model, fits, opts)
         png = {}
         if "deeplift" in attr:
             png["deeplift"] = F.to_png(F.attribution_violins(attr["deeplift"]))
@@ -680,10 +672,8 @@ def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
 
     # Latent
     zmodels = [m for m in models if _zcols(preds[preds["model"] == m].dropna(axis=1, how="all"))]
-    try:
-        from emolens.models.autoencoder import AE_KINDS
-    except ImportError:  # pragma: no cover
-        AE_KINDS = ()
+    from emolens.models.autoencoder import AE_KINDS
+
     ae = [m for m in zmodels if kinds.get(m) in AE_KINDS]
     rep = (ae or zmodels or [None])[0]
     lat_body = phys_body = attr_body = ""
