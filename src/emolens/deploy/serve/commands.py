@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 #: Modules of the optional extra, with the distribution that provides each.
-EXTRA = {"fastapi": "fastapi", "uvicorn": "uvicorn", "multipart": "python-multipart"}
+EXTRA = {"fastapi": "fastapi", "uvicorn": "uvicorn", "python_multipart": "python-multipart"}
 
 
 def missing_packages() -> list[str]:

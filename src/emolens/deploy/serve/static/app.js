@@ -58,7 +58,7 @@ function renderFiles() {
     li.dataset.id = f.id;
     const name = res && res.files ? res.files[i] : f.file.name;
     if (state.selected && name === state.selected) li.classList.add("selected");
-    li.appendChild(el("span", { class: "name", title: f.file.name }, f.file.name));
+    li.appendChild(el("span", { class: "name", title: f.file.name }, `${i + 1}. ${f.file.name}`));
     const inp = el("input", { value: f.speaker, "aria-label": "speaker of " + f.file.name, title: "speaker" });
     inp.addEventListener("click", (e) => e.stopPropagation());
     inp.addEventListener("change", () => { f.speaker = inp.value.trim() || "speaker 1"; analyse(); });
@@ -150,8 +150,11 @@ function drawMap() {
   if (!m) return;
   svg.textContent = "";
   if (m.latent_dim !== 2) { $("map-note").textContent = `The latent has ${m.latent_dim} dimensions; the map shows z1 and z2.`; }
-  const [x0, x1, y0, y1] = extent();
+  let [x0, x1, y0, y1] = extent();
   const W = MAP.w - MAP.left - MAP.right, H = MAP.h - MAP.top - MAP.bottom;
+  // one scale for both axes: distances and ellipse shapes on the page are the model's
+  const k = Math.min(W / (x1 - x0), H / (y1 - y0)), cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+  [x0, x1, y0, y1] = [cx - W / k / 2, cx + W / k / 2, cy - H / k / 2, cy + H / k / 2];
   const sx = (x) => MAP.left + (x - x0) / (x1 - x0) * W, sy = (y) => MAP.top + (1 - (y - y0) / (y1 - y0)) * H;
   // grid and axes
   for (const t of ticks(x0, x1)) {
@@ -194,13 +197,14 @@ function drawMap() {
   if (m.reference.latent) {
     const [rx, ry] = [sx(m.reference.latent[0]), sy(m.reference.latent[1])];
     svg.appendChild(el("svg:path", { d: `M${rx - 6},${ry - 6}L${rx + 6},${ry + 6}M${rx - 6},${ry + 6}L${rx + 6},${ry - 6}`, stroke: "#000", "stroke-width": 2 }));
-    svg.appendChild(el("svg:text", { x: rx + 8, y: ry - 6 }, `${m.reference.label} reference`));
+    svg.appendChild(el("svg:text", { x: rx - 8, y: ry + 16, "text-anchor": "end", style: "fill:#555" }, `${m.reference.label} reference`));
   }
   // points
   if (!state.result) return;
   for (const p of state.result.predictions) {
     const g = el("svg:g", { class: "pt" + (p.file === state.selected ? " selected" : ""), tabindex: 0, "data-file": p.file });
     const [x, y] = [sx(p.z1), sy(p.z2)];
+    g.appendChild(el("svg:circle", { cx: x, cy: y, r: 13, fill: "transparent" })); // easier to hit
     if (p.ood) g.appendChild(el("svg:circle", { cx: x, cy: y, r: 12, fill: "none", stroke: "#000", "stroke-dasharray": "3 2" }));
     const mark = marker(m.markers[p.label] || "o", x, y, 7);
     mark.setAttribute("class", "mark");
@@ -209,7 +213,9 @@ function drawMap() {
     mark.setAttribute("stroke-width", 1.5);
     g.appendChild(mark);
     g.appendChild(el("svg:title", {}, `${p.file}: ${p.label} (p=${fmt(p["p_" + p.label])})${p.ood ? ", unlike the training data" : ""}`));
-    g.appendChild(el("svg:text", { x: x + 10, y: y + 4 }, short(p.file)));
+    const num = state.result.files.indexOf(p.file) + 1;
+    g.appendChild(el("svg:text", { x: x + 9, y: y - 6, style: p.file === state.selected ? "font-weight:bold" : "" },
+      p.file === state.selected ? `${num} ${short(p.file)}` : String(num)));
     g.addEventListener("click", () => select(p.file));
     g.addEventListener("keydown", (e) => { if (e.key === "Enter") select(p.file); });
     svg.appendChild(g);
@@ -320,7 +326,8 @@ function renderTimeline(d) {
   box.hidden = !tl;
   if (!tl) return;
   const m = state.model, dur = d.duration;
-  $("tl-note").textContent = `(${tl.window} s windows every ${tl.hop} s, each normalised with the training statistics, as emolens predict --stream)`;
+  $("tl-note").textContent = `probabilities of ${tl.window} s windows every ${tl.hop} s (colours as on the map; darkened: unlike the training data; ` +
+    "each window is normalised with the training statistics, as emolens predict --stream)";
   // waveform
   const cv = $("wave"), ctx = cv.getContext("2d"), W = cv.width, H = cv.height, wf = d.waveform;
   ctx.clearRect(0, 0, W, H);
@@ -331,6 +338,8 @@ function renderTimeline(d) {
     const y0 = H / 2 - wf.max[i] / peak * H / 2 * 0.95, y1 = H / 2 - wf.min[i] / peak * H / 2 * 0.95;
     ctx.fillRect(x, y0, Math.max(1, W / wf.min.length), Math.max(1, y1 - y0));
   }
+  ctx.fillStyle = "#333"; ctx.font = "11px sans-serif"; // time axis, seconds
+  for (const t of ticks(0, dur)) { ctx.fillRect(t / dur * W, 0, 1, 6); ctx.fillText(`${t} s`, t / dur * W + 3, 11); }
   // stacked probabilities per window, at the window centres
   const svg = $("timeline");
   svg.textContent = "";
