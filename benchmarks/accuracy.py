@@ -112,7 +112,8 @@ def run(path: Path, out: Path) -> pd.DataFrame:
     if saved is not None:
         del report.build_report
     try:
-        run_experiment(config, out=out, progress=False)
+        # a scratch folder per benchmark configuration: replace an earlier version's run
+        run_experiment(config, out=out, progress=False, overwrite=True)
     finally:
         if saved is not None:
             report.build_report = saved

@@ -243,8 +243,119 @@ def _models(value) -> list[ModelSpec]:
     return specs
 
 
+# -- one validator per top-level key --------------------------------------------------------
+# Each takes the value from the file and returns it (normalised) or raises ConfigError naming
+# the key. A new key is one line in SCALAR_KEYS (and TOP_KEYS) plus, where it depends on other
+# keys, a line in _cross_checks.
+def _one_of(*allowed):
+    return lambda value, key: _choice(value, allowed, key)
+
+
+def _int_at_least(low: int, note: str = ""):
+    def check(value, key):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigError(f"'{key}' must be an integer >= {low}{note}, got {value!r}")
+        return value
+
+    return check
+
+
+def _bool(value, key):
+    if not isinstance(value, bool):
+        raise ConfigError(f"'{key}' must be true or false, got {value!r}")
+    return value
+
+
+def _text(value, key):
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"'{key}' must be a non-empty string, got {value!r}")
+    return value
+
+
+def _folds(value, key):
+    if value != "loso" and (isinstance(value, bool) or not isinstance(value, int) or value < 2):
+        raise ConfigError(f"'{key}' must be an integer >= 2 or \"loso\", got {value!r}")
+    return value
+
+
+def _seeds(value, key):
+    seeds = [value] if isinstance(value, int) and not isinstance(value, bool) else value
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+    ):
+        raise ConfigError(f"'{key}' must be a non-empty list of integers >= 0, got {value!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"'{key}' has duplicates: {seeds}")
+    return list(seeds)
+
+
+def _feature_set(value, key):
+    from emolens.features.sets import FEATURE_SETS
+
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"'{key}' must be a feature-set name, got {value!r}")
+    return _choice(value, tuple(FEATURE_SETS), key)
+
+
+#: Top-level keys holding one value: key -> (default, validator).
+SCALAR_KEYS: dict[str, tuple[Any, Any]] = {
+    "protocol": ("transfer", _one_of(*PROTOCOLS)),
+    "split": ("speaker", _one_of(*SPLITS)),
+    "normalisation": ("global", _one_of(*NORMALISATIONS)),
+    "folds": (5, _folds),
+    "seeds": ([0, 1, 2], _seeds),
+    "jobs": (1, _int_at_least(1)),
+    "bootstrap": (1000, _int_at_least(0, " (0 = no CI)")),
+    "features": ("egemaps", _feature_set),
+    "save_models": (True, _bool),
+}
+
+
+def _cross_checks(v: dict[str, Any], train: list, test: list) -> None:
+    """Rules between keys (``v``: the validated scalar values)."""
+    if v["folds"] == "loso" and v["split"] != "speaker":
+        raise ConfigError("folds = \"loso\" (leave one speaker out) needs split = \"speaker\"")
+    if v["protocol"] == "loco" and len(train) < 2:
+        raise ConfigError("protocol 'loco' (leave one corpus out) needs at least two train corpora")
+    if v["protocol"] == "pairwise" and len(train) + len(test) < 2:
+        raise ConfigError("protocol 'pairwise' needs at least two corpora")
+    if v["protocol"] == "within" and test:
+        raise ConfigError(
+            "protocol 'within' evaluates inside each train corpus; [corpora].test must be "
+            "empty (use protocol 'transfer' for zero-shot test corpora)"
+        )
+
+
+def model_params(spec: ModelSpec, normalisation: str) -> dict[str, Any]:
+    """``make_model`` keyword arguments of a model spec under the experiment's normalisation
+    (a model's own ``by``/``scale__by`` wins)."""
+    params = dict(spec.params)
+    if not any(k in params for k in ("by", "scale__by")):
+        params["scale__by"] = None if normalisation == "global" else normalisation
+    return params
+
+
+def _check_models(specs: list[ModelSpec], normalisation: str) -> None:
+    """Build every model once with its parameters and check them (names, types, ranges),
+    so that a wrong one fails here and not after the features are extracted."""
+    try:
+        from emolens.models import check_model, make_model
+    except ImportError:  # models package not importable: the run will say so
+        return
+    for spec in specs:
+        try:
+            check_model(make_model(spec.model, seed=0, **model_params(spec, normalisation)))
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"[models.{spec.label}]: {err}") from None
+
+
 def parse_config(data: dict[str, Any], base: Path, source: Path | None = None) -> ExperimentConfig:
     """Validate a parsed TOML table.
+
+    Every key, type and value range is checked here, before any audio is read; every model
+    is built once with its parameters.
 
     Args:
         data: the TOML document as a dict.
@@ -273,73 +384,29 @@ def parse_config(data: dict[str, Any], base: Path, source: Path | None = None) -
     if "models" not in data:
         raise ConfigError("missing 'models' (a list of names or [models.<label>] tables)")
 
-    protocol = _choice(data.get("protocol", "transfer"), PROTOCOLS, "protocol")
-    split = _choice(data.get("split", "speaker"), SPLITS, "split")
-    normalisation = _choice(data.get("normalisation", "global"), NORMALISATIONS, "normalisation")
-    folds = data.get("folds", 5)
-    if folds != "loso" and (isinstance(folds, bool) or not isinstance(folds, int) or folds < 2):
-        raise ConfigError(f"'folds' must be an integer >= 2 or \"loso\", got {folds!r}")
-    if folds == "loso" and split != "speaker":
-        raise ConfigError("folds = \"loso\" (leave one speaker out) needs split = \"speaker\"")
-    if protocol == "loco" and len(train) < 2:
-        raise ConfigError("protocol 'loco' (leave one corpus out) needs at least two train corpora")
-    if protocol == "pairwise" and len(train) + len(test) < 2:
-        raise ConfigError("protocol 'pairwise' needs at least two corpora")
-    if protocol == "within" and test:
-        raise ConfigError(
-            "protocol 'within' evaluates inside each train corpus; [corpora].test must be "
-            "empty (use protocol 'transfer' for zero-shot test corpora)"
-        )
-    seeds = data.get("seeds", [0, 1, 2])
-    if isinstance(seeds, int) and not isinstance(seeds, bool):
-        seeds = [seeds]
-    if (
-        not isinstance(seeds, list)
-        or not seeds
-        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
-    ):
-        raise ConfigError(f"'seeds' must be a non-empty list of integers >= 0, got {seeds!r}")
-    if len(set(seeds)) != len(seeds):
-        raise ConfigError(f"'seeds' has duplicates: {seeds}")
-    jobs = data.get("jobs", 1)
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ConfigError(f"'jobs' must be an integer >= 1, got {jobs!r}")
-    bootstrap = data.get("bootstrap", 1000)
-    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
-        raise ConfigError(f"'bootstrap' must be an integer >= 0 (0 = no CI), got {bootstrap!r}")
-    features = data.get("features", "egemaps")
-    if not isinstance(features, str) or not features:
-        raise ConfigError(f"'features' must be a feature-set name, got {features!r}")
-    name = data.get("name", source.stem if source else "experiment")
-    if not isinstance(name, str) or not name:
-        raise ConfigError(f"'name' must be a non-empty string, got {name!r}")
-    save_models = data.get("save_models", True)
-    if not isinstance(save_models, bool):
-        raise ConfigError(f"'save_models' must be true or false, got {save_models!r}")
+    values = {key: check(data[key], key) if key in data else default
+              for key, (default, check) in SCALAR_KEYS.items()}
+    _cross_checks(values, train, test)
+    name = _text(data.get("name", source.stem if source else "experiment"), "name")
     output = _path(data.get("output", f"runs/{name}"), base, "'output'", must_exist=False)
     cache_dir = data.get("cache_dir")
     if cache_dir is not None:
         cache_dir = _path(cache_dir, base, "'cache_dir'", must_exist=False)
+    report = _report(data.get("report", {}))
+    models = _models(data["models"])
+    _check_models(models, values["normalisation"])
 
     return ExperimentConfig(
         train=train,
         test=test,
-        models=_models(data["models"]),
+        models=models,
         name=name,
-        protocol=protocol,
-        split=split,
-        folds=folds,
-        seeds=list(seeds),
-        normalisation=normalisation,
-        features=features,
         output=output,
-        jobs=jobs,
         cache_dir=cache_dir,
-        bootstrap=bootstrap,
-        save_models=save_models,
-        report=_report(data.get("report", {})),
+        report=report,
         source=source,
         raw=data,
+        **values,
     )
 
 

@@ -138,6 +138,20 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["entry.npy"]
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_atomic_write_respects_the_umask(tmp_path, umask):
+    # mkstemp alone makes every file 0600: unreadable to colleagues on shared storage
+    old = os.umask(umask)
+    try:
+        target = tmp_path / "entry.npy"
+        atomic_write_bytes(target, lambda h: h.write(b"x"))
+        (tmp_path / "plain").write_bytes(b"x")
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert target.stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o777
+
+
 def test_cache_put_failure_leaves_no_entry(cache_dir, monkeypatch):
     cache = FeatureCache(cache_dir, get_config("egemaps"))
 

@@ -17,6 +17,11 @@ def run(
         help="Processes for features, model fits and the report; overrides 'jobs'."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite",
+        help="Replace another run in the output folder (removes only what a run writes). "
+             "Without it, a folder holding a run with another configuration is refused; one "
+             "with the same configuration is resumed."),
 ) -> None:
     """Run an experiment: features, protocol splits, models, results.csv and summary.md."""
     from rich.console import Console
@@ -46,7 +51,8 @@ def run(
         from emolens.evaluation.runner import run_experiment
 
         try:
-            result = run_experiment(cfg, out=out, progress=not quiet, console=console)
+            result = run_experiment(cfg, out=out, progress=not quiet, console=console,
+                                    overwrite=overwrite)
         except (ConfigError, LeakageError) as err:
             fail(err)
     finally:

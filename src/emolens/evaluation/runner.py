@@ -66,15 +66,25 @@ def _load_entries(entries, role: str) -> list[pd.DataFrame]:
     return frames
 
 
-def load_data(config: ExperimentConfig, progress: bool = True, console=None) -> RunData:
-    """Load the corpora of an experiment, keep the 4-class utterances and extract features.
+@dataclass
+class Manifests:
+    """The corpora of an experiment as read from disk, before any audio is opened."""
 
-    Returns:
-        RunData with the manifest (labelled, extracted rows only, RangeIndex) and ``X``
-        indexed by ``(file, corpus, speaker)`` in the same row order.
+    full: pd.DataFrame  # every utterance (other emotions too)
+    labelled: pd.DataFrame  # the 4-class utterances, RangeIndex
+    train: list[str]
+    test: list[str]
+    dropped: dict[str, int]
+
+
+def read_manifests(config: ExperimentConfig, console=None) -> Manifests:
+    """Read the manifests of an experiment's corpora and check them against the protocol
+    (names, classes, enough speakers for the folds); no audio is read.
+
+    Raises:
+        ConfigError: a corpus cannot be loaded, is named twice, has no 4-class utterance,
+            or the protocol's folds cannot be cut from it.
     """
-    from emolens.features import default_cache_dir, extract, model_input
-
     say = console.log if console is not None else log.info
     train_frames = _load_entries(config.train, "train")
     test_frames = _load_entries(config.test, "test")
@@ -101,11 +111,36 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None) -> 
             f"corpus [bold]{corpus}[/]: {len(frame)} utterances, {len(frame) - n_out} with one "
             f"of the 4 classes, {n_out} dropped (other emotions)"
         )
-    full = manifest
-    manifest = manifest[manifest["label4"].notna()].reset_index(drop=True)
+    labelled = manifest[manifest["label4"].notna()].reset_index(drop=True)
     for corpus in train + test:
-        if not (manifest["corpus"] == corpus).any():
+        if not (labelled["corpus"] == corpus).any():
             raise ConfigError(f"corpus '{corpus}' has no utterance of the classes {LABELS}")
+    try:  # the folds depend on speakers and labels only: cut them now, not after extraction
+        make_splits(labelled, config.protocol, train, test, config.folds, config.split,
+                    config.seeds[0])
+    except ValueError as err:
+        raise ConfigError(
+            f"'folds' = {config.folds!r} ({config.split} split, protocol {config.protocol}): "
+            f"{err}") from None
+    return Manifests(manifest, labelled, train, test, dropped)
+
+
+def load_data(config: ExperimentConfig, progress: bool = True, console=None,
+              manifests: Manifests | None = None) -> RunData:
+    """Load the corpora of an experiment, keep the 4-class utterances and extract features.
+
+    Args:
+        manifests: from :func:`read_manifests` (read here when None).
+
+    Returns:
+        RunData with the manifest (labelled, extracted rows only, RangeIndex) and ``X``
+        indexed by ``(file, corpus, speaker)`` in the same row order.
+    """
+    from emolens.features import default_cache_dir, extract, model_input
+
+    say = console.log if console is not None else log.info
+    m = manifests if manifests is not None else read_manifests(config, console)
+    full, manifest, train, test = m.full, m.labelled, m.train, m.test
 
     cache_dir = config.cache_dir or default_cache_dir()
     # Unlabelled utterances are needed only for per-corpus/per-speaker statistics.
@@ -136,23 +171,95 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None) -> 
         y=manifest["label4"].astype(str).to_numpy(),
         train=train,
         test=test,
-        dropped=dropped,
+        dropped=m.dropped,
         skipped=skipped,
         features=result.features,
         X_unlabelled=X_unlabelled,
     )
 
 
+# -- the results folder --------------------------------------------------------------------
+#: What a run writes into its results folder (the report's parts included). ``--overwrite``
+#: removes these and nothing else; a run also lists what it wrote in :data:`OWNED_FILE`.
+RUN_OUTPUTS = ("config.toml", "manifest.csv", "features.parquet", "skipped.csv", "results.csv",
+               "predictions.parquet", "summary.md", "confusion", "models", "report.html",
+               "interpret")
+OWNED_FILE = ".emolens-run.json"
+
+
+def _identity(config_text: str) -> list[str]:
+    """The lines of a written config.toml that decide the results (not comments, the
+    output folder or the number of processes)."""
+    return [line for line in config_text.splitlines()
+            if line.strip() and not line.startswith("#")
+            and not line.startswith(("output = ", "jobs = "))]
+
+
+def _owned(out: Path) -> list[str]:
+    try:
+        listed = json.loads((out / OWNED_FILE).read_text(encoding="utf-8"))["entries"]
+        listed = [e for e in listed if isinstance(e, str) and "/" not in e and e not in ("", ".", "..")]
+    except (OSError, ValueError, KeyError, TypeError):
+        listed = []
+    return list(dict.fromkeys([*RUN_OUTPUTS, *listed, OWNED_FILE]))
+
+
+def prepare_output(out: Path, config: ExperimentConfig, overwrite: bool = False) -> str:
+    """Make ``out`` ready for a run without ever mixing two runs in it.
+
+    An empty or new folder is used as is; a folder of a run with the same configuration is
+    resumed (rewritten file by file); any other non-empty folder is refused unless
+    ``overwrite``, which removes what a run writes (:data:`RUN_OUTPUTS`) and nothing else.
+
+    Returns:
+        ``"new"``, ``"resume"`` or ``"overwrite"``.
+
+    Raises:
+        ConfigError: ``out`` is a file, or holds another run / other files without
+            ``overwrite``.
+    """
+    import shutil
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"output '{out}' is a file, not a folder; give --out a folder")
+    if not out.is_dir() or not any(out.iterdir()):
+        return "new"
+    previous = out / "config.toml"
+    if previous.is_file() and not overwrite:
+        old = _identity(previous.read_text(encoding="utf-8", errors="replace"))
+        new = _identity(config_toml(config))
+        if old == new:
+            return "resume"
+        diff = next((f"'{a}' there, '{b}' now" for a, b in zip(old, new) if a != b),
+                    f"{len(old)} setting lines there, {len(new)} now")
+        raise ConfigError(
+            f"output folder '{out}' holds another run with a different configuration "
+            f"(first difference: {diff}); writing there would mix the two runs. Use "
+            "--overwrite to replace that run, or another --out folder")
+    if not overwrite:
+        entries = sorted(p.name for p in out.iterdir())
+        raise ConfigError(
+            f"output folder '{out}' is not empty and holds no emolens run "
+            f"({', '.join(entries[:5])}{' ...' if len(entries) > 5 else ''}); give an empty "
+            "or new --out folder, or --overwrite to write there (it removes only what a run "
+            "writes)")
+    for name in _owned(out):
+        path = out / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+    return "overwrite"
+
+
 # -- one fit -------------------------------------------------------------------------------
 def build_model(spec, seed: int, normalisation: str):
     """``make_model`` for a model spec, seeded, with the experiment's normalisation."""
+    from emolens.config import model_params
     from emolens.models import make_model
 
-    params = dict(spec.params)
-    if not any(k in params for k in ("by", "scale__by")):
-        params["scale__by"] = None if normalisation == "global" else normalisation
     try:
-        return make_model(spec.model, seed=int(seed), **params)
+        return make_model(spec.model, seed=int(seed), **model_params(spec, normalisation))
     except (TypeError, ValueError) as err:
         raise ConfigError(f"[models.{spec.label}]: {err}") from err
 
@@ -538,15 +645,20 @@ def shift_notes(shifts: list[tuple[str, str, str]], n_runs: dict[tuple[str, str]
 
 # -- the run -------------------------------------------------------------------------------
 def run_experiment(
-    config: ExperimentConfig, out: str | Path | None = None, progress: bool = True, console=None
+    config: ExperimentConfig, out: str | Path | None = None, progress: bool = True, console=None,
+    overwrite: bool = False,
 ) -> Path:
     """Run an experiment and write its results directory.
+
+    Nothing is written before the manifests are read and checked against the protocol;
+    an output folder holding another run is refused (see :func:`prepare_output`).
 
     Args:
         config: a validated experiment (:func:`emolens.config.load_config`).
         out: output folder; overrides ``config.output``.
         progress: show progress bars.
         console: a ``rich.console.Console`` for log lines (default: stderr).
+        overwrite: replace another run in ``out`` (removes only what a run writes).
 
     Returns:
         the results directory.
@@ -558,12 +670,18 @@ def run_experiment(
     from emolens.models.factory import parameter_counts
 
     console = console or Console(stderr=True)
-    out = Path(out) if out is not None else config.output
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(out).expanduser().resolve() if out is not None else config.output
     t0 = time.perf_counter()
+    manifests = read_manifests(config, console)
+    mode = prepare_output(out, config, overwrite)
+    if mode != "new":
+        console.log(f"{'resuming the run in' if mode == 'resume' else 'replacing the run in'} {out}")
+    before = set(p.name for p in out.iterdir()) if out.is_dir() else set()
+    owned_before = set(_owned(out)) & before
+    out.mkdir(parents=True, exist_ok=True)
     (out / "config.toml").write_text(config_toml(config), encoding="utf-8")
 
-    data = load_data(config, progress=progress, console=console)
+    data = load_data(config, progress=progress, console=console, manifests=manifests)
     t_feat = time.perf_counter()
     data.manifest.to_csv(out / "manifest.csv", index=False)
     data.features.loc[data.manifest["file"]].to_parquet(out / "features.parquet")
@@ -651,4 +769,8 @@ def run_experiment(
             console.log(f"report: {out / 'report.html'} ({opts.timings['total']:.1f} s)")
         except Exception as err:  # noqa: BLE001 - the results are written; say why no report
             console.log(f"[yellow]report failed[/]: {type(err).__name__}: {err}")
+    owned = sorted(p.name for p in out.iterdir()
+                   if p.name not in before or p.name in owned_before or p.name in RUN_OUTPUTS)
+    (out / OWNED_FILE).write_text(json.dumps({"emolens": __version__, "entries": owned}, indent=1)
+                                  + "\n", encoding="utf-8")
     return out

@@ -48,16 +48,33 @@ def hash_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def current_umask() -> int:
+    """The process umask (read without changing it where the OS allows)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # no other portable way to read it; restored at once
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: Path, write, fsync: bool = False) -> None:
     """Write a file atomically: ``write(handle)`` fills a temporary file in the same folder,
     which then replaces ``path``. Nothing is left behind if ``write`` fails.
 
+    The file gets the mode a plain ``open(path, "w")`` would give (0666 less the umask):
+    ``mkstemp`` alone makes it 0600, unreadable to colleagues on shared storage.
     ``fsync=True`` also survives a power cut; cache entries skip it for speed, since a
     damaged entry is only ever recomputed.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_TMP_SUFFIX)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             if fsync:

@@ -9,6 +9,8 @@ package calibrates on top. SVCs offer ``decision_function``; ``clf="logreg"`` of
 
 from __future__ import annotations
 
+import difflib
+
 import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
@@ -50,7 +52,9 @@ def make_classifier(kind: str = "linear", seed: int = 0):
         return SVC(kernel="rbf", C=1.0, gamma="scale", class_weight="balanced", random_state=seed)
     if kind == "logreg":
         return LogisticRegression(C=1.0, max_iter=1000, class_weight="balanced", random_state=seed)
-    raise ValueError(f"clf must be one of {CLASSIFIERS}, got {kind!r}.")
+    close = difflib.get_close_matches(str(kind), CLASSIFIERS, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"clf must be one of {', '.join(map(repr, CLASSIFIERS))}, got {kind!r}.{hint}")
 
 
 def make_model(name: str, *, clf: str | None = None, seed: int = 0, **params) -> Pipeline:
@@ -69,7 +73,9 @@ def make_model(name: str, *, clf: str | None = None, seed: int = 0, **params) ->
         or ``"passthrough"``) and ``clf``.
     """
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}.")
+        close = difflib.get_close_matches(str(name), MODEL_NAMES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown model {name!r}.{hint} Choose one of {', '.join(MODEL_NAMES)}.")
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise ValueError(f"seed must be an int, got {seed!r}.")
     reduce_kind, default_clf = MODELS[name]
@@ -90,19 +96,54 @@ def make_model(name: str, *, clf: str | None = None, seed: int = 0, **params) ->
     return pipe
 
 
+def check_model(pipe: Pipeline) -> Pipeline:
+    """Check every parameter of an unfitted :func:`make_model` pipeline (types and ranges)
+    without fitting it, so that a wrong value fails before any data is read.
+
+    Returns:
+        ``pipe`` unchanged.
+
+    Raises:
+        ValueError: ``<step>: <what is wrong>``.
+    """
+    for name, step in pipe.steps:
+        if step == "passthrough":
+            continue
+        try:
+            if hasattr(step, "_check_params"):  # emolens' own estimators
+                step._check_params()
+            else:  # scikit-learn's declared parameter constraints, as fit() checks them
+                step._validate_params()
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{name}: {err}") from None
+    return pipe
+
+
 def _route(pipe: Pipeline, params: dict) -> dict:
     routed = {}
     steps = {n: s for n, s in pipe.steps if s != "passthrough"}
+    valid = sorted(f"{n}__{p}" for n, s in steps.items() for p in s.get_params(deep=False))
+    bare = sorted({p for s in steps.values() for p in s.get_params(deep=False)})
     for key, value in params.items():
         if "__" in key:
+            if key not in valid:
+                close = difflib.get_close_matches(key, valid, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise ValueError(
+                    f"unknown parameter {key!r} for this model.{hint} Valid: {', '.join(valid)}."
+                )
             routed[key] = value
             continue
         owners = [n for n, s in steps.items() if key in s.get_params(deep=False)]
         if len(owners) == 1:
             routed[f"{owners[0]}__{key}"] = value
         elif not owners:
-            valid = sorted(f"{n}__{p}" for n, s in steps.items() for p in s.get_params(deep=False))
-            raise ValueError(f"unknown parameter {key!r} for this model; valid: {', '.join(valid)}.")
+            close = difflib.get_close_matches(key, bare, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"unknown parameter {key!r} for this model.{hint} Parameters: "
+                f"{', '.join(bare)} (or step__param: {', '.join(valid)})."
+            )
         else:
             raise ValueError(
                 f"parameter {key!r} belongs to several steps ({', '.join(owners)}); "
