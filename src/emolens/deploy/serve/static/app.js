@@ -134,7 +134,7 @@ function extent() {
   const m = state.model, xs = [], ys = [];
   const add = (x, y) => { xs.push(x); ys.push(y); };
   if (m.regions.available) for (const c of Object.values(m.regions.classes)) {
-    const e = c.ellipses[c.ellipses.length - 1], r = Math.max(e.rx, e.ry);
+    const e = c.ellipses[c.ellipses.length - 1], r = 1.12 * Math.max(e.rx, e.ry); // room for the class name
     add(e.cx - r, e.cy - r); add(e.cx + r, e.cy + r);
   }
   if (m.reference.latent) add(m.reference.latent[0], m.reference.latent[1]);
@@ -182,9 +182,16 @@ function drawMap() {
         }));
       });
     }
+    // class names at the outer tip of their 90 % ellipse (away from the others), not on the points
+    const cls = Object.values(m.regions.classes);
+    const mx = cls.reduce((s, r) => s + r.mean[0], 0) / cls.length, my = cls.reduce((s, r) => s + r.mean[1], 0) / cls.length;
     for (const [c, r] of Object.entries(m.regions.classes)) {
-      svg.appendChild(el("svg:text", { x: sx(r.mean[0]), y: sy(r.mean[1]), "text-anchor": "middle",
-        style: `fill:${m.colors[c]};font-weight:bold;font-size:13px;opacity:.85` }, c));
+      const e = r.ellipses[r.ellipses.length - 1], a = e.angle * Math.PI / 180;
+      const tips = [1, -1].map((k) => [e.cx + k * 1.08 * e.rx * Math.cos(a), e.cy + k * 1.08 * e.rx * Math.sin(a)]);
+      const far = (t) => (t[0] - mx) ** 2 + (t[1] - my) ** 2;
+      const [tx, ty] = far(tips[0]) >= far(tips[1]) ? tips[0] : tips[1];
+      svg.appendChild(el("svg:text", { x: sx(tx), y: sy(ty) + 4, "text-anchor": "middle",
+        style: `fill:${m.colors[c]};font-weight:bold;font-size:13px;paint-order:stroke;stroke:#fff;stroke-width:3px` }, c));
     }
     $("map-note").textContent = "Shaded: where half of each emotion's training utterances lie; dashed: 90 % " +
       "(Gaussian ellipses stored in the model). Points: your recordings, coloured and shaped by the predicted class; " +
