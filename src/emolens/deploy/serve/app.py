@@ -97,7 +97,7 @@ class Service:
 
     # ------------------------------------------------------------------ model
     def model_info(self) -> dict[str, Any]:
-        from emolens.report.figures import EMOTION_MARKERS, emotion_color
+        from emolens.palette import EMOTION_MARKERS, emotion_color
 
         b = self.predictor.bundle
         info = b.info
