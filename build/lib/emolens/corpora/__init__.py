@@ -1,0 +1,65 @@
+"""emolens.corpora: corpus loaders producing one tidy table per corpus.
+
+>>> from emolens.corpora import load_corpus
+>>> manifest = load_corpus("../shared/corpora/emodb")        # doctest: +SKIP
+
+Every loader returns the columns in :data:`COLUMNS`; see docs/corpora.md for the layouts
+and label mappings.
+"""
+
+from typing import TYPE_CHECKING
+
+from emolens._lazy import lazy_exports
+
+if TYPE_CHECKING:  # static tools see the real imports
+    from emolens.corpora.load import CORPORA, detect_corpus, load_corpus, load_release
+    from emolens.corpora.manifest import load_folders, read_manifest
+    from emolens.corpora.inputs import (
+        INPUT_COLUMNS,
+        InputError,
+        audio_extensions,
+        audio_files,
+        discover_inputs,
+    )
+    from emolens.corpora.releases import RELEASES
+    from emolens.corpora.schema import (
+        COLUMNS,
+        EMOTIONS,
+        LABEL4,
+        NRC_VAD,
+        NRC_VAD_SOURCE,
+        CorpusError,
+        category_av,
+        make_manifest,
+        normalize_emotion,
+        to_label4,
+    )
+
+# Loaded on first use: `emolens --help` must not import pandas/sklearn/torch.
+_EXPORTS = {
+    "CORPORA": "load",
+    "detect_corpus": "load",
+    "load_corpus": "load",
+    "load_release": "load",
+    "load_folders": "manifest",
+    "read_manifest": "manifest",
+    "RELEASES": "releases",
+    "INPUT_COLUMNS": "inputs",
+    "InputError": "inputs",
+    "audio_extensions": "inputs",
+    "audio_files": "inputs",
+    "discover_inputs": "inputs",
+    "COLUMNS": "schema",
+    "EMOTIONS": "schema",
+    "LABEL4": "schema",
+    "NRC_VAD": "schema",
+    "NRC_VAD_SOURCE": "schema",
+    "CorpusError": "schema",
+    "category_av": "schema",
+    "make_manifest": "schema",
+    "normalize_emotion": "schema",
+    "to_label4": "schema",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+__all__ = sorted(_EXPORTS)

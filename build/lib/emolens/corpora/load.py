@@ -1,0 +1,143 @@
+"""Detect a corpus layout and load it into the standard table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from emolens.corpora.manifest import emotion_folders, load_folders, read_manifest
+from emolens.corpora.inputs import audio_files
+from emolens.corpora.releases import RELEASES, Release
+from emolens.corpora.schema import CorpusError, make_manifest
+
+#: Names accepted besides the releases: a CSV manifest and the folder-per-emotion fallback.
+GENERIC = ("csv", "folders")
+
+#: A release is detected when its names match at least this share of the audio files.
+MIN_MATCH = 0.5
+
+
+def _release_rows(root: Path, release: Release, files: list[Path]) -> tuple[list, list]:
+    context = release.context(root)
+    rows, skipped = [], []
+    for file in files:
+        fields = release.parse(file, context)
+        if fields is None or fields.get("emotion") is None:
+            skipped.append(str(file))
+            continue
+        speaker = fields.get("speaker")
+        rows.append({
+            "file": str(file.resolve()),
+            "corpus": release.name,
+            "language": fields.get("language", release.language),
+            "speaker": f"{release.name}:{speaker}" if speaker is not None else None,
+            "gender": fields.get("gender"),
+            "emotion": fields["emotion"],
+            "activation": fields.get("activation"),
+            "valence": fields.get("valence"),
+        })
+    return rows, skipped
+
+
+def load_release(root: str | Path, name: str) -> pd.DataFrame:
+    """Load the corpus release ``name`` found under ``root``.
+
+    Audio files whose names do not follow the release's convention are left out; their
+    paths are listed in ``frame.attrs["skipped"]``.
+
+    Raises:
+        CorpusError: unknown name, or no file under ``root`` follows the layout.
+    """
+    if name not in RELEASES:
+        raise CorpusError(f"unknown corpus {name!r} (expected one of "
+                          f"{', '.join([*RELEASES, *GENERIC])})")
+    root = Path(root)
+    release = RELEASES[name]
+    rows, skipped = _release_rows(root, release, audio_files(root))
+    if not rows:
+        raise CorpusError(f"no audio file under {root} follows the {release.title} layout "
+                          f"(expected e.g. {release.example})")
+    frame = make_manifest(rows)
+    frame.attrs["skipped"] = skipped
+    return frame
+
+
+def detect_corpus(path: str | Path) -> str:
+    """Name of the corpus layout at ``path``: a release name, ``"csv"`` or ``"folders"``.
+
+    A release wins when its file-name convention matches at least half of the audio files
+    (the highest share wins; ties go to the earlier release in the registry). The
+    folder-per-emotion fallback applies when no release matches.
+
+    Raises:
+        CorpusError: missing path or unrecognised layout (one line saying what was expected).
+    """
+    path = Path(path).expanduser()
+    if path.is_file():
+        if path.suffix.lower() in {".csv", ".tsv", ".txt"}:
+            return "csv"
+        raise CorpusError(f"{path} is a file but not a CSV manifest (expected a corpus folder "
+                          "or a .csv with columns file,emotion)")
+    if not path.is_dir():
+        raise CorpusError(f"corpus folder not found: {path} (expected a corpus folder or a CSV "
+                          "manifest)")
+    files = audio_files(path)
+    if files:
+        best, best_share = None, 0.0
+        for release in RELEASES.values():
+            context = release.context(path)
+            share = sum(release.parse(f, context) is not None for f in files) / len(files)
+            if share > best_share:
+                best, best_share = release.name, share
+        if best is not None and best_share >= MIN_MATCH:
+            return best
+    if emotion_folders(path) and any(audio_files(folder)
+                                     for folder in emotion_folders(path).values()):
+        return "folders"
+    known = "; ".join(f"{r.title} ({r.example})" for r in RELEASES.values())
+    what = f"{len(files)} audio file(s)" if files else "no audio files"
+    raise CorpusError(f"unrecognised corpus layout in {path} ({what}); expected one of: "
+                      f"{known}; a folder per emotion (angry/, happy/, ...); or a CSV manifest")
+
+
+def load_corpus(path: str | Path, name: str | None = None) -> pd.DataFrame:
+    """Load a corpus folder or CSV manifest into one tidy table.
+
+    Args:
+        path: corpus folder (original release layout or one folder per emotion) or a CSV
+            manifest.
+        name: layout to use instead of detecting it: a name in ``CORPORA`` (``"emodb"``,
+            ``"ravdess"``, ..., ``"csv"``, ``"folders"``). For ``"folders"`` the folder name
+            is the corpus name.
+
+    Returns:
+        DataFrame with exactly the columns in ``COLUMNS``, RangeIndex, one row per utterance.
+
+    Raises:
+        CorpusError: missing path, unrecognised layout or unreadable manifest.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise CorpusError(f"corpus folder not found: {path} (expected a corpus folder or a CSV "
+                          "manifest)")
+    if name is None:
+        name = detect_corpus(path)
+    name = name.strip().lower().replace("-", "").replace("_", "")
+    if path.is_file():
+        if name != "csv":
+            raise CorpusError(f"{path} is a file; corpus {name!r} needs a corpus folder")
+        return read_manifest(path)
+    if name == "csv":
+        raise CorpusError(f"{path} is a folder; 'csv' needs a CSV manifest file")
+    if name == "folders":
+        return load_folders(path)
+    return load_release(path, name)
+
+
+#: Registry: corpus name -> loader ``(path) -> DataFrame``.
+CORPORA = {
+    **{name: (lambda path, _name=name: load_release(path, _name)) for name in RELEASES},
+    "csv": read_manifest,
+    "folders": load_folders,
+}

@@ -1,0 +1,131 @@
+"""Corpora without a known release layout: CSV manifests and one folder per emotion."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from emolens.corpora.inputs import audio_files
+from emolens.corpora.schema import (
+    COLUMNS,
+    EMOTION_ALIASES,
+    CorpusError,
+    make_manifest,
+    normalize_emotion,
+)
+
+REQUIRED = ("file", "emotion")
+OPTIONAL = ("speaker", "gender", "language", "corpus", "activation", "valence")
+
+
+def corpus_slug(text: str) -> str:
+    """A corpus name from a folder or file name: lower case, word characters and dashes."""
+    slug = re.sub(r"[^\w-]+", "-", text.strip().lower(), flags=re.UNICODE).strip("-")
+    return slug or "corpus"
+
+
+def read_manifest(csv_path: str | Path) -> pd.DataFrame:
+    """Read a CSV manifest into the standard table.
+
+    Required columns: ``file`` and ``emotion``; optional: ``speaker``, ``gender``,
+    ``language``, ``corpus``, ``activation``, ``valence`` (other columns are ignored).
+    Relative ``file`` paths resolve against the CSV's folder. A missing ``corpus`` defaults to
+    the CSV's file name; speakers are prefixed with their corpus (``corpus:speaker``) unless
+    already prefixed; missing (activation, valence) come from the category table.
+
+    Args:
+        csv_path: path of the CSV file.
+
+    Returns:
+        DataFrame with exactly :data:`~emolens.corpora.COLUMNS`.
+
+    Raises:
+        CorpusError: missing file, missing required columns, empty manifest or audio files
+            that do not exist.
+    """
+    path = Path(csv_path).expanduser()
+    if not path.is_file():
+        raise CorpusError(f"manifest not found: {path} (expected a CSV file with columns "
+                          "file,emotion)")
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                            encoding="utf-8-sig")
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
+        raise CorpusError(f"cannot read manifest {path}: {str(error).splitlines()[0]}") from None
+    table.columns = [str(column).strip().lower() for column in table.columns]
+    missing = [column for column in REQUIRED if column not in table.columns]
+    if missing:
+        raise CorpusError(f"manifest {path} lacks required column(s) {', '.join(missing)} "
+                          f"(expected file,emotion[,{','.join(OPTIONAL)}]; "
+                          f"found {','.join(table.columns) or 'none'})")
+    table = table.dropna(subset=["file"])
+    if table.empty:
+        raise CorpusError(f"manifest {path} has no rows")
+    if table["emotion"].isna().any():
+        row = int(table.index[table["emotion"].isna()][0]) + 2  # header is line 1
+        raise CorpusError(f"manifest {path} has an empty emotion on line {row}")
+
+    base = path.resolve().parent
+    files = [(Path(name).expanduser() if Path(name).expanduser().is_absolute()
+              else base / name).resolve() for name in table["file"]]
+    absent = [file for file in files if not file.is_file()]
+    if absent:
+        raise CorpusError(f"manifest {path}: {len(absent)} audio file(s) not found, "
+                          f"e.g. {absent[0]}")
+
+    default_corpus = corpus_slug(path.stem)
+    rows = []
+    for file, (_, record) in zip(files, table.iterrows()):
+        row = {key: record.get(key) for key in OPTIONAL if key in table.columns}
+        row = {key: value for key, value in row.items() if not pd.isna(value)}
+        corpus = row.get("corpus", default_corpus)
+        speaker = row.get("speaker")
+        if speaker is not None and not str(speaker).startswith(f"{corpus}:"):
+            speaker = f"{corpus}:{speaker}"
+        for key in ("activation", "valence"):
+            if key in row:
+                try:
+                    row[key] = float(row[key])
+                except ValueError:
+                    raise CorpusError(f"manifest {path}: {key} {row[key]!r} is not a "
+                                      "number") from None
+        rows.append({**row, "file": str(file), "corpus": corpus, "speaker": speaker,
+                     "emotion": record["emotion"]})
+    return make_manifest(rows)
+
+
+def emotion_folders(root: Path) -> dict[str, Path]:
+    """Immediate sub-folders of ``root`` named after a known emotion -> category."""
+    folders = {}
+    for child in sorted(root.iterdir()) if root.is_dir() else []:
+        name = child.name.strip().lower().replace("-", "_")
+        if child.is_dir() and not child.name.startswith(".") and (
+            name in EMOTION_ALIASES or name.replace("_", " ") in EMOTION_ALIASES
+        ):
+            folders[child.name] = child
+    return folders
+
+
+def load_folders(root: str | Path, name: str | None = None) -> pd.DataFrame:
+    """Load a corpus laid out as one folder per emotion (``angry/x.wav``, ``happy/y.flac``).
+
+    The corpus name defaults to the folder's name; speaker, gender and language are missing.
+    Audio files outside the emotion folders are ignored.
+
+    Raises:
+        CorpusError: when no emotion folder holds audio.
+    """
+    root = Path(root)
+    corpus = corpus_slug(name or root.resolve().name)
+    rows = []
+    for folder_name, folder in emotion_folders(root).items():
+        emotion = normalize_emotion(folder_name)
+        rows.extend({"file": str(file.resolve()), "corpus": corpus, "emotion": emotion}
+                    for file in audio_files(folder))
+    if not rows:
+        raise CorpusError(f"no audio in emotion folders under {root} (expected e.g. "
+                          "angry/x.wav, happy/y.wav)")
+    frame = make_manifest(rows)
+    return frame[COLUMNS]

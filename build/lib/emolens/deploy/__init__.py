@@ -1,0 +1,41 @@
+"""emolens.deploy: model bundles, prediction, streaming, ONNX export, out-of-domain score.
+
+>>> from emolens.deploy import Predictor  # doctest: +SKIP
+>>> Predictor().predict_files(["a.wav", "speaker_folder/"]).table  # doctest: +SKIP
+"""
+
+from typing import TYPE_CHECKING
+
+from emolens._lazy import lazy_exports
+
+if TYPE_CHECKING:  # static tools see the real imports
+    from emolens.deploy.bundle import (
+        FORMAT_VERSION,
+        Bundle,
+        BundleError,
+        check_feature_names,
+        default_bundle_path,
+        load_bundle,
+        save_bundle,
+    )
+    from emolens.deploy.calibration import ProbabilityHead
+    from emolens.deploy.ood import OODScorer
+    from emolens.deploy.predict import Prediction, Predictor
+
+# Loaded on first use: `emolens --help` must not import pandas/sklearn/torch.
+_EXPORTS = {
+    "FORMAT_VERSION": "bundle",
+    "Bundle": "bundle",
+    "BundleError": "bundle",
+    "check_feature_names": "bundle",
+    "default_bundle_path": "bundle",
+    "load_bundle": "bundle",
+    "save_bundle": "bundle",
+    "ProbabilityHead": "calibration",
+    "OODScorer": "ood",
+    "Prediction": "predict",
+    "Predictor": "predict",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+__all__ = sorted(_EXPORTS)

@@ -1,0 +1,374 @@
+"""Model bundles: a trained pipeline plus everything needed to use it, with no pickled code.
+
+Layout of a bundle directory (or the same files in a ``.zip``)::
+
+    bundle.json      metadata: format/package versions, feature set and names, labels,
+                     normalisation, probability head, out-of-domain scorer, training corpora,
+                     metrics, creation date
+    pipeline/        the sklearn pipeline, via emolens.models.save_pipeline (JSON + safetensors)
+    MODEL_CARD.md    optional, human-readable
+
+Loading never unpickles or evaluates anything: only files with an allow-listed suffix may be
+present (JSON, safetensors, ONNX, text), every ``bundle.json`` field is type-checked, and
+version and feature-name mismatches are explained.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import shutil
+import tempfile
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import emolens
+from emolens.deploy.calibration import ProbabilityHead
+from emolens.deploy.ood import OODScorer
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Bundle",
+    "BundleError",
+    "save_bundle",
+    "load_bundle",
+    "check_feature_names",
+    "default_bundle_path",
+]
+
+FORMAT = "emolens-bundle"
+#: major.minor; a different major cannot be read, a newer minor is read with a warning.
+FORMAT_VERSION = "1.0"
+META_FILE = "bundle.json"
+PIPELINE_DIR = "pipeline"
+#: Suffixes a bundle may contain. Anything else (.pkl, .joblib, .pt, .npy, .py, ...) is refused.
+ALLOWED_SUFFIXES = {".json", ".safetensors", ".onnx", ".md", ".txt", ".csv", ".png"}
+NORMALISATIONS = (None, "corpus", "speaker")
+
+
+class BundleError(ValueError):
+    """A bundle is malformed, incompatible or unsafe; the message says why."""
+
+
+def default_bundle_path() -> Path:
+    """Path of the default model shipped inside the package."""
+    return Path(emolens.__file__).resolve().parent / "data" / "default_model"
+
+
+@dataclass
+class Bundle:
+    """A trained, deployable model.
+
+    Attributes:
+        pipeline: fitted sklearn Pipeline with steps ``scale``, ``reduce``, ``clf``.
+        head: calibrated probability head on the classifier's decision scores.
+        ood: fitted out-of-domain scorer.
+        feature_set: feature set name for emolens.features.extract.
+        feature_names: the model's input columns, in order.
+        labels: class order of the probabilities.
+        normalisation: ``by`` (None/"corpus"/"speaker"), ``clip`` and ``min_group_size`` of
+            the pipeline's scaler (groups smaller than that use the training statistics).
+        info: free metadata (model name/params, training corpora, metrics, licenses...).
+    """
+
+    pipeline: Any
+    head: ProbabilityHead
+    ood: OODScorer
+    feature_set: str
+    feature_names: list[str]
+    labels: list[str]
+    normalisation: dict[str, Any]
+    info: dict[str, Any] = field(default_factory=dict)
+    created: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+    format_version: str = FORMAT_VERSION
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.ood.means_.shape[1])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``bundle.json`` content."""
+        norm = dict(self.normalisation)
+        return {
+            "format": FORMAT,
+            "format_version": self.format_version,
+            "created": self.created or _now(),
+            "versions": self.versions or package_versions(),
+            "feature_set": self.feature_set,
+            "feature_names": list(self.feature_names),
+            "labels": list(self.labels),
+            "latent_dim": self.latent_dim,
+            "normalisation": norm,
+            "head": self.head.to_dict(),
+            "ood": self.ood.to_dict(),
+            "info": self.info,
+        }
+
+
+# ---------------------------------------------------------------------------- save / load
+def save_bundle(bundle: Bundle, path: str | Path) -> Path:
+    """Write a bundle to a directory, or to a ``.zip`` archive when ``path`` ends in .zip.
+
+    Args:
+        bundle: the bundle.
+        path: target directory (created; existing bundle files are replaced) or .zip file.
+
+    Returns:
+        The path written.
+    """
+    from emolens.models import save_pipeline
+
+    path = Path(path)
+    if path.suffix == ".zip":
+        with tempfile.TemporaryDirectory() as tmp:
+            save_bundle(bundle, Path(tmp) / "b")
+            with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+                for f in sorted((Path(tmp) / "b").rglob("*")):
+                    if f.is_file():
+                        zf.write(f, f.relative_to(Path(tmp) / "b").as_posix())
+        return path
+    path.mkdir(parents=True, exist_ok=True)
+    if (path / PIPELINE_DIR).exists():
+        shutil.rmtree(path / PIPELINE_DIR)
+    save_pipeline(bundle.pipeline, path / PIPELINE_DIR)
+    meta = bundle.to_dict()
+    (path / META_FILE).write_text(json.dumps(meta, indent=1, allow_nan=False) + "\n")
+    _check_safe_files(path)  # save_pipeline must not have written anything unsafe either
+    return path
+
+
+def load_bundle(path: str | Path | None = None, feature_names: list[str] | None = None) -> Bundle:
+    """Read and validate a bundle.
+
+    Args:
+        path: bundle directory or .zip; None = the default model shipped with emolens.
+        feature_names: the extractor's column names to check the bundle against (optional).
+
+    Returns:
+        The bundle.
+
+    Raises:
+        BundleError: missing/unsafe files, bad JSON types, incompatible format version,
+            feature-name mismatch. Warns (UserWarning) on newer minor format versions and
+            different package versions.
+    """
+    from emolens.models import load_pipeline
+
+    path = Path(path) if path is not None else default_bundle_path()
+    if not path.exists():
+        raise BundleError(f"model bundle not found: {path}")
+    if path.is_file():
+        if not zipfile.is_zipfile(path):
+            raise BundleError(f"{path} is neither a bundle directory nor a .zip archive")
+        with tempfile.TemporaryDirectory() as tmp:
+            _safe_extract(path, Path(tmp))
+            return load_bundle(Path(tmp), feature_names)
+    if not (path / META_FILE).is_file():
+        raise BundleError(f"{path} is not a model bundle: {META_FILE} is missing")
+    _check_safe_files(path)
+    try:
+        meta = json.loads((path / META_FILE).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise BundleError(f"{path / META_FILE} is not valid JSON: {err}") from None
+    validate_meta(meta)
+    if feature_names is not None:
+        check_feature_names(meta["feature_names"], feature_names)
+    if not (path / PIPELINE_DIR).is_dir():
+        raise BundleError(f"{path} is not a complete bundle: {PIPELINE_DIR}/ is missing")
+    try:
+        pipeline = load_pipeline(path / PIPELINE_DIR)
+    except Exception as err:  # their errors are specific; wrap with the bundle's path
+        raise BundleError(f"cannot load the pipeline of {path}: {err}") from err
+    try:
+        head = ProbabilityHead.from_dict(meta["head"])
+        ood = OODScorer.from_dict(meta["ood"])
+    except ValueError as err:
+        raise BundleError(f"{path / META_FILE}: {err}") from None
+    if head.labels_ != meta["labels"]:
+        raise BundleError(f"head labels {head.labels_} differ from bundle labels {meta['labels']}")
+    if ood.means_.shape[1] != meta["latent_dim"]:
+        raise BundleError("out-of-domain scorer and latent_dim disagree")
+    return Bundle(
+        pipeline=pipeline, head=head, ood=ood, feature_set=meta["feature_set"],
+        feature_names=list(meta["feature_names"]), labels=list(meta["labels"]),
+        normalisation=meta["normalisation"], info=meta["info"], created=meta["created"],
+        versions=meta["versions"], format_version=meta["format_version"],
+    )
+
+
+# ---------------------------------------------------------------------------- validation
+_SCHEMA: dict[str, type | tuple] = {
+    "format": str,
+    "format_version": str,
+    "created": str,
+    "versions": dict,
+    "feature_set": str,
+    "feature_names": list,
+    "labels": list,
+    "latent_dim": int,
+    "normalisation": dict,
+    "head": dict,
+    "ood": dict,
+    "info": dict,
+}
+
+
+def validate_meta(meta: Any) -> None:
+    """Type-check ``bundle.json`` content and apply the version rules."""
+    if not isinstance(meta, dict):
+        raise BundleError(f"{META_FILE} must hold a JSON object, got {type(meta).__name__}")
+    if meta.get("format") != FORMAT:
+        raise BundleError(f"{META_FILE}: 'format' must be {FORMAT!r}, got {meta.get('format')!r}")
+    for key, typ in _SCHEMA.items():
+        if key not in meta:
+            raise BundleError(f"{META_FILE}: required field {key!r} is missing")
+        if not isinstance(meta[key], typ) or (typ is int and isinstance(meta[key], bool)):
+            raise BundleError(
+                f"{META_FILE}: field {key!r} must be {typ.__name__}, "
+                f"got {type(meta[key]).__name__} ({str(meta[key])[:40]!r})"
+            )
+    _check_format_version(meta["format_version"])
+    for key in ("feature_names", "labels"):
+        if not meta[key] or not all(isinstance(x, str) for x in meta[key]):
+            raise BundleError(f"{META_FILE}: {key!r} must be a non-empty list of strings")
+    if len(set(meta["feature_names"])) != len(meta["feature_names"]):
+        raise BundleError(f"{META_FILE}: 'feature_names' has duplicates")
+    norm = meta["normalisation"]
+    if norm.get("by") not in NORMALISATIONS:
+        raise BundleError(
+            f"{META_FILE}: normalisation 'by' must be one of {NORMALISATIONS}, got {norm.get('by')!r}"
+        )
+    for key, typ in (("clip", (int, float, type(None))), ("min_group_size", int)):
+        if not isinstance(norm.get(key), typ):
+            raise BundleError(f"{META_FILE}: normalisation {key!r} has a wrong type")
+    _check_package_versions(meta["versions"])
+
+
+def _check_format_version(version: str) -> None:
+    try:
+        major, minor = (int(x) for x in version.split("."))
+    except ValueError:
+        raise BundleError(f"{META_FILE}: format_version {version!r} is not 'major.minor'") from None
+    cur_major, cur_minor = (int(x) for x in FORMAT_VERSION.split("."))
+    if major != cur_major:
+        raise BundleError(
+            f"bundle format version {version} cannot be read by emolens {emolens.__version__} "
+            f"(reads format {cur_major}.x); retrain the bundle or use a matching emolens"
+        )
+    if minor > cur_minor:
+        warnings.warn(
+            f"bundle format {version} is newer than this emolens reads ({FORMAT_VERSION}); "
+            "fields it does not know are ignored",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def package_versions() -> dict[str, str]:
+    """Versions that matter for reproducing a bundle."""
+    import platform
+
+    import sklearn
+    import torch
+
+    out = {
+        "emolens": emolens.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "torch": torch.__version__.split("+")[0],
+    }
+    try:
+        import opensmile
+
+        out["opensmile"] = opensmile.__version__
+    except ImportError:  # pragma: no cover
+        pass
+    return out
+
+
+def _check_package_versions(versions: dict) -> None:
+    # Weights are plain arrays, so other versions still load; a different *major* version
+    # of the feature extractor or of emolens may change features, hence the warning.
+    current = package_versions()
+    diffs = []
+    for name in ("emolens", "opensmile", "scikit-learn", "torch"):
+        have, want = current.get(name), versions.get(name)
+        if have and isinstance(want, str) and _major(have) != _major(want):
+            diffs.append(f"{name} {want} (bundle) vs {have} (installed)")
+    if diffs:
+        warnings.warn(
+            "bundle was made with other major versions: " + "; ".join(diffs)
+            + ". It loads, but check predictions.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _major(v: str) -> str:
+    return v.split(".")[0]
+
+
+def check_feature_names(expected: list[str], actual: list[str]) -> None:
+    """Raise a BundleError with a readable diff when the column names differ.
+
+    Args:
+        expected: the bundle's feature names.
+        actual: the extractor's column names.
+    """
+    expected, actual = list(expected), list(actual)
+    if expected == actual:
+        return
+    missing = [c for c in expected if c not in set(actual)]
+    extra = [c for c in actual if c not in set(expected)]
+    lines = [f"feature names differ from the model's ({len(expected)} expected, {len(actual)} given)"]
+    if missing:
+        lines.append(f"  missing ({len(missing)}): " + ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else ""))
+    if extra:
+        lines.append(f"  unexpected ({len(extra)}): " + ", ".join(extra[:8]) + (" ..." if len(extra) > 8 else ""))
+    if not missing and not extra:
+        first = next(i for i, (a, b) in enumerate(zip(expected, actual)) if a != b)
+        lines.append(f"  same names, other order: first difference at position {first} "
+                     f"({expected[first]!r} expected, {actual[first]!r} given)")
+    lines.append("  (was the bundle trained with another feature set or opensmile version?)")
+    raise BundleError("\n".join(lines))
+
+
+def _check_safe_files(path: Path) -> None:
+    bad = [
+        p.relative_to(path).as_posix()
+        for p in sorted(path.rglob("*"))
+        if p.is_file() and p.suffix.lower() not in ALLOWED_SUFFIXES
+    ]
+    if bad:
+        raise BundleError(
+            f"refusing to load {path}: it contains files that are not plain data ({', '.join(bad)}). "
+            f"A bundle may only hold {', '.join(sorted(ALLOWED_SUFFIXES))} files; pickles and code "
+            "are never loaded."
+        )
+    links = [p.name for p in path.rglob("*") if p.is_symlink()]
+    if links:
+        raise BundleError(f"refusing to load {path}: it contains symbolic links ({', '.join(links)})")
+
+
+def _safe_extract(archive: Path, dest: Path) -> None:
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            target = (dest / info.filename).resolve()
+            if not str(target).startswith(str(dest.resolve())) or info.filename.startswith("/"):
+                raise BundleError(f"refusing to extract {archive}: unsafe member path {info.filename!r}")
+            if Path(info.filename).suffix.lower() not in ALLOWED_SUFFIXES and not info.is_dir():
+                raise BundleError(
+                    f"refusing to load {archive}: member {info.filename!r} is not plain data"
+                )
+        zf.extractall(dest)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()

@@ -1,0 +1,189 @@
+"""ONNX export of a bundle: scaler + encoder + linear classifier scores + calibrated head.
+
+The graph is written op by op with ``onnx.helper`` from the fitted numbers (no tracing, so
+no dependency on a torch exporter version)::
+
+    features (float64, N x 88)
+      -> (x - mean) / std, clipped to +-clip          float64, training statistics
+      -> Cast float32 -> encoder (Gemm + Relu ...)    float32, as torch runs it
+      -> latent -> Cast float64
+      -> classifier scores (affine) -> head (affine) -> Softmax
+    outputs: probabilities (N x 4, float64), latent (N x k, float64), scores
+
+The scaler uses the *training* statistics (what emolens does for a single file). For a
+per-speaker/per-corpus model, normalise features per group yourself and export with
+``include_scaler=False``: the graph then takes already z-scored (and clipped) features.
+The out-of-domain score is not part of the graph.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from emolens.deploy.bundle import Bundle, BundleError
+from emolens.deploy.calibration import linear_scores
+
+__all__ = ["export_onnx", "encoder_layers", "OPSET"]
+
+OPSET = 17
+
+
+def encoder_layers(encoder) -> list[tuple[str, np.ndarray | None, np.ndarray | None]]:
+    """Flatten a torch encoder into ``("linear", W, b)`` and ``("relu", None, None)`` steps.
+
+    Only Sequential-style stacks of Linear/ReLU/Identity (possibly nested) are supported;
+    anything else raises a clear error. The result is checked against the module's output by
+    :func:`export_onnx`.
+    """
+    from torch import nn
+
+    layers = []
+    for name, mod in encoder.named_modules():
+        if list(mod.children()):
+            continue  # containers: their leaves follow in registration order
+        if isinstance(mod, nn.Linear):
+            W = mod.weight.detach().cpu().numpy().astype(np.float32)
+            b = (mod.bias.detach().cpu().numpy() if mod.bias is not None
+                 else np.zeros(W.shape[0])).astype(np.float32)
+            layers.append(("linear", W, b))
+        elif isinstance(mod, nn.ReLU):
+            layers.append(("relu", None, None))
+        elif isinstance(mod, nn.Identity):
+            continue
+        else:
+            raise BundleError(
+                f"cannot export encoder layer {name!r} ({type(mod).__name__}): only Linear, "
+                "ReLU and Identity layers are supported"
+            )
+    return layers
+
+
+def export_onnx(bundle: Bundle, path: str | Path, include_scaler: bool = True,
+                check: bool = True) -> Path:
+    """Write the bundle's model as an ONNX file.
+
+    Args:
+        bundle: a loaded bundle whose ``reduce`` step is an autoencoder (or passthrough) and
+            whose classifier is linear (linear SVC, LinearSVC, logistic regression).
+        path: output .onnx file.
+        include_scaler: put the training-statistics z-scoring and clipping into the graph.
+        check: run ``onnx.checker`` and compare the encoder part with torch.
+
+    Returns:
+        The path written.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    pipe = bundle.pipeline
+    scale, reduce, clf = (pipe.named_steps[s] for s in ("scale", "reduce", "clf"))
+    lin = linear_scores(clf)
+    if lin is None:
+        raise BundleError(
+            f"ONNX export needs a linear classifier (linear SVC, LinearSVC or logistic "
+            f"regression); this bundle's classifier is {type(clf).__name__}"
+            f"(kernel={getattr(clf, 'kernel', None)!r})"
+        )
+    W_clf, b_clf, _ = lin
+    n_in = len(bundle.feature_names)
+    k = bundle.latent_dim
+
+    inits: list = []
+    nodes: list = []
+
+    def const(name, arr, dtype):
+        inits.append(numpy_helper.from_array(np.asarray(arr, dtype=dtype), name))
+        return name
+
+    x = "features"
+    if include_scaler:
+        const("scale_mean", scale.mean_, np.float64)
+        const("scale_std", scale.scale_, np.float64)
+        nodes.append(helper.make_node("Sub", [x, "scale_mean"], ["centred"]))
+        nodes.append(helper.make_node("Div", ["centred", "scale_std"], ["zscored"]))
+        x = "zscored"
+        if scale.clip is not None:
+            const("clip_lo", -float(scale.clip), np.float64)
+            const("clip_hi", float(scale.clip), np.float64)
+            nodes.append(helper.make_node("Clip", [x, "clip_lo", "clip_hi"], ["clipped"]))
+            x = "clipped"
+    # torch runs the encoder in float32 (AutoencoderTransformer.transform); do the same.
+    nodes.append(helper.make_node("Cast", [x], ["x32"], to=TensorProto.FLOAT))
+    x = "x32"
+    if reduce == "passthrough" or reduce is None:
+        pass
+    elif hasattr(reduce, "encoder_"):
+        for i, (kind, W, b) in enumerate(encoder_layers(reduce.encoder_)):
+            if kind == "linear":
+                const(f"enc{i}_W", W, np.float32)
+                const(f"enc{i}_b", b, np.float32)
+                nodes.append(helper.make_node("Gemm", [x, f"enc{i}_W", f"enc{i}_b"], [f"enc{i}"], transB=1))
+            else:
+                nodes.append(helper.make_node("Relu", [x], [f"enc{i}"]))
+            x = f"enc{i}"
+    else:
+        raise BundleError(
+            f"ONNX export supports autoencoder or passthrough reduce steps, not {type(reduce).__name__}"
+        )
+    nodes.append(helper.make_node("Cast", [x], ["latent"], to=TensorProto.DOUBLE))
+    const("clf_W", W_clf.T, np.float64)
+    const("clf_b", b_clf, np.float64)
+    nodes.append(helper.make_node("MatMul", ["latent", "clf_W"], ["clf_mm"]))
+    nodes.append(helper.make_node("Add", ["clf_mm", "clf_b"], ["scores"]))
+    const("head_W", bundle.head.coef_.T, np.float64)
+    const("head_b", bundle.head.intercept_, np.float64)
+    nodes.append(helper.make_node("MatMul", ["scores", "head_W"], ["head_mm"]))
+    nodes.append(helper.make_node("Add", ["head_mm", "head_b"], ["logits"]))
+    nodes.append(helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1))
+
+    n_lab = len(bundle.labels)
+    graph = helper.make_graph(
+        nodes, "emolens",
+        inputs=[helper.make_tensor_value_info("features", TensorProto.DOUBLE, ["N", n_in])],
+        outputs=[
+            helper.make_tensor_value_info("probabilities", TensorProto.DOUBLE, ["N", n_lab]),
+            helper.make_tensor_value_info("latent", TensorProto.DOUBLE, ["N", k]),
+            helper.make_tensor_value_info("scores", TensorProto.DOUBLE, ["N", W_clf.shape[0]]),
+        ],
+        initializer=inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="emolens")
+    model.ir_version = min(model.ir_version, 8)  # readable by older onnxruntime builds too
+    meta = {
+        "labels": ",".join(bundle.labels),
+        "feature_set": bundle.feature_set,
+        "feature_names": ",".join(bundle.feature_names),
+        "scaler": "training statistics" if include_scaler else "none (input must be z-scored)",
+        "normalisation_of_model": str(bundle.normalisation.get("by")),
+    }
+    for key, value in meta.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    if check:
+        onnx.checker.check_model(model)
+        if hasattr(reduce, "encoder_"):
+            _check_encoder(reduce, n_in)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, path)
+    return path
+
+
+def _check_encoder(reduce, n_in: int) -> None:
+    """The flattened layers must reproduce the torch encoder (guards unknown layouts)."""
+    import torch
+
+    x = np.random.default_rng(0).normal(size=(16, n_in)).astype(np.float32)
+    with torch.no_grad():
+        want = reduce.encoder_(torch.as_tensor(x)).numpy()
+    h = x
+    for kind, W, b in encoder_layers(reduce.encoder_):
+        h = h @ W.T + b if kind == "linear" else np.maximum(h, 0)
+    if not np.allclose(h, want, atol=1e-4, rtol=1e-4):
+        raise BundleError(
+            "the encoder's layers, read in order, do not reproduce its output; "
+            "its forward() is not a plain stack and cannot be exported"
+        )

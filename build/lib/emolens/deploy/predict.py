@@ -1,0 +1,255 @@
+"""Predictions from a bundle: files, folders or manifests -> one row per file.
+
+Output columns: ``file, label, p_<label>... (bundle label order), z1..zk, ood_score, ood``.
+``label`` is the argmax of the calibrated probabilities.
+
+Normalisation: a model whose scaler z-scores per speaker or per corpus needs several
+utterances of the same speaker/corpus at prediction time. The groups come from, in order:
+a manifest's ``speaker``/``corpus`` column; otherwise the folder a file lies in (one folder =
+one recording set). Groups smaller than the scaler's ``min_group_size`` (e.g. a single file)
+fall back to the training statistics. :attr:`Prediction.normalisation` says what was done.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from emolens.deploy.bundle import Bundle, BundleError, check_feature_names, load_bundle
+from emolens.deploy.calibration import classifier_scores
+
+__all__ = ["Applied", "Prediction", "Predictor", "collect_inputs"]
+
+
+@dataclass
+class Prediction:
+    """Result of :meth:`Predictor.predict_files`.
+
+    Attributes:
+        table: one row per predicted file (columns in :meth:`Predictor.columns`).
+        skipped: ``file, reason`` for inputs that could not be used.
+        normalisation: one sentence on the normalisation applied.
+    """
+
+    table: pd.DataFrame
+    skipped: pd.DataFrame
+    normalisation: str
+
+
+@dataclass
+class Applied:
+    """Result of :meth:`Predictor.apply`.
+
+    Attributes:
+        table: one row per input (columns in :meth:`Predictor.columns`).
+        normalisation: one sentence on the normalisation applied.
+        scaled: (n, p) model input after the pipeline's scaler (what the encoder saw).
+        latent: (n, k) latent codes.
+    """
+
+    table: pd.DataFrame
+    normalisation: str
+    scaled: np.ndarray
+    latent: np.ndarray
+
+
+class Predictor:
+    """Applies a :class:`~emolens.deploy.bundle.Bundle` to features or audio.
+
+    Args:
+        bundle: a Bundle, a bundle path, or None for the default model.
+    """
+
+    def __init__(self, bundle: Bundle | str | os.PathLike | None = None):
+        self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+        steps = getattr(self.bundle.pipeline, "named_steps", {})
+        missing = [s for s in ("scale", "reduce", "clf") if s not in steps]
+        if missing:
+            raise BundleError(f"the bundle's pipeline lacks the step(s) {missing}")
+        self.scale, self.reduce, self.clf = steps["scale"], steps["reduce"], steps["clf"]
+        by = getattr(self.scale, "by", None)
+        if by != self.bundle.normalisation.get("by"):
+            raise BundleError(
+                f"bundle.json says normalisation by={self.bundle.normalisation.get('by')!r} "
+                f"but the pipeline's scaler has by={by!r}"
+            )
+        self.by = by
+        self._smile = None
+
+    # ------------------------------------------------------------------ columns
+    @property
+    def columns(self) -> list[str]:
+        b = self.bundle
+        return (
+            ["file", "label"] + [f"p_{c}" for c in b.labels]
+            + [f"z{i + 1}" for i in range(b.latent_dim)] + ["ood_score", "ood"]
+        )
+
+    # ------------------------------------------------------------------ core
+    def head_inputs(self, latent: np.ndarray) -> np.ndarray:
+        """Scores of the pipeline's classifier on latent codes (the head's input)."""
+        return classifier_scores(self.clf, latent)
+
+    def latent(self, X):
+        """Scaled features, latent codes and reconstruction errors (None without decoder)."""
+        with warnings.catch_warnings():
+            # Fallback to training statistics is reported by predict_features instead.
+            warnings.simplefilter("ignore", UserWarning)
+            Z = self.scale.transform(X)
+        latent = np.asarray(self.reduce.transform(Z), dtype=float)
+        recon = (
+            np.asarray(self.reduce.reconstruction_error(Z), dtype=float)
+            if hasattr(self.reduce, "reconstruction_error") else None
+        )
+        return Z, latent, recon
+
+    def predict_features(
+        self, features: pd.DataFrame, groups=None
+    ) -> tuple[pd.DataFrame, str]:
+        """Predict from a feature table.
+
+        Args:
+            features: indexed by file, the bundle's feature columns.
+            groups: speaker/corpus id per row for group normalisation (None: every row
+                is its own group, i.e. the training statistics are used).
+
+        Returns:
+            (table, normalisation note)
+        """
+        applied = self.apply(features, groups)
+        return applied.table, applied.normalisation
+
+    def apply(self, features: pd.DataFrame, groups=None) -> Applied:
+        """:meth:`predict_features` plus the model's intermediate values (for explanations).
+
+        Args:
+            features: indexed by file, the bundle's feature columns.
+            groups: speaker/corpus id per row (None: every row is its own group).
+
+        Returns:
+            :class:`Applied`: the prediction table, the normalisation note, the scaled model
+            input and the latent codes, row for row.
+        """
+        check_feature_names(self.bundle.feature_names, list(features.columns))
+        if len(features) == 0:
+            k, p = self.bundle.latent_dim, len(self.bundle.feature_names)
+            return Applied(pd.DataFrame(columns=self.columns), "no input",
+                           np.zeros((0, p)), np.zeros((0, k)))
+        files = [str(f) for f in features.index]
+        X = features.to_numpy(dtype=np.float64)
+        if not np.all(np.isfinite(X)):
+            raise ValueError("features contain NaN or infinite values")
+        if self.by is None:
+            note = "global z-scoring with the training statistics (the model's normalisation)"
+            gids = None
+        else:
+            gids = np.asarray(files if groups is None else groups, dtype=object)
+        if gids is None:
+            idx = pd.Index(files, name="file")
+        else:
+            # The group id goes into both levels: the scaler reads the one named by its `by`.
+            idx = pd.MultiIndex.from_arrays([files, gids, gids], names=["file", "corpus", "speaker"])
+        X = pd.DataFrame(X, index=idx, columns=self.bundle.feature_names)
+        Z, latent, recon = self.latent(X)
+        if gids is not None:
+            fallback = list(getattr(self.scale, "last_fallback_groups_", []))
+            n_groups = len(pd.unique(gids))
+            note = (
+                f"per-{self.by} z-scoring (the model's normalisation) over {n_groups} group(s)"
+            )
+            if fallback:
+                n_fb = int(np.isin(gids, np.asarray(fallback, dtype=object)).sum())
+                note += (
+                    f"; {n_fb} file(s) in {len(fallback)} group(s) with fewer than "
+                    f"{self.scale.min_group_size} files used the training statistics instead "
+                    f"(less reliable: give several files per {self.by})"
+                )
+        proba = self.bundle.head.predict_proba(self.head_inputs(latent))
+        ood = self.bundle.ood.score(latent, recon, X if self.bundle.ood.uses_raw_ else None)
+        table = pd.DataFrame({"file": files})
+        table["label"] = np.asarray(self.bundle.labels, dtype=object)[proba.argmax(axis=1)]
+        for j, c in enumerate(self.bundle.labels):
+            table[f"p_{c}"] = proba[:, j]
+        for j in range(latent.shape[1]):
+            table[f"z{j + 1}"] = latent[:, j]
+        table["ood_score"] = ood
+        table["ood"] = ood > self.bundle.ood.threshold_
+        return Applied(table, note, np.asarray(Z, dtype=float), latent)
+
+    def predict_files(self, inputs, jobs: int = 1, cache_dir=None) -> Prediction:
+        """Predict files, folders and/or CSV manifests.
+
+        Args:
+            inputs: a path or a list of paths (audio files, folders searched recursively,
+                CSV manifests with a ``file`` column and optional ``speaker``/``corpus``).
+            jobs: feature extraction processes.
+            cache_dir: feature cache (default: emolens' user cache).
+
+        Returns:
+            :class:`Prediction`.
+        """
+        from emolens.features import NoFeaturesError, extract
+
+        files, groups, source, skipped = collect_inputs(inputs, self.by)
+        empty = pd.DataFrame(columns=self.columns)
+        if not files:
+            return Prediction(empty, skipped, "no input files")
+        try:
+            ex = extract(files, feature_set=self.bundle.feature_set, jobs=jobs,
+                         cache_dir=cache_dir, progress=False)
+        except NoFeaturesError as err:
+            return Prediction(empty, pd.concat([skipped, err.skipped], ignore_index=True),
+                              "no file could be processed")
+        group_of = dict(zip(files, groups))
+        feats = ex.features
+        table, note = self.predict_features(feats, [group_of[f] for f in feats.index])
+        if self.by is not None:
+            note += f"; groups from {source}"
+        return Prediction(table, pd.concat([skipped, ex.skipped], ignore_index=True), note)
+
+    # ------------------------------------------------------------------ signals
+    def signal_features(self, signal: np.ndarray, sr: int) -> pd.DataFrame:
+        """Features of one in-memory signal (validated and resampled like files)."""
+        from emolens.features.audio import TARGET_SR, prepare_signal
+        from emolens.features.sets import get_config
+
+        if self._smile is None:
+            self._smile = get_config(self.bundle.feature_set).smile()
+        x = prepare_signal(signal, sr)
+        frame = self._smile.process_signal(x, TARGET_SR)
+        return pd.DataFrame(frame.to_numpy(dtype=np.float64), columns=list(frame.columns))
+
+
+def collect_inputs(inputs, by: str | None = None):
+    """Expand files, folders and manifests (:func:`emolens.corpora.discover_inputs`) into
+    files with their normalisation groups.
+
+    A manifest's ``by`` column (``speaker``/``corpus``) gives the group; a folder's files are
+    grouped by the folder they lie in (one folder = one recording set); a lone file, or a
+    manifest row without a group, is its own group (it falls back to the training statistics).
+
+    Returns:
+        (files, groups, source description, skipped DataFrame)
+    """
+    from emolens.corpora import discover_inputs
+
+    table, skipped = discover_inputs(inputs)
+    groups, sources = [], set()
+    for row in table.itertuples(index=False):
+        if row.source == "folder":
+            groups.append(row.folder)
+            sources.add("folders (one folder = one recording set)")
+        elif row.source == "manifest":
+            has = by in ("speaker", "corpus") and by in table.columns
+            value = getattr(row, by) if has else None
+            groups.append(f"{row.origin}:{value}" if has and pd.notna(value) else row.file)
+            sources.add(f"the manifest's {by!r} column" if value is not None else
+                        f"a manifest without a {by!r} column (each file alone)")
+        else:
+            groups.append(row.file)  # a lone file is its own group -> fallback
+            sources.add("single files (each file alone)")
+    return table["file"].tolist(), groups, " and ".join(sorted(sources)), skipped

@@ -1,0 +1,244 @@
+"""Train a deployable bundle: pipeline + held-out calibration + out-of-domain threshold.
+
+Calibration and the out-of-domain threshold both need data the model did not train on.
+``build_bundle`` runs speaker-independent cross-validation: each fold model scores its
+held-out speakers, the pooled held-out classifier scores fit the probability head, and the
+pooled held-out out-of-domain scores (each standardised against its own fold model's
+training data) give the threshold. The final pipeline is then fitted on all data.
+
+Group (per-speaker/per-corpus) statistics come from *all* of a speaker's utterances, as in
+``emolens predict`` on a folder: utterances without one of the 4 labels (``X_unlabelled``)
+join the scaler's statistics but are never fitted, scored or calibrated on — the same
+mechanism as the evaluation runner (:class:`emolens.models.grouped.GroupScaled`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+import emolens
+from emolens.deploy.bundle import Bundle, _now, package_versions
+from emolens.deploy.calibration import ProbabilityHead, classifier_scores, linear_scores
+from emolens.deploy.ood import OODScorer, raw_columns
+from emolens.deploy.regions import (
+    REFERENCE_KEY,
+    REGIONS_KEY,
+    attribution_reference,
+    latent_regions,
+)
+
+__all__ = ["build_bundle", "heldout_outputs"]
+
+
+def _grouped(pipe) -> bool:
+    return getattr(pipe.named_steps.get("scale"), "by", None) is not None
+
+
+def _fit(pipe, X, y, X_unlabelled):
+    """Fit ``pipe`` in place on the labelled rows; group statistics over all rows."""
+    from emolens.models.grouped import GroupScaled
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        if _grouped(pipe):
+            GroupScaled(pipe, X_unlabelled).fit(X, y)
+        else:
+            pipe.fit(X, y)
+    return pipe
+
+
+def _scaled(pipe, X, X_unlabelled=None):
+    """``X`` after the pipeline's scaler (group statistics over all rows of each group)."""
+    from emolens.models.grouped import GroupScaled
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        if _grouped(pipe):
+            return GroupScaled(pipe, X_unlabelled).scaled(X)
+        return pipe.named_steps["scale"].transform(X)
+
+
+def _outputs(pipe, X, X_unlabelled=None, Z=None):
+    reduce, clf = (pipe.named_steps[s] for s in ("reduce", "clf"))
+    Z = _scaled(pipe, X, X_unlabelled) if Z is None else Z
+    if reduce == "passthrough":
+        raise ValueError("deployable bundles need a latent: use an autoencoder or PCA model")
+    latent = np.asarray(reduce.transform(Z), dtype=float)
+    recon = (np.asarray(reduce.reconstruction_error(Z), dtype=float)
+             if hasattr(reduce, "reconstruction_error") else None)
+    return latent, recon, classifier_scores(clf, latent)
+
+
+def _raw(X: pd.DataFrame) -> pd.DataFrame | None:
+    """The unnormalised columns of the out-of-domain raw signal (None: feature set has none)."""
+    cols = raw_columns(X.columns)
+    return X[cols] if cols else None
+
+
+def heldout_outputs(pipe, X: pd.DataFrame, y: np.ndarray, n_splits: int = 5, seed: int = 0,
+                    ood_params: dict | None = None, X_unlabelled: pd.DataFrame | None = None):
+    """Speaker-independent CV: held-out classifier scores and out-of-domain scores.
+
+    Args:
+        pipe: unfitted pipeline (cloned per fold).
+        X: model input with a ``speaker`` index level.
+        y: labels.
+        n_splits: folds (grouped by speaker, stratified by label).
+        seed: fold shuffling seed.
+        ood_params: OODScorer parameters.
+        X_unlabelled: utterances of the same speakers without a label; they join the group
+            statistics of their speaker's fold (training or held-out) only.
+
+    Returns:
+        dict with ``scores`` (n, m), ``ood`` (n,), ``fold`` (n,) in X's row order.
+    """
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    speakers = np.asarray(X.index.get_level_values("speaker"))
+    n_spk = len(np.unique(speakers))
+    if n_spk < n_splits:
+        raise ValueError(f"{n_splits}-fold speaker-independent CV needs >= {n_splits} speakers, got {n_spk}")
+    cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    scores, ood, fold = None, np.full(len(y), np.nan), np.full(len(y), -1)
+    for f, (tr, te) in enumerate(cv.split(np.zeros(len(y)), y, speakers)):
+        model = _fit(clone(pipe), X.iloc[tr], y[tr], X_unlabelled)
+        lat_tr, rec_tr, _ = _outputs(model, X.iloc[tr], X_unlabelled)
+        lat_te, rec_te, s_te = _outputs(model, X.iloc[te], X_unlabelled)
+        if scores is None:
+            scores = np.full((len(y), s_te.shape[1]), np.nan)
+        scores[te] = s_te
+        scorer = OODScorer(**(ood_params or {})).fit(lat_tr, rec_tr, _raw(X.iloc[tr]))
+        ood[te] = scorer.score(lat_te, rec_te, _raw(X.iloc[te]))
+        fold[te] = f
+    return {"scores": scores, "ood": ood, "fold": fold}
+
+
+def build_bundle(
+    X: pd.DataFrame,
+    y: Sequence[str],
+    model: str = "dae_svc",
+    params: dict | None = None,
+    n_splits: int = 5,
+    seed: int = 0,
+    corpora: Sequence[str] = (),
+    info: dict | None = None,
+    ood_params: dict | None = None,
+    feature_set: str = "egemaps",
+    labels: Sequence[str] = emolens.LABELS,
+    X_unlabelled: pd.DataFrame | None = None,
+) -> Bundle:
+    """Fit a pipeline and wrap it as a calibrated bundle with an out-of-domain scorer.
+
+    Args:
+        X: model input (emolens.features.model_input) with ``(file, corpus, speaker)`` index.
+        y: class labels (values of ``labels``), one per row.
+        model: emolens.models model name.
+        params: make_model parameters.
+        n_splits: speaker-independent folds for calibration and the OOD threshold.
+        seed: model and fold seed.
+        corpora: names of the training corpora (metadata).
+        info: extra metadata (licenses, metrics...) stored in ``bundle.json``.
+        ood_params: OODScorer parameters.
+        feature_set: emolens feature-set name.
+        labels: class order.
+        X_unlabelled: utterances of the training speakers without one of ``labels`` (other
+            emotions), indexed like ``X``. With group normalisation they join their
+            speaker's statistics (as every file of a folder does in ``emolens predict``);
+            nothing else sees them. Ignored by ``by=None`` models.
+
+    Returns:
+        Bundle with CV metrics of the calibrated head in ``info["heldout"]``.
+    """
+    from sklearn.base import clone
+    from sklearn.metrics import balanced_accuracy_score, log_loss
+
+    from emolens.evaluation.metrics import bootstrap_ua
+    from emolens.models import make_model
+
+    y = np.asarray(y, dtype=object)
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
+    bad = sorted(set(y.tolist()) - set(labels))
+    if bad:
+        raise ValueError(f"labels {bad} are not among {list(labels)}; drop those rows first")
+    X_unlabelled = _check_unlabelled(X, X_unlabelled)
+    params = dict(params or {})
+    pipe = make_model(model, seed=seed, **params)
+    if not _grouped(pipe):
+        X_unlabelled = None
+    held = heldout_outputs(pipe, X, y, n_splits=n_splits, seed=seed, ood_params=ood_params,
+                           X_unlabelled=X_unlabelled)
+    head = ProbabilityHead().fit(held["scores"], y, labels)
+    proba = head.predict_proba(held["scores"])
+    pred = np.asarray(labels, dtype=object)[proba.argmax(1)]
+
+    final = _fit(clone(pipe), X, y, X_unlabelled)
+    Z = _scaled(final, X, X_unlabelled)
+    latent, recon, _ = _outputs(final, X, X_unlabelled, Z=Z)
+    ood = OODScorer(**(ood_params or {})).fit(latent, recon, _raw(X))
+    ood.set_threshold(held["ood"], f"held-out speakers of the training corpora ({n_splits}-fold CV)")
+    scale = final.named_steps["scale"]
+    lo, hi = bootstrap_ua(y, pred)
+    meta = {
+        "model": {"name": model, "params": _jsonable(params), "seed": seed,
+                  "classifier_scores": (linear_scores(final.named_steps["clf"]) or (0, 0, "decision_function"))[2]},
+        "training": {
+            "corpora": list(corpora),
+            "n_utterances": int(len(y)),
+            "n_speakers": int(X.index.get_level_values("speaker").nunique()),
+            "per_label": {c: int((y == c).sum()) for c in labels},
+            "n_unlabelled_for_normalisation": 0 if X_unlabelled is None else int(len(X_unlabelled)),
+        },
+        "heldout": {
+            "protocol": f"{n_splits}-fold speaker-independent CV on the training corpora",
+            "ua": float(balanced_accuracy_score(y, pred)),
+            "ua_ci95": [lo, hi],
+            "log_loss_calibrated": float(log_loss(
+                y, proba[:, np.argsort(labels)], labels=sorted(labels))),
+            "note": "the probability head was fitted on these same held-out scores",
+        },
+        # a few numbers for explanations (emolens serve), no training features
+        REGIONS_KEY: latent_regions(latent, y, labels),
+        **({REFERENCE_KEY: ref} if (ref := attribution_reference(Z, y)) is not None else {}),
+        **(info or {}),
+    }
+    return Bundle(
+        pipeline=final, head=head, ood=ood, feature_set=feature_set,
+        feature_names=[str(c) for c in X.columns], labels=list(labels),
+        normalisation={"by": scale.by, "clip": scale.clip, "min_group_size": int(scale.min_group_size)},
+        info=meta, versions=package_versions(), created=_now(),
+    )
+
+
+def _check_unlabelled(X: pd.DataFrame, extra: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Validate ``X_unlabelled`` and keep the rows of speakers that are in ``X``."""
+    if extra is None or not len(extra):
+        return None
+    if not isinstance(extra, pd.DataFrame) or "speaker" not in (extra.index.names or []):
+        raise ValueError("X_unlabelled must be model input (emolens.features.model_input) "
+                         "indexed by (file, corpus, speaker)")
+    if list(extra.columns) != list(X.columns):
+        raise ValueError("X_unlabelled must have the same feature columns as X, in the same order")
+    both = set(extra.index.get_level_values("file")) & set(X.index.get_level_values("file"))
+    if both:
+        raise ValueError(f"{len(both)} file(s) are both in X and X_unlabelled, e.g. {sorted(both)[0]}")
+    keep = extra.index.get_level_values("speaker").isin(set(X.index.get_level_values("speaker")))
+    return extra[keep] if keep.any() else None
+
+
+def _jsonable(d: dict) -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, (np.integer,)):
+            v = int(v)
+        elif isinstance(v, (np.floating,)):
+            v = float(v)
+        elif isinstance(v, tuple):
+            v = list(v)
+        out[k] = v
+    return out

@@ -1,0 +1,765 @@
+"""Run an experiment: corpora -> features -> protocol splits -> models -> results directory.
+
+The layout of the results directory is the contract of ``docs/architecture.md``; the names of
+the test sets are explained in :mod:`emolens.evaluation.protocols`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emolens import LABELS, __version__
+from emolens.evaluation.config import ConfigError, ExperimentConfig
+from emolens.evaluation.confusions import write_confusions
+from emolens.evaluation.metrics import bootstrap_ua, scores
+from emolens.evaluation.protocols import Split, make_splits
+
+log = logging.getLogger("emolens.run")
+
+RESULT_COLUMNS = (
+    ["model", "train", "test", "role", "seed", "fold", "n", "ua", "wa", "macro_f1"]
+    + [f"recall_{lab}" for lab in LABELS]
+    + ["ua_low", "ua_high"]
+)
+
+
+@dataclass
+class RunData:
+    """What the models see: the labelled manifest and its model input."""
+
+    manifest: pd.DataFrame
+    X: pd.DataFrame
+    y: np.ndarray
+    train: list[str]
+    test: list[str]
+    dropped: dict[str, int] = field(default_factory=dict)
+    skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["file", "reason"]))
+    features: pd.DataFrame | None = None
+    #: Utterances of the same corpora without a 4-class label (other emotions), indexed like
+    #: ``X``. Never classified or scored: they only join the per-speaker/per-corpus
+    #: normalisation statistics, so that those come from *all* of a speaker's utterances (as
+    #: at deployment) and not from a subset chosen with the emotion labels.
+    X_unlabelled: pd.DataFrame | None = None
+
+
+# -- data ----------------------------------------------------------------------------------
+def _load_entries(entries, role: str) -> list[pd.DataFrame]:
+    from emolens.corpora import load_corpus
+
+    frames = []
+    for entry in entries:
+        try:
+            frame = load_corpus(entry.path, name=entry.name)
+        except (ValueError, OSError) as err:
+            raise ConfigError(f"[corpora].{role}: cannot load '{entry.path}': {err}") from err
+        if entry.corpus is not None:
+            frame = frame.assign(corpus=entry.corpus)
+        frames.append(frame)
+    return frames
+
+
+@dataclass
+class Manifests:
+    """The corpora of an experiment as read from disk, before any audio is opened."""
+
+    full: pd.DataFrame  # every utterance (other emotions too)
+    labelled: pd.DataFrame  # the 4-class utterances, RangeIndex
+    train: list[str]
+    test: list[str]
+    dropped: dict[str, int]
+
+
+def read_manifests(config: ExperimentConfig, console=None) -> Manifests:
+    """Read the manifests of an experiment's corpora and check them against the protocol
+    (names, classes, enough speakers for the folds); no audio is read.
+
+    Raises:
+        ConfigError: a corpus cannot be loaded, is named twice, has no 4-class utterance,
+            or the protocol's folds cannot be cut from it.
+    """
+    say = console.log if console is not None else log.info
+    train_frames = _load_entries(config.train, "train")
+    test_frames = _load_entries(config.test, "test")
+    train = list(dict.fromkeys(c for f in train_frames for c in f["corpus"].astype(str)))
+    test = list(dict.fromkeys(c for f in test_frames for c in f["corpus"].astype(str)))
+    both = sorted(set(train) & set(test))
+    if both:
+        raise ConfigError(
+            f"corpora {both} are both in [corpora].train and [corpora].test; give a test "
+            "corpus another name only if it really is different data"
+        )
+    manifest = pd.concat(train_frames + test_frames, ignore_index=True)
+    dup = manifest["file"].duplicated()
+    if dup.any():
+        raise ConfigError(
+            f"{int(dup.sum())} file(s) are listed by more than one corpus entry, e.g. "
+            f"{manifest.loc[dup, 'file'].iloc[0]}"
+        )
+    dropped = {}
+    for corpus, frame in manifest.groupby("corpus", sort=False):
+        n_out = int(frame["label4"].isna().sum())
+        dropped[str(corpus)] = n_out
+        say(
+            f"corpus [bold]{corpus}[/]: {len(frame)} utterances, {len(frame) - n_out} with one "
+            f"of the 4 classes, {n_out} dropped (other emotions)"
+        )
+    labelled = manifest[manifest["label4"].notna()].reset_index(drop=True)
+    for corpus in train + test:
+        if not (labelled["corpus"] == corpus).any():
+            raise ConfigError(f"corpus '{corpus}' has no utterance of the classes {LABELS}")
+    try:  # the folds depend on speakers and labels only: cut them now, not after extraction
+        make_splits(labelled, config.protocol, train, test, config.folds, config.split,
+                    config.seeds[0])
+    except ValueError as err:
+        raise ConfigError(
+            f"'folds' = {config.folds!r} ({config.split} split, protocol {config.protocol}): "
+            f"{err}") from None
+    return Manifests(manifest, labelled, train, test, dropped)
+
+
+def load_data(config: ExperimentConfig, progress: bool = True, console=None,
+              manifests: Manifests | None = None) -> RunData:
+    """Load the corpora of an experiment, keep the 4-class utterances and extract features.
+
+    Args:
+        manifests: from :func:`read_manifests` (read here when None).
+
+    Returns:
+        RunData with the manifest (labelled, extracted rows only, RangeIndex) and ``X``
+        indexed by ``(file, corpus, speaker)`` in the same row order.
+    """
+    from emolens.features import default_cache_dir, extract, model_input
+
+    say = console.log if console is not None else log.info
+    m = manifests if manifests is not None else read_manifests(config, console)
+    full, manifest, train, test = m.full, m.labelled, m.train, m.test
+
+    cache_dir = config.cache_dir or default_cache_dir()
+    # Unlabelled utterances are needed only for per-corpus/per-speaker statistics.
+    files = full["file"] if config.normalisation != "global" else manifest["file"]
+    extra = len(files) - len(manifest)
+    say(f"features '{config.features}' for {len(files)} files"
+        + (f" ({extra} unlabelled, for the {config.normalisation} statistics only)" if extra else "")
+        + f" (cache {cache_dir})")
+    result = extract(
+        files.tolist(),
+        feature_set=config.features,
+        jobs=config.jobs,
+        cache_dir=cache_dir,
+        progress=progress,
+    )
+    skipped = result.skipped.reset_index(drop=True)
+    if len(skipped):
+        say(f"[yellow]{len(skipped)} file(s) skipped[/] (see skipped.csv)")
+    manifest = manifest[manifest["file"].isin(result.features.index)].reset_index(drop=True)
+    unlabelled = full[full["label4"].isna() & full["file"].isin(result.features.index)]
+    X_unlabelled = model_input(result.features, unlabelled) if len(unlabelled) else None
+    X = model_input(result.features, manifest)
+    if list(X.index.get_level_values("file")) != manifest["file"].astype(str).tolist():
+        raise RuntimeError("model_input changed the row order of the manifest")
+    return RunData(
+        manifest=manifest,
+        X=X,
+        y=manifest["label4"].astype(str).to_numpy(),
+        train=train,
+        test=test,
+        dropped=m.dropped,
+        skipped=skipped,
+        features=result.features,
+        X_unlabelled=X_unlabelled,
+    )
+
+
+# -- the results folder --------------------------------------------------------------------
+#: What a run writes into its results folder (the report's parts included). ``--overwrite``
+#: removes these and nothing else; a run also lists what it wrote in :data:`OWNED_FILE`.
+RUN_OUTPUTS = ("config.toml", "manifest.csv", "features.parquet", "skipped.csv", "results.csv",
+               "predictions.parquet", "summary.md", "confusion", "models", "report.html",
+               "interpret")
+OWNED_FILE = ".emolens-run.json"
+
+
+def _identity(config_text: str) -> list[str]:
+    """The lines of a written config.toml that decide the results (not comments, the
+    output folder or the number of processes)."""
+    return [line for line in config_text.splitlines()
+            if line.strip() and not line.startswith("#")
+            and not line.startswith(("output = ", "jobs = "))]
+
+
+def _owned(out: Path) -> list[str]:
+    try:
+        listed = json.loads((out / OWNED_FILE).read_text(encoding="utf-8"))["entries"]
+        listed = [e for e in listed if isinstance(e, str) and "/" not in e and e not in ("", ".", "..")]
+    except (OSError, ValueError, KeyError, TypeError):
+        listed = []
+    return list(dict.fromkeys([*RUN_OUTPUTS, *listed, OWNED_FILE]))
+
+
+def prepare_output(out: Path, config: ExperimentConfig, overwrite: bool = False) -> str:
+    """Make ``out`` ready for a run without ever mixing two runs in it.
+
+    An empty or new folder is used as is; a folder of a run with the same configuration is
+    resumed (rewritten file by file); any other non-empty folder is refused unless
+    ``overwrite``, which removes what a run writes (:data:`RUN_OUTPUTS`) and nothing else.
+
+    Returns:
+        ``"new"``, ``"resume"`` or ``"overwrite"``.
+
+    Raises:
+        ConfigError: ``out`` is a file, or holds another run / other files without
+            ``overwrite``.
+    """
+    import shutil
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"output '{out}' is a file, not a folder; give --out a folder")
+    if not out.is_dir() or not any(out.iterdir()):
+        return "new"
+    previous = out / "config.toml"
+    if previous.is_file() and not overwrite:
+        old = _identity(previous.read_text(encoding="utf-8", errors="replace"))
+        new = _identity(config_toml(config))
+        if old == new:
+            return "resume"
+        diff = next((f"'{a}' there, '{b}' now" for a, b in zip(old, new) if a != b),
+                    f"{len(old)} setting lines there, {len(new)} now")
+        raise ConfigError(
+            f"output folder '{out}' holds another run with a different configuration "
+            f"(first difference: {diff}); writing there would mix the two runs. Use "
+            "--overwrite to replace that run, or another --out folder")
+    if not overwrite:
+        entries = sorted(p.name for p in out.iterdir())
+        raise ConfigError(
+            f"output folder '{out}' is not empty and holds no emolens run "
+            f"({', '.join(entries[:5])}{' ...' if len(entries) > 5 else ''}); give an empty "
+            "or new --out folder, or --overwrite to write there (it removes only what a run "
+            "writes)")
+    for name in _owned(out):
+        path = out / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+    return "overwrite"
+
+
+# -- one fit -------------------------------------------------------------------------------
+def build_model(spec, seed: int, normalisation: str):
+    """``make_model`` for a model spec, seeded, with the experiment's normalisation."""
+    from emolens.evaluation.config import model_params
+    from emolens.models import make_model
+
+    try:
+        return make_model(spec.model, seed=int(seed), **model_params(spec, normalisation))
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"[models.{spec.label}]: {err}") from err
+
+
+def fit_splits(spec, runs: list, data: RunData, config: ExperimentConfig) -> list:
+    """Fit one model spec on several ``(seed, split)`` runs and evaluate each on its split.
+
+    The models are fitted together (:func:`emolens.models.fit_pipelines`: autoencoders train in
+    lockstep, several times faster than one by one), then each is evaluated on every test set
+    of its own split.
+
+    Returns:
+        Per run, in order: (pipeline, result rows, prediction frames, shift messages of the
+        zero-shot test sets).
+    """
+    from emolens.models import fit_pipelines
+    from emolens.models.grouped import GroupScaled
+
+    pipes = [build_model(spec, seed, config.normalisation) for seed, _ in runs]
+    grouped = getattr(pipes[0].named_steps.get("scale"), "by", None) is not None
+    models = [GroupScaled(p, data.X_unlabelled) if grouped else p for p in pipes]
+    with warnings.catch_warnings():
+        # Small per-speaker groups are reported once in the summary, not per fit.
+        warnings.simplefilter("ignore", UserWarning)
+        Xs = [data.X.iloc[split.train] for _, split in runs]
+        ys = [data.y[split.train] for _, split in runs]
+        if grouped:  # the group scaler also sees the speakers' unlabelled utterances
+            Xs = [m.scaled(X, fit=True) for m, X in zip(models, Xs)]
+            fit_pipelines([p[1:] for p in pipes], Xs, ys)
+        else:
+            fit_pipelines(pipes, Xs, ys)
+    return [_evaluate(spec, pipe, model, grouped, split, seed, data, config)
+            for pipe, model, (seed, split) in zip(pipes, models, runs)]
+
+
+def _evaluate(spec, pipe, model, grouped: bool, split: Split, seed: int, data: RunData,
+              config: ExperimentConfig):
+    """Rows, predictions and shift diagnoses of one fitted model on its split's test sets."""
+    from emolens.models.grouped import with_unlabelled
+    from emolens.models.shift import distribution_shift
+
+    rows, preds, shifts = [], [], []
+    for t in split.tests:
+        X_t, y_t = data.X.iloc[t.index], data.y[t.index]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            # scale and reduce once; the classifier and the latent output share them
+            scaled = model.scaled(X_t) if grouped else pipe[0].transform(X_t)
+            rep = pipe[1:-1].transform(scaled) if len(pipe) > 2 else scaled
+            y_hat = np.asarray(pipe[-1].predict(rep)).astype(str)
+            reduce = pipe.named_steps.get("reduce")
+            z = None if reduce in (None, "passthrough") else np.asarray(rep, dtype=np.float64)
+        row = {
+            "model": spec.label,
+            "train": split.train_name,
+            "test": t.name,
+            "role": t.role,
+            "seed": seed,
+            "fold": split.fold,
+        }
+        row.update(scores(y_t, y_hat))
+        if t.role != "train" and config.bootstrap > 0:
+            row["ua_low"], row["ua_high"] = bootstrap_ua(
+                y_t, y_hat, n_resamples=config.bootstrap, seed=seed
+            )
+        else:
+            row["ua_low"] = row["ua_high"] = np.nan
+        rows.append(row)
+        if t.role == "test":
+            try:
+                # The diagnosis logs each verdict; the run gathers them into summary.md and
+                # one console line per model x test set instead of one per fit.
+                shift_log = logging.getLogger("emolens.models.shift")
+                disabled, shift_log.disabled = shift_log.disabled, True
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        report = distribution_shift(
+                            pipe.named_steps["scale"],
+                            with_unlabelled(X_t, data.X_unlabelled) if grouped else X_t,
+                            y_pred=y_hat,
+                            name=t.name,
+                        )
+                finally:
+                    shift_log.disabled = disabled
+                if report.flagged:
+                    shifts.append((t.name, report.message))
+            except Exception as err:  # noqa: BLE001 - a diagnosis must never stop a run
+                shifts.append((t.name, f"diagnosis failed: {type(err).__name__}: {err}"))
+        frame = pd.DataFrame(
+            {
+                "file": data.manifest["file"].to_numpy()[t.index],
+                "model": spec.label,
+                "seed": seed,
+                "fold": split.fold,
+                "train": split.train_name,
+                "test": t.name,
+                "role": t.role,
+                "y_true": y_t,
+                "y_pred": y_hat,
+            }
+        )
+        if z is not None:
+            for k in range(z.shape[1]):
+                frame[f"z{k + 1}"] = z[:, k]
+        preds.append(frame)
+    return pipe, rows, preds, shifts
+
+
+def _fit_chunk(spec, runs, data, config):
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    # Many tiny fits: extra torch/BLAS threads only contend (PCA's SVD on 2 cores shared
+    # with other work was 100x slower with threads); parallelism is across chunks instead.
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1):
+        return fit_splits(spec, runs, data, config)
+
+
+#: Most fits per chunk: enough for lockstep training to pay (paper.toml: 3 seeds x 5 folds),
+#: few enough that a run with many folds (leave-one-speaker-out) still feeds every process.
+CHUNK_SIZE = 16
+
+
+def _chunks(tasks) -> list[tuple]:
+    """Tasks grouped for lockstep fitting: per model x training set (all seeds and folds: the
+    more autoencoders train together, the less per-step overhead each pays), cut into pieces
+    of at most :data:`CHUNK_SIZE`.
+
+    The grouping depends on the configuration only (not on ``jobs``), so a run's numbers do
+    not change with the number of processes. Returns ``(spec, [(seed, split), ...], [task
+    index, ...])`` in order of first appearance.
+    """
+    groups: dict[tuple, tuple] = {}
+    for i, (spec, seed, split) in enumerate(tasks):
+        key = (spec.label, split.train_name)
+        _, runs, where = groups.setdefault(key, (spec, [], []))
+        runs.append((seed, split))
+        where.append(i)
+    chunks = []
+    for spec, runs, where in groups.values():
+        pieces = -(-len(runs) // CHUNK_SIZE)
+        size = -(-len(runs) // pieces)  # equal pieces: 24 fits -> 12 + 12, not 16 + 8
+        chunks += [(spec, runs[i:i + size], where[i:i + size])
+                   for i in range(0, len(runs), size)]
+    return chunks
+
+
+def _fit_all(tasks, data: RunData, config: ExperimentConfig):
+    """``(task index, result)`` of every (spec, seed, split) task; ``jobs`` processes."""
+    chunks = _chunks(tasks)
+    if config.jobs == 1 or len(chunks) == 1:
+        import torch
+
+        threads = torch.get_num_threads()
+        try:
+            for spec, runs, where in chunks:
+                yield from zip(where, _fit_chunk(spec, runs, data, config))
+        finally:
+            torch.set_num_threads(threads)
+        return
+    from joblib import Parallel, delayed
+
+    light = RunData(manifest=data.manifest[["file"]], X=data.X, y=data.y,
+                    train=data.train, test=data.test, X_unlabelled=data.X_unlabelled)
+    results = Parallel(n_jobs=config.jobs, return_as="generator")(
+        delayed(_fit_chunk)(spec, runs, light, config) for spec, runs, _ in chunks)
+    for (_, _, where), chunk in zip(chunks, results):
+        yield from zip(where, chunk)
+
+
+# -- outputs -------------------------------------------------------------------------------
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (str, Path)):
+        return json.dumps(str(value))
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    if value is None:
+        raise ValueError("TOML has no null")
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def config_toml(config: ExperimentConfig) -> str:
+    """The experiment as run, as TOML with absolute paths (re-runnable from anywhere)."""
+    lines = [f"# emolens {__version__}: experiment as run"]
+    if config.source is not None:
+        lines.append(f"# from {config.source}")
+    top = {
+        "name": config.name,
+        "protocol": config.protocol,
+        "split": config.split,
+        "folds": config.folds,
+        "seeds": config.seeds,
+        "normalisation": config.normalisation,
+        "features": config.features,
+        "output": str(config.output),
+        "jobs": config.jobs,
+        "bootstrap": config.bootstrap,
+        "save_models": config.save_models,
+    }
+    if config.cache_dir is not None:
+        top["cache_dir"] = str(config.cache_dir)
+    lines += [f"{k} = {_toml_value(v)}" for k, v in top.items()]
+
+    def entry(e):
+        if e.name is None and e.corpus is None:
+            return str(e.path)
+        return {"path": str(e.path), **{k: v for k, v in (("name", e.name), ("corpus", e.corpus)) if v}}
+
+    if config.report:
+        lines += ["", "[report]"] + [f"{k} = {_toml_value(v)}" for k, v in config.report.items()]
+    lines += ["", "[corpora]", f"train = {_toml_value([entry(e) for e in config.train])}"]
+    lines += [f"test = {_toml_value([entry(e) for e in config.test])}"]
+    for spec in config.models:
+        lines += ["", f"[models.{json.dumps(spec.label)}]", f"model = {_toml_value(spec.model)}"]
+        lines += [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in spec.params.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(values: pd.Series, scale: float = 100.0) -> str:
+    values = values.dropna()
+    if values.empty:
+        return "—"
+    if len(values) == 1:
+        return f"{values.iloc[0] * scale:.1f}"
+    return f"{values.mean() * scale:.1f} ± {values.std(ddof=1) * scale:.1f}"
+
+
+def summary_table(results: pd.DataFrame, metric: str = "ua", models=None) -> pd.DataFrame:
+    """Paper-style table: rows (train, test set), columns models, cells "mean ± std" in %."""
+    models = models or list(dict.fromkeys(results["model"]))
+    order = results[["train", "test", "role"]].drop_duplicates()
+    role_rank = {"train": 0, "valid": 1, "test": 2}
+    order = order.assign(_r=order["role"].map(role_rank)).sort_values(["_r"], kind="stable")
+    order = order.sort_values("train", key=lambda s: s.map({t: i for i, t in enumerate(
+        dict.fromkeys(results["train"]))}), kind="stable")
+    rows = []
+    for _, key in order.iterrows():
+        sel = results[(results["train"] == key["train"]) & (results["test"] == key["test"])]
+        row = {"train": key["train"], "test": key["test"]}
+        for m in models:
+            row[m] = _cell(sel.loc[sel["model"] == m, metric])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    cols = list(table.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, row in table.iterrows():
+        lines.append("| " + " | ".join(str(row[c]) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def write_summary(
+    out: Path,
+    config: ExperimentConfig,
+    data: RunData,
+    results: pd.DataFrame,
+    n_params: dict[str, dict[str, int]],
+    shift_notes: list[str],
+    timing: dict[str, float],
+) -> str:
+    """Write ``summary.md`` and return its text."""
+    models = [s.label for s in config.models]
+    chance = 100.0 / len(LABELS)
+    lines = [
+        f"# {config.name}",
+        "",
+        f"emolens {__version__} · protocol **{config.protocol}** · folds {config.folds} "
+        f"({config.split}) · seeds {config.seeds} · normalisation **{config.normalisation}** · "
+        f"features {config.features}",
+        "",
+    ]
+    if config.split == "stratified" and config.protocol in ("transfer", "pairwise"):
+        lines += [
+            "> **Warning:** `split = \"stratified\"` (the paper's k-fold): the `:valid` rows "
+            "share speakers with the training folds, so they are speaker-dependent and "
+            "optimistic. Zero-shot rows are unaffected.",
+            "",
+        ]
+    lines += [
+        f"## UA (unweighted accuracy, %), mean ± std over seeds × folds (chance {chance:.0f} %)",
+        "",
+        _markdown(summary_table(results, "ua", models)),
+        "",
+        "## WA (weighted accuracy, %)",
+        "",
+        _markdown(summary_table(results, "wa", models)),
+        "",
+        "## Macro-F1 (%)",
+        "",
+        _markdown(summary_table(results, "macro_f1", models)),
+        "",
+    ]
+    held = results[results["role"] != "train"]
+    if held["ua_low"].notna().any():
+        ci = held.groupby(["train", "test", "model"], sort=False)[["ua_low", "ua_high"]].mean()
+        table = []
+        for (train, test), g in ci.groupby(level=[0, 1], sort=False):
+            row = {"train": train, "test": test}
+            for m in models:
+                if (train, test, m) in g.index:
+                    lo, hi = g.loc[(train, test, m)]
+                    row[m] = f"[{lo * 100:.1f}, {hi * 100:.1f}]"
+                else:
+                    row[m] = "—"
+            table.append(row)
+        lines += [
+            f"## Bootstrap 95 % CI of UA (%; {config.bootstrap} resamples of the test "
+            "utterances per run, bounds averaged over seeds × folds)",
+            "",
+            _markdown(pd.DataFrame(table)),
+            "",
+        ]
+    lines += ["## Parameters", "", "| model | learned parameters | of which encoder |", "|---|---|---|"]
+    for m in models:
+        counts = n_params.get(m, {})
+        lines.append(f"| {m} | {counts.get('total', '—')} | {counts.get('encoder', '—')} |")
+    lines += [
+        "",
+        "Learned parameters = network weights (encoder + decoder) + classifier "
+        "(`emolens.models.n_parameters`); scaler statistics excluded.",
+        "",
+        "## Data",
+        "",
+        "| corpus | role | utterances used | speakers | dropped (no 4-class label) |",
+        "|---|---|---|---|---|",
+    ]
+    for corpus in data.train + data.test:
+        sel = data.manifest[data.manifest["corpus"] == corpus]
+        role = "train" if corpus in data.train else "test"
+        lines.append(
+            f"| {corpus} | {role} | {len(sel)} | {sel['speaker'].nunique()} | "
+            f"{data.dropped.get(corpus, 0)} |"
+        )
+    lines += ["", f"Files skipped during feature extraction: {len(data.skipped)} (skipped.csv)."]
+    if len(data.skipped):
+        for reason, n in data.skipped["reason"].astype(str).value_counts().head(5).items():
+            lines.append(f"- {n} × {reason}")
+    lines += ["", "## Distribution shift", ""]
+    lines += [f"- {note}" for note in shift_notes] or ["- no warning"]
+    lines += [
+        "",
+        "## Run",
+        "",
+        f"Features {timing.get('features', 0):.1f} s, models {timing.get('models', 0):.1f} s, "
+        f"total {timing.get('total', 0):.1f} s.",
+        "",
+    ]
+    text = "\n".join(lines)
+    (out / "summary.md").write_text(text, encoding="utf-8")
+    return text
+
+
+def shift_notes(shifts: list[tuple[str, str, str]], n_runs: dict[tuple[str, str], int]) -> list[str]:
+    """One line per test set and diagnosis flagged by the distribution-shift check.
+
+    Models that share a scaler get the same diagnosis; they are listed together rather than
+    repeating the message once per model.
+    """
+    counts: dict[tuple[str, str], int] = {}
+    first: dict[tuple[str, str], str] = {}
+    for model, test, message in shifts:
+        counts[(model, test)] = counts.get((model, test), 0) + 1
+        first.setdefault((model, test), message)
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for (model, test), message in first.items():
+        flagged = f"{model} ({counts[(model, test)]} of {n_runs.get((model, test), '?')} runs)"
+        grouped.setdefault((test, message), []).append(flagged)
+    return [
+        f"{test}, flagged for {', '.join(models)}: {message}"
+        for (test, message), models in grouped.items()
+    ]
+
+
+# -- the run -------------------------------------------------------------------------------
+def run_experiment(
+    config: ExperimentConfig, out: str | Path | None = None, progress: bool = True, console=None,
+    overwrite: bool = False,
+) -> Path:
+    """Run an experiment and write its results directory.
+
+    Nothing is written before the manifests are read and checked against the protocol;
+    an output folder holding another run is refused (see :func:`prepare_output`).
+
+    Args:
+        config: a validated experiment (:func:`emolens.evaluation.config.load_config`).
+        out: output folder; overrides ``config.output``.
+        progress: show progress bars.
+        console: a ``rich.console.Console`` for log lines (default: stderr).
+        overwrite: replace another run in ``out`` (removes only what a run writes).
+
+    Returns:
+        the results directory.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from emolens.models import n_parameters, save_pipeline
+    from emolens.models.factory import parameter_counts
+
+    console = console or Console(stderr=True)
+    out = Path(out).expanduser().resolve() if out is not None else config.output
+    t0 = time.perf_counter()
+    manifests = read_manifests(config, console)
+    mode = prepare_output(out, config, overwrite)
+    if mode != "new":
+        console.log(f"{'resuming the run in' if mode == 'resume' else 'replacing the run in'} {out}")
+    before = set(p.name for p in out.iterdir()) if out.is_dir() else set()
+    owned_before = set(_owned(out)) & before
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.toml").write_text(config_toml(config), encoding="utf-8")
+
+    data = load_data(config, progress=progress, console=console, manifests=manifests)
+    t_feat = time.perf_counter()
+    data.manifest.to_csv(out / "manifest.csv", index=False)
+    data.features.loc[data.manifest["file"]].to_parquet(out / "features.parquet")
+    data.skipped.to_csv(out / "skipped.csv", index=False)
+
+    plan = {
+        seed: make_splits(
+            data.manifest, config.protocol, data.train, data.test, config.folds, config.split, seed
+        )
+        for seed in config.seeds
+    }
+    total = sum(len(s) for s in plan.values()) * len(config.models)
+    console.log(
+        f"{config.protocol}: {len(plan[config.seeds[0]])} split(s) × {len(config.seeds)} seed(s) "
+        f"× {len(config.models)} model(s) = {total} fits"
+    )
+    rows, preds, shifts, n_params = [], [], [], {}
+    models_dir = out / "models"
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not progress,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("fitting", total=total)
+        tasks = [
+            (spec, seed, split)
+            for spec in config.models
+            for seed, splits in plan.items()
+            for split in splits
+        ]
+        done: dict[str, int] = {}
+        per_model = total // len(config.models)
+        for i, (pipe, r, p, sh) in _fit_all(tasks, data, config):
+            spec, seed, split = tasks[i]
+            bar.update(task, description=f"{spec.label} seed {seed} fold {split.fold}")
+            rows += r
+            preds += p
+            shifts += [(spec.label, test, msg) for test, msg in sh]
+            if spec.label not in n_params:
+                counts = parameter_counts(pipe)
+                n_params[spec.label] = {
+                    "total": n_parameters(pipe),
+                    "encoder": counts.get("encoder", "—"),
+                }
+            if config.save_models:
+                folder = models_dir / spec.label / f"seed{seed}_fold{split.fold}"
+                save_pipeline(pipe, folder, metadata={
+                    "model": spec.label, "make_model": spec.model,
+                    "params": spec.params, "train": split.train_name, "seed": seed,
+                    "fold": split.fold, "normalisation": config.normalisation,
+                    "features": config.features,
+                    "tests": [t.name for t in split.tests]})
+            bar.advance(task)
+            done[spec.label] = done.get(spec.label, 0) + 1
+            if done[spec.label] == per_model:
+                held = [x["ua"] for x in rows if x["model"] == spec.label and x["role"] != "train"]
+                console.log(f"{spec.label}: mean held-out UA {np.mean(held) * 100:.1f} %")
+    t_fit = time.perf_counter()
+
+    results = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    results.to_csv(out / "results.csv", index=False)
+    predictions = pd.concat(preds, ignore_index=True)
+    predictions.to_parquet(out / "predictions.parquet", index=False)
+    write_confusions(predictions, out)
+    runs = results[results["role"] == "test"].groupby(["model", "test"]).size().to_dict()
+    notes = shift_notes(shifts, runs)
+    for note in notes:
+        console.log(f"[yellow]shift:[/] {note}", highlight=False)
+    timing = {"features": t_feat - t0, "models": t_fit - t_feat}
+    timing["total"] = time.perf_counter() - t0
+    write_summary(out, config, data, results, n_params, notes, timing)
+    console.log(f"wrote {out} ({timing['total']:.1f} s)")
+    owned = sorted(p.name for p in out.iterdir()
+                   if p.name not in before or p.name in owned_before or p.name in RUN_OUTPUTS)
+    (out / OWNED_FILE).write_text(json.dumps({"emolens": __version__, "entries": owned}, indent=1)
+                                  + "\n", encoding="utf-8")
+    return out

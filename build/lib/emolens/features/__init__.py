@@ -1,0 +1,42 @@
+"""emolens.features: openSMILE features with a content-addressed cache.
+
+>>> from emolens.features import extract  # doctest: +SKIP
+>>> result = extract(["a.wav", "b.flac"], feature_set="egemaps", jobs=2)  # doctest: +SKIP
+>>> result.features.shape, result.skipped  # doctest: +SKIP
+
+opensmile itself is imported only when a file is actually computed, so importing this
+package (and ``emolens --help``) stays fast.
+"""
+
+from typing import TYPE_CHECKING
+
+from emolens._lazy import lazy_exports
+
+if TYPE_CHECKING:  # static tools see the real imports
+    from emolens.features.audio import AudioError, load_audio
+    from emolens.features.cache import FeatureCache, default_cache_dir
+    from emolens.features.extraction import Extraction, NoFeaturesError, compute_features, extract
+    from emolens.features.groups import FEATURE_GROUPS, feature_group
+    from emolens.features.matrix import model_input
+    from emolens.features.sets import FEATURE_SETS, FeatureConfig, get_config
+
+# Loaded on first use: `emolens --help` must not import pandas/sklearn/torch.
+_EXPORTS = {
+    "AudioError": "audio",
+    "load_audio": "audio",
+    "FeatureCache": "cache",
+    "default_cache_dir": "cache",
+    "Extraction": "extraction",
+    "NoFeaturesError": "extraction",
+    "compute_features": "extraction",
+    "extract": "extraction",
+    "FEATURE_GROUPS": "groups",
+    "feature_group": "groups",
+    "model_input": "matrix",
+    "FEATURE_SETS": "sets",
+    "FeatureConfig": "sets",
+    "get_config": "sets",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+__all__ = sorted(_EXPORTS)

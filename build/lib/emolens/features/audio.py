@@ -1,0 +1,130 @@
+"""Reading and validating audio before feature extraction.
+
+Every file goes through :func:`load_audio`, which either returns a 16 kHz mono float32
+signal or raises :class:`AudioError` whose message is a short human-readable reason. The
+reasons end up in the ``skipped`` table of an extraction, so they are written for a person
+looking at a list of bad files.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from fractions import Fraction
+
+import numpy as np
+
+#: Sampling rate every signal is converted to before openSMILE sees it.
+TARGET_SR = 16_000
+#: Clips shorter than this (in seconds, before resampling) are rejected: eGeMAPS functionals
+#: over fewer than ~50 frames of 10 ms are mostly undefined or noise.
+MIN_DURATION = 0.5
+#: Signals whose RMS level is below this (dBFS) are treated as silent. -80 dBFS sits below
+#: the dither noise of 16-bit audio (about -101 dBFS RMS for 1 LSB, but real "silent" takes
+#: carry hum and noise well above that), and far below any speech recording (-20 to -50 dBFS).
+SILENCE_DBFS = -80.0
+#: Lowest sampling rate accepted. Below 8 kHz the speech band that eGeMAPS describes
+#: (formants, alpha ratio up to 5 kHz) is mostly missing, so the features would mislead.
+MIN_SR = 8_000
+
+
+class AudioError(ValueError):
+    """A file that cannot be turned into features; ``str(error)`` is the reason."""
+
+
+def load_audio(path: str | os.PathLike) -> np.ndarray:
+    """Read, check and convert one audio file to 16 kHz mono.
+
+    Any format that soundfile (libsndfile) reads is accepted: WAV, FLAC, OGG, MP3, AIFF...
+    Multi-channel audio is averaged to mono; other sampling rates are converted with a
+    polyphase filter (:func:`scipy.signal.resample_poly`).
+
+    Args:
+        path: audio file.
+
+    Returns:
+        float32 array of shape ``(samples,)`` at :data:`TARGET_SR`.
+
+    Raises:
+        AudioError: with the reason the file cannot be used (missing, empty, not audio,
+            corrupt, too short, silent, sampling rate too low, non-finite samples).
+    """
+    import soundfile as sf
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise AudioError("file not found")
+    if os.path.isdir(path):
+        raise AudioError("is a directory, not an audio file")
+    try:
+        size = os.path.getsize(path)
+    except OSError as err:
+        raise AudioError(f"cannot read file ({err.strerror or err})") from err
+    if size == 0:
+        raise AudioError("empty file (0 bytes)")
+    try:
+        signal, sr = sf.read(path, dtype="float32", always_2d=True)
+    except sf.LibsndfileError as err:
+        raise AudioError(f"not a readable audio file ({_sf_message(err)})") from err
+    except (OSError, RuntimeError, ValueError, TypeError) as err:
+        # soundfile raises a few plain exceptions for truncated or odd headers.
+        raise AudioError(f"not a readable audio file ({err})") from err
+    return prepare_signal(signal, sr)
+
+
+def prepare_signal(signal: np.ndarray, sr: int) -> np.ndarray:
+    """Check a decoded signal and convert it to 16 kHz mono float32.
+
+    Args:
+        signal: samples, shape ``(samples,)`` or ``(samples, channels)``.
+        sr: its sampling rate in Hz.
+
+    Returns:
+        float32 array of shape ``(samples,)`` at :data:`TARGET_SR`.
+
+    Raises:
+        AudioError: empty, too short, silent, non-finite or too low a sampling rate.
+    """
+    signal = np.asarray(signal, dtype=np.float32)
+    if signal.ndim == 1:
+        signal = signal[:, None]
+    if signal.ndim != 2:
+        raise AudioError(f"unexpected signal shape {signal.shape}")
+    if signal.shape[0] == 0 or signal.shape[1] == 0:
+        raise AudioError("no audio samples (file holds only a header)")
+    if sr < MIN_SR:
+        raise AudioError(f"sampling rate {sr} Hz is below the {MIN_SR} Hz minimum")
+    duration = signal.shape[0] / sr
+    if duration < MIN_DURATION:
+        raise AudioError(f"too short: {duration:.2f} s (minimum {MIN_DURATION} s)")
+    if not np.isfinite(signal).all():
+        raise AudioError("audio contains NaN or infinite samples")
+    # Averaging keeps the level of identical channels and matches how the shared corpora
+    # were made mono.
+    mono = signal.mean(axis=1) if signal.shape[1] > 1 else signal[:, 0]
+    level = rms_dbfs(mono)
+    if level < SILENCE_DBFS:
+        shown = "-inf" if math.isinf(level) else f"{level:.0f}"
+        raise AudioError(f"silent: RMS level {shown} dBFS (threshold {SILENCE_DBFS:.0f} dBFS)")
+    if sr != TARGET_SR:
+        mono = resample(mono, sr, TARGET_SR)
+    return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def resample(signal: np.ndarray, sr: int, target_sr: int = TARGET_SR) -> np.ndarray:
+    """Polyphase resampling from ``sr`` to ``target_sr`` (exact rational ratio)."""
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(target_sr, sr)
+    return resample_poly(signal, ratio.numerator, ratio.denominator).astype(np.float32)
+
+
+def rms_dbfs(signal: np.ndarray) -> float:
+    """RMS level of a signal in dB relative to full scale (``-inf`` for digital silence)."""
+    rms = float(np.sqrt(np.mean(np.square(signal, dtype=np.float64))))
+    return 20.0 * math.log10(rms) if rms > 0 else -math.inf
+
+
+def _sf_message(err: Exception) -> str:
+    # LibsndfileError's str() repeats the path; the error string alone is the useful part.
+    return getattr(err, "error_string", None) or str(err)

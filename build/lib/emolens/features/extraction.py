@@ -1,0 +1,456 @@
+"""Feature extraction over many files: cache, process pool or Dask cluster, bad-file report.
+
+The per-file work (:func:`compute_features`) is a plain module-level function of a path and
+a feature-set name, so the same code runs in-process, in a local process pool and on a Dask
+cluster. The main process hashes every file, serves cache hits, sends only the misses out,
+and writes each result to the cache as soon as it arrives: an interrupted run keeps all
+finished files and a rerun starts where it stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from emolens.features.audio import TARGET_SR, AudioError, load_audio
+from emolens.features.cache import FeatureCache, default_cache_dir, hash_file
+from emolens.features.sets import FeatureConfig, get_config
+
+#: Result of one file from a worker: (values, columns or None, reason or None).
+TaskResult = tuple[np.ndarray | None, list[str] | None, str | None]
+
+
+@dataclass
+class Extraction:
+    """Result of :func:`extract`.
+
+    Attributes:
+        features: float64 DataFrame with openSMILE's column names, indexed by ``file``
+            (absolute path strings) for functionals, or by ``(file, start, end)`` (start and
+            end as Timedelta, as openSMILE gives them) for low-level descriptors.
+        skipped: DataFrame with columns ``file, reason``: one row per file that could not
+            be processed.
+        feature_set: emolens name of the feature set.
+        n_cached: files served from the cache.
+        n_computed: files computed in this run.
+    """
+
+    features: pd.DataFrame
+    skipped: pd.DataFrame
+    feature_set: str = "egemaps"
+    n_cached: int = 0
+    n_computed: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class NoFeaturesError(RuntimeError):
+    """Not a single file could be processed; :attr:`skipped` lists the reasons."""
+
+    def __init__(self, skipped: pd.DataFrame):
+        self.skipped = skipped
+        examples = "; ".join(
+            f"{Path(f).name}: {r}" for f, r in skipped.head(3).itertuples(index=False)
+        )
+        super().__init__(
+            f"no file could be processed ({len(skipped)} skipped). First reasons: {examples}"
+        )
+
+
+# --------------------------------------------------------------------------- worker side
+
+_LOCAL = threading.local()
+
+
+def _smile(config: FeatureConfig):
+    # One Smile per thread and configuration: building one costs ~0.2 s, and a Smile object
+    # is not shared between threads (Dask workers may run several threads).
+    smiles = getattr(_LOCAL, "smiles", None)
+    if smiles is None:
+        smiles = _LOCAL.smiles = {}
+    if config.name not in smiles:
+        smiles[config.name] = config.smile()
+    return smiles[config.name]
+
+
+def compute_features(path: str, feature_set: str, want_columns: bool = False) -> TaskResult:
+    """Read, check and extract one file (the unit of work of every backend).
+
+    Args:
+        path: audio file.
+        feature_set: emolens feature-set name.
+        want_columns: also return openSMILE's column names.
+
+    Returns:
+        ``(values, columns, reason)``: a 2-D float64 array (one row for functionals; for LLDs
+        one row per frame, the first two columns start and end in nanoseconds) and ``None``,
+        or ``None`` and the reason the file was skipped.
+    """
+    config = get_config(feature_set)
+    try:
+        signal_ = load_audio(path)
+        frame = _smile(config).process_signal(signal_, TARGET_SR)
+    except AudioError as err:
+        return None, None, str(err)
+    except Exception as err:  # noqa: BLE001 - one odd file must not stop the whole run
+        return None, None, f"feature extraction failed ({type(err).__name__}: {err})"
+    values = frame.to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        names = frame.columns[bad.any(axis=0)]
+        return None, None, (
+            f"openSMILE returned NaN or infinite values for {len(names)} feature(s), "
+            f"e.g. {names[0]}"
+        )
+    if values.shape[0] == 0:
+        return None, None, "openSMILE returned no frames"
+    if config.is_lld:
+        start = frame.index.get_level_values("start").asi8
+        end = frame.index.get_level_values("end").asi8
+        values = np.column_stack([start, end, values]).astype(np.float64)
+    return values, (list(frame.columns) if want_columns else None), None
+
+
+def _init_worker(feature_set: str) -> None:
+    # Ctrl-C reaches the whole process group: let the parent decide, so a worker finishes
+    # (or drops) its file cleanly instead of dying with a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _watch_parent(os.getppid())
+    _smile(get_config(feature_set))
+
+
+def _watch_parent(parent: int, interval: float = 1.0) -> None:
+    """Exit when the parent dies: an idle pool worker whose parent was killed (SIGKILL,
+    SIGTERM) would otherwise wait for work forever."""
+
+    def watch():
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="emolens-parent-watch", daemon=True).start()
+
+
+# --------------------------------------------------------------------------- main side
+
+
+def extract(
+    files: Iterable[str | os.PathLike] | pd.DataFrame,
+    feature_set: str = "egemaps",
+    jobs: int = 1,
+    cache_dir: str | os.PathLike | None = None,
+    scheduler: Any = None,
+    progress: bool = True,
+) -> Extraction:
+    """Extract openSMILE features from many audio files.
+
+    Every file is read with soundfile, averaged to mono and resampled to 16 kHz; files that
+    cannot be used are reported in ``Extraction.skipped`` with a reason and the run goes on.
+
+    Args:
+        files: paths, or a manifest DataFrame (its ``file`` column is used). Duplicates
+            are extracted once.
+        feature_set: ``"egemaps"`` (eGeMAPSv02 functionals, default), ``"gemaps"``
+            (GeMAPSv01b functionals), ``"compare"`` (ComParE_2016 functionals) or
+            ``"egemaps-lld"`` (eGeMAPSv02 low-level descriptors).
+        jobs: worker processes on this machine (1 = in-process).
+        cache_dir: feature cache folder; default ``$EMOLENS_CACHE`` or
+            ``~/.cache/emolens/features``.
+        scheduler: a Dask scheduler address (``"tcp://host:8786"``) or a
+            ``distributed.Client``; then ``jobs`` is ignored and the cluster does the work.
+            Needs ``pip install emolens[distributed]``; the workers must see the same paths.
+        progress: show a progress bar (on stderr).
+
+    Returns:
+        :class:`Extraction` with ``features`` (rows in input order) and ``skipped``.
+
+    Raises:
+        ValueError: unknown feature set, bad ``jobs`` or no files given.
+        NoFeaturesError: no file could be processed.
+    """
+    config = get_config(feature_set)
+    if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    paths = _as_paths(files)
+    if not paths:
+        raise ValueError("no files to extract features from")
+    cache = FeatureCache(cache_dir if cache_dir is not None else default_cache_dir(), config)
+
+    results: dict[str, np.ndarray] = {}
+    reasons: dict[str, str] = {}
+    todo: dict[str, list[str]] = {}  # content hash -> paths with that content
+    columns = cache.columns
+    width = None if columns is None else len(columns) + (2 if config.is_lld else 0)
+    timings: dict[str, float] = {}
+    n_cached = 0
+
+    with _progress_bar(progress, len(paths), config.name) as advance:
+        t0 = time.perf_counter()
+        for path in paths:
+            try:
+                digest = hash_file(path)
+            except FileNotFoundError:
+                reasons[path] = "file not found"
+            except IsADirectoryError:
+                reasons[path] = "is a directory, not an audio file"
+            except OSError as err:
+                reasons[path] = f"cannot read file ({err.strerror or err})"
+            else:
+                if digest in todo:
+                    todo[digest].append(path)
+                    continue
+                cached = cache.get(digest)
+                if cached is not None and (width is None or cached.shape[1] == width):
+                    results[path] = cached
+                    n_cached += 1
+                else:
+                    todo[digest] = [path]
+                    continue
+            advance(1)
+        timings["hash_and_lookup"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        tasks = [(digest, group[0]) for digest, group in todo.items()]
+        n_computed = 0
+        for digest, (values, cols, reason) in _run(tasks, config, jobs, scheduler, columns):
+            group = todo[digest]
+            if values is None:
+                for path in group:
+                    reasons[path] = reason or "unknown error"
+            else:
+                if cols is not None and columns is None:
+                    columns = cols
+                    cache.set_columns(cols)
+                cache.put(digest, values)
+                n_computed += 1
+                for path in group:
+                    results[path] = values
+            advance(len(group))
+        timings["compute"] = time.perf_counter() - t0
+    if n_computed:
+        cache.purge_stale_temporaries()
+
+    bad = [p for p in paths if p in reasons]
+    skipped = pd.DataFrame(
+        {
+            "file": pd.Series(bad, dtype="str"),
+            "reason": pd.Series([reasons[p] for p in bad], dtype="str"),
+        },
+        columns=["file", "reason"],
+    )
+    if not results:
+        raise NoFeaturesError(skipped)
+    if columns is None:  # every file came from a cache whose metadata was removed
+        columns = list(config.smile().feature_names)
+        cache.set_columns(columns)
+    features = _frame(paths, results, columns, config)
+    return Extraction(
+        features=features,
+        skipped=skipped,
+        feature_set=config.name,
+        n_cached=n_cached,
+        n_computed=n_computed,
+        timings=timings,
+    )
+
+
+def _as_paths(files) -> list[str]:
+    if isinstance(files, pd.DataFrame):
+        if "file" not in files.columns:
+            raise ValueError("the manifest DataFrame has no 'file' column")
+        files = files["file"].tolist()
+    elif isinstance(files, (str, os.PathLike)):
+        files = [files]
+    seen: dict[str, None] = {}
+    for f in files:
+        if f is None or (isinstance(f, float) and np.isnan(f)):
+            raise ValueError("file list contains a missing value")
+        seen.setdefault(os.path.abspath(os.fspath(f)), None)
+    return list(seen)
+
+
+def _frame(paths, results, columns, config: FeatureConfig) -> pd.DataFrame:
+    done = [p for p in paths if p in results]
+    if not config.is_lld:
+        values = np.vstack([results[p] for p in done])
+        index = pd.Index(done, name="file")
+        return pd.DataFrame(values, index=index, columns=list(columns), dtype=np.float64)
+    arrays = [results[p] for p in done]
+    values = np.vstack(arrays)
+    files = np.repeat(np.array(done, dtype=object), [len(a) for a in arrays])
+    index = pd.MultiIndex.from_arrays(
+        [
+            pd.Index(files.tolist()),
+            pd.to_timedelta(values[:, 0].astype(np.int64), unit="ns"),
+            pd.to_timedelta(values[:, 1].astype(np.int64), unit="ns"),
+        ],
+        names=["file", "start", "end"],
+    )
+    return pd.DataFrame(values[:, 2:], index=index, columns=list(columns), dtype=np.float64)
+
+
+def _run(tasks, config, jobs, scheduler, columns) -> Iterator[tuple[str, TaskResult]]:
+    """Yield ``(digest, result)`` for every task, in completion order."""
+    if not tasks:
+        return
+    if scheduler is not None:
+        yield from _run_dask(tasks, config, scheduler, columns is None)
+    elif jobs == 1 or len(tasks) == 1:
+        want = columns is None
+        for digest, path in tasks:
+            result = compute_features(path, config.name, want)
+            want = want and result[1] is None
+            yield digest, result
+    else:
+        yield from _run_pool(tasks, config, jobs, columns is None)
+
+
+#: Reason given for a file on which a worker process died (a native-code crash).
+CRASH_REASON = "the worker process crashed on this file (fault in openSMILE or libsndfile)"
+
+
+def _run_pool(tasks, config, jobs, want_columns) -> Iterator[tuple[str, TaskResult]]:
+    """Process-pool backend. If a worker dies (a crash in native code), the pool is rebuilt;
+    the files that were in flight are retried one by one in a pool of their own, so only the
+    file that really crashes is skipped."""
+    queue = deque(tasks)
+    want = [want_columns]
+    while queue:
+        suspects = yield from _pool_pass(queue, config, jobs, want)
+        for digest, path in suspects:
+            isolated = _pool_pass(deque([(digest, path)]), config, 1, want)
+            crashed = yield from isolated
+            for digest_, _ in crashed:
+                yield digest_, (None, None, CRASH_REASON)
+
+
+def _pool_pass(queue: deque, config, jobs, want: list) -> Iterator[tuple[str, TaskResult]]:
+    """Run tasks from ``queue`` until it is empty or the pool breaks; returns (as the
+    generator's value) the tasks that were in flight when a worker died."""
+    workers = min(jobs, len(queue))
+    window = 4 * workers  # bounded in-flight work: Ctrl-C loses at most this many files
+    executor = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(config.name,))
+    inflight: dict = {}
+
+    def submit():
+        digest, path = queue.popleft()
+        future = executor.submit(compute_features, path, config.name, want[0])
+        inflight[future] = (digest, path)
+
+    try:
+        while queue and len(inflight) < window:
+            submit()
+        while inflight:
+            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            for future in done:
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    return list(inflight.values())
+                digest, _ = inflight.pop(future)
+                if result[1] is not None:
+                    want[0] = False
+                yield digest, result
+                if queue:
+                    submit()
+        return []
+    finally:
+        # On Ctrl-C (or any error) drop the queued files and let running ones finish (one
+        # file per worker; workers ignore SIGINT). Waiting here, not at interpreter exit,
+        # matters: shutting a pool down during interpreter finalisation can hang.
+        try:
+            executor.shutdown(wait=True, cancel_futures=True)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop the workers now
+            for process in list(getattr(executor, "_processes", {}).values()):
+                process.terminate()
+            raise
+
+
+def _run_dask(tasks, config, scheduler, want_columns) -> Iterator[tuple[str, TaskResult]]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError as err:
+        raise ImportError(
+            "running on a Dask cluster needs the optional dependencies: "
+            "pip install 'emolens[distributed]'"
+        ) from err
+    own = isinstance(scheduler, str)
+    client = Client(scheduler) if own else scheduler
+    if not isinstance(client, Client):
+        raise TypeError(
+            f"scheduler must be an address string or a distributed.Client, got {type(scheduler)!r}"
+        )
+    futures = {}
+    try:
+        for i, (digest, path) in enumerate(tasks):
+            future = client.submit(
+                compute_features,
+                path,
+                config.name,
+                want_columns and i == 0,
+                key=f"emolens-extract-{config.key}-{digest}",
+                pure=False,
+            )
+            futures[future] = digest
+        for future, result in as_completed(futures, with_results=True):
+            yield futures[future], result
+    finally:
+        unfinished = [f for f in futures if not f.done()]
+        if unfinished:
+            client.cancel(unfinished)
+        if own:
+            client.close()
+
+
+class _progress_bar:
+    """Context manager giving an ``advance(n)`` callable; a no-op when disabled."""
+
+    def __init__(self, enabled: bool, total: int, label: str):
+        self.enabled = enabled
+        self.total = total
+        self.label = label
+        self._progress = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda n: None
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("files"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self._progress.__enter__()
+        task = self._progress.add_task(f"extract {self.label}", total=self.total)
+        return lambda n: self._progress.advance(task, n)
+
+    def __exit__(self, *exc):
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+        return False

@@ -1,0 +1,61 @@
+"""emolens.models: scaling, autoencoders, classifiers and their persistence.
+
+Every model is a scikit-learn ``Pipeline(scale, reduce, clf)`` built by :func:`make_model`:
+
+* ``scale``: :class:`FeatureScaler`, z-score with training statistics (paper) or per-corpus /
+  per-speaker statistics (needs corpus/speaker ids at test time), clipped at ±10 sd;
+* ``reduce``: :class:`AutoencoderTransformer` (UAE, DAE, VAE, cVAE, ssVAE; PyTorch inside),
+  ``PCA(2)`` or ``"passthrough"``;
+* ``clf``: linear SVC (paper), RBF SVC or logistic regression, ``class_weight="balanced"``.
+
+:func:`save_pipeline` / :func:`load_pipeline` store JSON + safetensors (no pickle);
+:func:`fit_pipelines` fits the folds x seeds of one configuration together (autoencoders in
+lockstep); :func:`n_parameters` counts learned parameters; :func:`distribution_shift` diagnoses a test
+corpus far outside the training distribution.
+"""
+
+from .autoencoder import (
+    AE_KINDS,
+    AutoencoderTransformer,
+    cluster_loss,
+    cyclical_beta,
+    fit_autoencoders,
+)
+from .factory import (
+    CLASSIFIERS,
+    MODEL_NAMES,
+    MODELS,
+    check_model,
+    make_classifier,
+    make_model,
+    n_parameters,
+    parameter_counts,
+)
+from .multifit import fit_pipelines
+from .persistence import PipelineFileError, load_pipeline, save_pipeline
+from .scaling import FeatureScaler, SmallGroupWarning
+from .shift import ShiftReport, distribution_shift
+
+__all__ = [
+    "AE_KINDS",
+    "AutoencoderTransformer",
+    "CLASSIFIERS",
+    "FeatureScaler",
+    "MODELS",
+    "MODEL_NAMES",
+    "PipelineFileError",
+    "ShiftReport",
+    "SmallGroupWarning",
+    "check_model",
+    "cluster_loss",
+    "cyclical_beta",
+    "distribution_shift",
+    "fit_autoencoders",
+    "fit_pipelines",
+    "load_pipeline",
+    "make_classifier",
+    "make_model",
+    "n_parameters",
+    "parameter_counts",
+    "save_pipeline",
+]

@@ -1,0 +1,199 @@
+"""Model zoo: ``make_model(name)`` builds a Pipeline(scale, reduce, clf).
+
+Every classifier uses ``class_weight="balanced"`` by default: the paper's metric is the
+unweighted accuracy (mean per-class recall), and corpora are unbalanced. No classifier
+computes Platt probabilities here (``SVC(probability=True)`` refits five times); the deploy
+package calibrates on top. SVCs offer ``decision_function``; ``clf="logreg"`` offers
+``predict_proba``.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.svm import SVC
+
+from .autoencoder import AutoencoderTransformer
+from .scaling import FeatureScaler
+
+#: Model names accepted by :func:`make_model`, with what the ``reduce`` step is and the default
+#: classifier.
+MODELS = {
+    "svc": ("passthrough", "rbf"),  # raw features + RBF SVC: the strongest raw baseline
+    "linsvc": ("passthrough", "linear"),
+    # Raw features + L2 logistic regression: no stored training points (deployable), and with
+    # C <= 0.1 the best cross-corpus model on ComParE_2016 (docs/benchmarks.md#accuracy).
+    "logreg": ("passthrough", "logreg"),
+    "pca_svc": ("pca", "linear"),
+    "uae_svc": ("uae", "linear"),
+    "dae_svc": ("dae", "linear"),
+    "vae_svc": ("vae", "linear"),
+    "cvae_svc": ("cvae", "linear"),
+    "ssvae_svc": ("ssvae", "linear"),
+}
+MODEL_NAMES = tuple(MODELS)
+CLASSIFIERS = ("linear", "rbf", "logreg")
+
+
+def make_classifier(kind: str = "linear", seed: int = 0):
+    """Classifier on the latent/raw features.
+
+    Args:
+        kind: ``"linear"`` SVC with a linear kernel (the paper), ``"rbf"`` SVC, ``"logreg"``.
+        seed: random state (only matters for solvers that use randomness).
+    """
+    if kind == "linear":
+        return SVC(kernel="linear", C=1.0, class_weight="balanced", random_state=seed)
+    if kind == "rbf":
+        return SVC(kernel="rbf", C=1.0, gamma="scale", class_weight="balanced", random_state=seed)
+    if kind == "logreg":
+        return LogisticRegression(C=1.0, max_iter=1000, class_weight="balanced", random_state=seed)
+    close = difflib.get_close_matches(str(kind), CLASSIFIERS, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"clf must be one of {', '.join(map(repr, CLASSIFIERS))}, got {kind!r}.{hint}")
+
+
+def make_model(name: str, *, clf: str | None = None, seed: int = 0, **params) -> Pipeline:
+    """Build an unfitted model pipeline.
+
+    Args:
+        name: one of :data:`MODEL_NAMES`.
+        clf: classifier override, ``"linear"``, ``"rbf"`` or ``"logreg"``.
+        seed: seed of the autoencoder and the classifier.
+        **params: ``step__param`` settings (``reduce__epochs=50``, ``scale__by="speaker"``,
+            ``clf__C=10``) or bare parameter names that belong to exactly one step
+            (``epochs=50``, ``by="corpus"``).
+
+    Returns:
+        Pipeline with steps ``scale`` (FeatureScaler), ``reduce`` (AutoencoderTransformer, PCA
+        or ``"passthrough"``) and ``clf``.
+    """
+    if name not in MODELS:
+        close = difflib.get_close_matches(str(name), MODEL_NAMES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown model {name!r}.{hint} Choose one of {', '.join(MODEL_NAMES)}.")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise ValueError(f"seed must be an int, got {seed!r}.")
+    reduce_kind, default_clf = MODELS[name]
+    if reduce_kind == "passthrough":
+        reduce = "passthrough"
+    elif reduce_kind == "pca":
+        reduce = PCA(n_components=2, random_state=seed)
+    else:
+        reduce = AutoencoderTransformer(kind=reduce_kind, seed=int(seed))
+    pipe = Pipeline(
+        [
+            ("scale", FeatureScaler()),
+            ("reduce", reduce),
+            ("clf", make_classifier(clf or default_clf, seed=int(seed))),
+        ]
+    )
+    pipe.set_params(**_route(pipe, params))
+    return pipe
+
+
+def check_model(pipe: Pipeline) -> Pipeline:
+    """Check every parameter of an unfitted :func:`make_model` pipeline (types and ranges)
+    without fitting it, so that a wrong value fails before any data is read.
+
+    Returns:
+        ``pipe`` unchanged.
+
+    Raises:
+        ValueError: ``<step>: <what is wrong>``.
+    """
+    for name, step in pipe.steps:
+        if step == "passthrough":
+            continue
+        try:
+            if hasattr(step, "_check_params"):  # emolens' own estimators
+                step._check_params()
+            else:  # scikit-learn's declared parameter constraints, as fit() checks them
+                step._validate_params()
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{name}: {err}") from None
+    return pipe
+
+
+def _route(pipe: Pipeline, params: dict) -> dict:
+    routed = {}
+    steps = {n: s for n, s in pipe.steps if s != "passthrough"}
+    valid = sorted(f"{n}__{p}" for n, s in steps.items() for p in s.get_params(deep=False))
+    bare = sorted({p for s in steps.values() for p in s.get_params(deep=False)})
+    for key, value in params.items():
+        if "__" in key:
+            if key not in valid:
+                close = difflib.get_close_matches(key, valid, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise ValueError(
+                    f"unknown parameter {key!r} for this model.{hint} Valid: {', '.join(valid)}."
+                )
+            routed[key] = value
+            continue
+        owners = [n for n, s in steps.items() if key in s.get_params(deep=False)]
+        if len(owners) == 1:
+            routed[f"{owners[0]}__{key}"] = value
+        elif not owners:
+            close = difflib.get_close_matches(key, bare, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"unknown parameter {key!r} for this model.{hint} Parameters: "
+                f"{', '.join(bare)} (or step__param: {', '.join(valid)})."
+            )
+        else:
+            raise ValueError(
+                f"parameter {key!r} belongs to several steps ({', '.join(owners)}); "
+                f"write it as {' or '.join(o + '__' + key for o in owners)}."
+            )
+    return routed
+
+
+def parameter_counts(pipeline: Pipeline) -> dict[str, int]:
+    """Number of learned values per step, as counted by :func:`n_parameters`.
+
+    Counting rules:
+        * ``scale``: mean and std per feature for ``by=None`` (2 × n_features); per-corpus or
+          per-speaker scaling stores the same fallback statistics.
+        * ``reduce``: all weights and biases of the autoencoder, encoder and decoder (the
+          decoder is needed for training and reconstruction error; deployment needs only the
+          encoder, see ``encoder`` below); PCA: components + mean.
+        * ``clf``: a linear-kernel SVC collapses to one hyperplane per class pair, so
+          ``coef_`` + ``intercept_``; other kernels keep support vectors + dual coefficients +
+          intercepts (+1 for gamma); logistic regression ``coef_`` + ``intercept_``.
+        * ``encoder``: (informational) weights of the encoder alone.
+    """
+    counts = {"scale": 0, "reduce": 0, "clf": 0}
+    scale = pipeline.named_steps.get("scale")
+    if scale is not None and hasattr(scale, "mean_"):
+        counts["scale"] = int(scale.mean_.size + scale.scale_.size)
+    reduce = pipeline.named_steps.get("reduce")
+    if isinstance(reduce, AutoencoderTransformer) and hasattr(reduce, "module_"):
+        counts["reduce"] = int(sum(p.numel() for p in reduce.module_.parameters()))
+        counts["encoder"] = int(sum(p.numel() for p in reduce.encoder_.parameters()))
+    elif isinstance(reduce, PCA) and hasattr(reduce, "components_"):
+        counts["reduce"] = int(reduce.components_.size + reduce.mean_.size)
+    clf = pipeline.named_steps.get("clf")
+    if isinstance(clf, SVC) and hasattr(clf, "support_vectors_"):
+        if clf.kernel == "linear":
+            counts["clf"] = int(clf.coef_.size + clf.intercept_.size)
+        else:
+            counts["clf"] = int(clf.support_vectors_.size + clf.dual_coef_.size + clf.intercept_.size + 1)
+    elif hasattr(clf, "coef_"):
+        counts["clf"] = int(np.size(clf.coef_) + np.size(getattr(clf, "intercept_", 0)))
+    return counts
+
+
+def n_parameters(pipeline: Pipeline, include_scaler: bool = False) -> int:
+    """Learned parameters of a fitted pipeline: network + classifier (see parameter_counts).
+
+    Args:
+        pipeline: a fitted pipeline from :func:`make_model`.
+        include_scaler: also count the scaler's mean/std (statistics, not trained weights;
+            excluded by default, as in the paper's "≤ 10k parameters").
+    """
+    counts = parameter_counts(pipeline)
+    return counts["reduce"] + counts["clf"] + (counts["scale"] if include_scaler else 0)

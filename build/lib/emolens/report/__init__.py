@@ -1,0 +1,18 @@
+"""emolens.report: figures and one self-contained ``report.html`` per results directory."""
+
+from typing import TYPE_CHECKING
+
+from emolens._lazy import lazy_exports
+
+if TYPE_CHECKING:  # static tools see the real imports
+    from emolens.report.build import ReportError, ReportOptions, build_report
+
+# Loaded on first use: `emolens --help` must not import pandas/sklearn/torch.
+_EXPORTS = {
+    "ReportError": "build",
+    "ReportOptions": "build",
+    "build_report": "build",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+__all__ = sorted(_EXPORTS)
