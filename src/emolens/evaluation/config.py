@@ -294,10 +294,17 @@ def _seeds(value, key):
 
 
 def _feature_set(value, key):
-    from emolens.features.sets import FEATURE_SETS
+    from emolens.features.sets import FEATURE_SETS, get_config
 
     if not isinstance(value, str) or not value:
         raise ConfigError(f"'{key}' must be a feature-set name, got {value!r}")
+    if value in FEATURE_SETS:
+        return value
+    try:  # an encoder or a hybrid: the name is parsed here, the model is checked by the run
+        return get_config(value).name
+    except ValueError as err:
+        if ":" in value or "/" in value or "+" in value:
+            raise ConfigError(f"'{key}': {err}") from None
     return _choice(value, tuple(FEATURE_SETS), key)
 
 

@@ -230,8 +230,9 @@ def latent_analysis(preds, manifest, features, model, opts: ReportOptions) -> di
     targets = ref[refs].reset_index(drop=True)
     group_of = {}
     if features is not None:
-        from emolens.features.groups import FEATURE_GROUPS
+        from emolens.features.groups import column_groups
 
+        FEATURE_GROUPS = column_groups(features.columns)  # eGeMAPS groups, embedding blocks
         f = features.reindex(ref["file"]).reset_index(drop=True)
         targets = pd.concat([targets, f], axis=1)
         group_of = {c: g for g, cols in FEATURE_GROUPS.items() for c in cols}
@@ -287,8 +288,9 @@ def _sample(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
 def attribution_analysis(results_dir, preds, manifest, features, model, fits,
                          opts: ReportOptions) -> dict:
     """DeepLIFT, decision occlusion, permutation importance (and ablation) for ``model``."""
-    from emolens.features.groups import FEATURE_GROUPS
+    from emolens.features.groups import column_groups
 
+    FEATURE_GROUPS = column_groups(features.columns)  # eGeMAPS groups, embedding blocks
     out: dict = {}
     seed, fold = fits[0]
     pipe = _load(results_dir, model, seed, fold)
@@ -395,8 +397,9 @@ def ablation_analysis(results_dir, preds, manifest, features, model, fits,
     and score it on that fit's zero-shot test sets (its held-out fold if it has none)."""
     from sklearn.base import clone
 
-    from emolens.features.groups import FEATURE_GROUPS
+    from emolens.features.groups import column_groups
 
+    FEATURE_GROUPS = column_groups(features.columns)  # eGeMAPS groups, embedding blocks
     seed, fold = fits[0]
     pipe = _load(results_dir, model, seed, fold)
     if pipe is None:
@@ -822,6 +825,15 @@ def _build(results_dir, options: ReportOptions | None = None, progress=None,
         if features is None:
             attr_body = H.para("features.parquet is missing: attributions skipped.")
         else:
+            from emolens.features.groups import EMBEDDING_BLOCKS, has_embeddings
+
+            if has_embeddings(features.columns):
+                attr_body += H.para(
+                    "These features include a pretrained encoder's embedding: its dimensions "
+                    f"are attributed in {EMBEDDING_BLOCKS} blocks of consecutive dimensions "
+                    "('embedding dims a-b', mean and std together), which have no physical "
+                    "meaning. The physical interpretation of the 27 feature groups (pitch, "
+                    "loudness, spectral flux...) applies to the eGeMAPS columns only.", "note")
             opts.timings["attribution"] = attr["seconds"]
             attr_body = _attribution_section(attr, mine, rep, fit0, (seed0, fold0), opts, out,
                                              fig)
