@@ -58,7 +58,11 @@ TOP_KEYS = (
     "corpora",
     "models",
     "report",
+    "select",
 )
+#: [select] keys: how a configuration is chosen among the [models.*] candidates.
+SELECT_KEYS = ("by", "seeds")
+SELECT_RULES = ("loco",)
 CORPORA_KEYS = ("train", "test")
 #: [report] keys -> (type, minimum) of the matching emolens.report.ReportOptions field.
 REPORT_KEYS = {"enabled": (bool, None), "ablation": (bool, None), "max_samples": (int, 10),
@@ -116,6 +120,9 @@ class ExperimentConfig:
     bootstrap: int = 1000
     save_models: bool = True
     report: dict[str, Any] = field(default_factory=dict)
+    #: ``{"by": "loco", "seeds": [...]}`` when the run first selects one of its models by
+    #: leave-one-corpus-out over the training corpora (docs/config.md#select); else None.
+    select: dict[str, Any] | None = None
     source: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -337,10 +344,20 @@ def _cross_checks(v: dict[str, Any], train: list, test: list) -> None:
         )
 
 
+#: Model-table keys that are options of the run's fitting, not ``make_model`` parameters.
+FIT_KEYS = ("balance",)
+
+
+def model_balance(spec: ModelSpec) -> str:
+    """How the model's training utterances are weighted: ``"class"`` (each class the same
+    total weight, the default) or ``"corpus"`` (each corpus x class cell the same)."""
+    return spec.params.get("balance", "class")
+
+
 def model_params(spec: ModelSpec, normalisation: str) -> dict[str, Any]:
     """``make_model`` keyword arguments of a model spec under the experiment's normalisation
-    (a model's own ``by``/``scale__by`` wins)."""
-    params = dict(spec.params)
+    (a model's own ``by``/``scale__by`` wins; fitting options such as ``balance`` left out)."""
+    params = {k: v for k, v in spec.params.items() if k not in FIT_KEYS}
     if not any(k in params for k in ("by", "scale__by")):
         params["scale__by"] = None if normalisation == "global" else normalisation
     return params
@@ -351,11 +368,30 @@ def _check_models(specs: list[ModelSpec], normalisation: str) -> None:
     so that a wrong one fails here and not after the features are extracted."""
     from emolens.models import check_model, make_model
 
+    from emolens.models import BALANCES
+
     for spec in specs:
+        if "balance" in spec.params:
+            _choice(spec.params["balance"], BALANCES, f"[models.{spec.label}].balance")
         try:
             check_model(make_model(spec.model, seed=0, **model_params(spec, normalisation)))
         except (TypeError, ValueError) as err:
             raise ConfigError(f"[models.{spec.label}]: {err}") from None
+
+
+def _select(value, values: dict[str, Any], train: list) -> dict[str, Any] | None:
+    """The validated [select] table (None when absent)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ConfigError("'select' must be a table [select] (by = \"loco\")")
+    _check_keys(value, SELECT_KEYS, "[select]")
+    by = _choice(value.get("by", "loco"), SELECT_RULES, "[select].by")
+    if len(train) < 2:
+        raise ConfigError("[select] by = \"loco\" needs at least two [corpora].train corpora "
+                          "(each is held out in turn; the test corpora are never used)")
+    seeds = _seeds(value["seeds"], "[select].seeds") if "seeds" in value else values["seeds"]
+    return {"by": by, "seeds": seeds}
 
 
 def parse_config(data: dict[str, Any], base: Path, source: Path | None = None) -> ExperimentConfig:
@@ -402,6 +438,7 @@ def parse_config(data: dict[str, Any], base: Path, source: Path | None = None) -
     report = _report(data.get("report", {}))
     models = _models(data["models"])
     _check_models(models, values["normalisation"])
+    select = _select(data.get("select"), values, train)
 
     return ExperimentConfig(
         train=train,
@@ -411,6 +448,7 @@ def parse_config(data: dict[str, Any], base: Path, source: Path | None = None) -
         output=output,
         cache_dir=cache_dir,
         report=report,
+        select=select,
         source=source,
         raw=data,
         **values,

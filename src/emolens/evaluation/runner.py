@@ -199,7 +199,7 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None,
 #: removes these and nothing else; a run also lists what it wrote in :data:`OWNED_FILE`.
 RUN_OUTPUTS = ("config.toml", "manifest.csv", "features.parquet", "skipped.csv", "results.csv",
                "predictions.parquet", "summary.md", "confusion", "models", "report.html",
-               "interpret")
+               "interpret", "selection.csv")
 OWNED_FILE = ".emolens-run.json"
 
 
@@ -291,7 +291,8 @@ def fit_splits(spec, runs: list, data: RunData, config: ExperimentConfig) -> lis
         Per run, in order: (pipeline, result rows, prediction frames, shift messages of the
         zero-shot test sets).
     """
-    from emolens.models import fit_pipelines
+    from emolens.evaluation.config import model_balance
+    from emolens.models import balanced_weights, fit_pipelines
     from emolens.models.grouped import GroupScaled
 
     pipes = [build_model(spec, seed, config.normalisation) for seed, _ in runs]
@@ -302,11 +303,15 @@ def fit_splits(spec, runs: list, data: RunData, config: ExperimentConfig) -> lis
         warnings.simplefilter("ignore", UserWarning)
         Xs = [data.X.iloc[split.train] for _, split in runs]
         ys = [data.y[split.train] for _, split in runs]
+        weights = None
+        if model_balance(spec) == "corpus":
+            weights = [balanced_weights(y, X.index.get_level_values("corpus"))
+                       for X, y in zip(Xs, ys)]
         if grouped:  # the group scaler also sees the speakers' unlabelled utterances
             Xs = [m.scaled(X, fit=True) for m, X in zip(models, Xs)]
-            fit_pipelines([p[1:] for p in pipes], Xs, ys)
+            fit_pipelines([p[1:] for p in pipes], Xs, ys, weights)
         else:
-            fit_pipelines(pipes, Xs, ys)
+            fit_pipelines(pipes, Xs, ys, weights)
     return [_evaluate(spec, pipe, model, grouped, split, seed, data, config)
             for pipe, model, (seed, split) in zip(pipes, models, runs)]
 
@@ -494,6 +499,8 @@ def config_toml(config: ExperimentConfig) -> str:
 
     if config.report:
         lines += ["", "[report]"] + [f"{k} = {_toml_value(v)}" for k, v in config.report.items()]
+    if config.select:
+        lines += ["", "[select]"] + [f"{k} = {_toml_value(v)}" for k, v in config.select.items()]
     lines += ["", "[corpora]", f"train = {_toml_value([entry(e) for e in config.train])}"]
     lines += [f"test = {_toml_value([entry(e) for e in config.test])}"]
     for spec in config.models:
@@ -704,6 +711,17 @@ def run_experiment(
     data.features.loc[data.manifest["file"]].to_parquet(out / "features.parquet")
     data.skipped.to_csv(out / "skipped.csv", index=False)
 
+    selection = None
+    if config.select:
+        from emolens.evaluation.select import SELECTION_FILE, select
+
+        console.log(f"selecting among {len(config.models)} model(s) by leave-one-corpus-out "
+                    f"over {', '.join(data.train)}")
+        config, selection = select(config, data)
+        selection.to_csv(out / SELECTION_FILE, index=False)
+        best = selection.iloc[0]
+        console.log(f"selected [bold]{best['model']}[/]: LOCO mean UA {best['mean']:.1f} %, "
+                    f"worst {best['worst']:.1f} %")
     plan = {
         seed: make_splits(
             data.manifest, config.protocol, data.train, data.test, config.folds, config.split, seed
@@ -774,6 +792,11 @@ def run_experiment(
     timing = {"features": t_feat - t0, "models": t_fit - t_feat}
     timing["total"] = time.perf_counter() - t0
     write_summary(out, config, data, results, n_params, notes, timing)
+    if selection is not None:
+        from emolens.evaluation.select import selection_markdown
+
+        with open(out / "summary.md", "a", encoding="utf-8") as fh:
+            fh.write("\n" + selection_markdown(selection))
     console.log(f"wrote {out} ({timing['total']:.1f} s)")
     owned = sorted(p.name for p in out.iterdir()
                    if p.name not in before or p.name in owned_before or p.name in RUN_OUTPUTS)

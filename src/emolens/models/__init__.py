@@ -31,7 +31,7 @@ from .factory import (
     n_parameters,
     parameter_counts,
 )
-from .multifit import fit_pipelines
+from .multifit import BALANCES, balanced_weights, fit_pipelines
 from .persistence import PipelineFileError, load_pipeline, save_pipeline
 from .scaling import FeatureScaler, SmallGroupWarning
 from .shift import ShiftReport, distribution_shift
@@ -52,6 +52,8 @@ __all__ = [
     "distribution_shift",
     "fit_autoencoders",
     "fit_pipelines",
+    "balanced_weights",
+    "BALANCES",
     "load_pipeline",
     "make_classifier",
     "make_model",

@@ -7,18 +7,46 @@ at a time, as ``Pipeline.fit`` would.
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from .autoencoder import AutoencoderTransformer, fit_autoencoders
 
 
-def fit_pipelines(pipes: list[Pipeline], Xs: list, ys: list) -> list[Pipeline]:
+#: Values of a model's ``balance`` option: how training utterances are weighted.
+BALANCES = ("class", "corpus")
+
+
+def balanced_weights(y, corpus) -> np.ndarray:
+    """Sample weights that give every (corpus, class) cell the same total weight.
+
+    With several training corpora of very different sizes (TESS has 400 utterances per
+    speaker), class-balanced weights alone let the largest corpus decide the boundaries.
+
+    Args:
+        y: class label per row.
+        corpus: corpus id per row.
+
+    Returns:
+        float64 weights with mean 1.
+    """
+    cell = pd.Series(list(zip(np.asarray(corpus, dtype=object), np.asarray(y, dtype=object))))
+    w = 1.0 / cell.map(cell.value_counts()).to_numpy(dtype=np.float64)
+    return w * (len(w) / w.sum())
+
+
+def fit_pipelines(pipes: list[Pipeline], Xs: list, ys: list, sample_weights: list | None = None
+                  ) -> list[Pipeline]:
     """Fit ``pipes[i]`` on ``(Xs[i], ys[i])`` for every i, sharing autoencoder training.
 
     Args:
         pipes: Pipelines with the same step names (fitted in place).
         Xs: one training input per pipeline.
         ys: one label vector per pipeline.
+        sample_weights: one weight vector per pipeline for the final (classifier) step
+            (e.g. :func:`balanced_weights`), or None. The classifier's ``class_weight`` is then
+            switched off: the weights already balance the classes.
 
     Returns:
         The pipelines, fitted.
@@ -33,9 +61,16 @@ def fit_pipelines(pipes: list[Pipeline], Xs: list, ys: list) -> list[Pipeline]:
     for i in range(last + 1):
         steps = [p.steps[i][1] for p in pipes]
         if i == last:
-            for step, X, y in zip(steps, inputs, ys):
-                if step not in (None, "passthrough"):
+            weights = sample_weights or [None] * len(steps)
+            for step, X, y, w in zip(steps, inputs, ys, weights):
+                if step in (None, "passthrough"):
+                    continue
+                if w is None:
                     step.fit(X, y)
+                else:
+                    if "class_weight" in step.get_params(deep=False):
+                        step.set_params(class_weight=None)
+                    step.fit(X, y, sample_weight=w)
         elif all(isinstance(s, AutoencoderTransformer) for s in steps):
             fit_autoencoders(steps, inputs, ys)
             inputs = [s.transform(X) for s, X in zip(steps, inputs)]

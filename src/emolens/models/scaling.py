@@ -66,8 +66,17 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             a DataFrame with a MultiIndex ``(file, corpus, speaker)``, or from ``groups=``.
         clip: after scaling, values are clipped to ``[-clip, clip]`` (paper: 10 sd);
             ``None`` disables clipping.
+        shrink: ``by="speaker"`` only: speaker statistics are shrunk towards the statistics
+            of the speaker's corpus (in the data being transformed; the training statistics
+            when X has no ``corpus`` level or the corpus is smaller than ``min_group_size``)
+            as if the corpus contributed ``shrink`` pseudo-utterances: weight
+            ``n / (n + shrink)`` for a speaker with ``n`` utterances. ``0`` (default) uses the
+            speaker's own statistics. A speaker with few utterances, or one who shows the
+            same emotion throughout, then keeps part of what sets him/her apart, instead of
+            having it normalised away (docs/benchmarks.md#transfer).
         min_group_size: groups with fewer rows than this fall back to the training
-            statistics (a std from one utterance is meaningless); they are listed in
+            statistics (a std from one utterance is meaningless; with ``shrink > 0`` a
+            speaker group is never too small, its corpus is); they are listed in
             ``fallback_groups_`` (fit) / ``last_fallback_groups_`` (transform) and warned about.
 
     Attributes:
@@ -78,10 +87,11 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         fallback_groups_: groups of the training data that used the training statistics.
     """
 
-    def __init__(self, by=None, clip=10.0, min_group_size=2):
+    def __init__(self, by=None, clip=10.0, min_group_size=2, shrink=0.0):
         self.by = by
         self.clip = clip
         self.min_group_size = min_group_size
+        self.shrink = shrink
 
     # -- validation ---------------------------------------------------------------------
     def _check_params(self):
@@ -91,34 +101,80 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"clip must be a positive number or None, got {self.clip!r}.")
         if not (isinstance(self.min_group_size, (int, np.integer)) and self.min_group_size >= 1):
             raise ValueError(f"min_group_size must be an int >= 1, got {self.min_group_size!r}.")
+        if (isinstance(self.shrink, bool) or not np.isscalar(self.shrink)
+                or not np.isfinite(float(self.shrink)) or float(self.shrink) < 0):
+            raise ValueError(f"shrink must be a number >= 0, got {self.shrink!r}.")
+        if float(self.shrink) > 0 and self.by != "speaker":
+            raise ValueError(f"shrink > 0 needs by='speaker' (it shrinks speaker statistics "
+                             f"towards their corpus), got by={self.by!r}.")
 
     def _validate(self, X, groups, reset: bool):
         labels = None
         if self.by is not None:
             n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
             labels = _group_labels(X, self.by, groups, n_rows)
+            if self._shrinks() and isinstance(X, pd.DataFrame) and "corpus" in (X.index.names or []):
+                # speaker statistics shrink towards their corpus: carry both ids
+                labels = (labels, np.asarray(X.index.get_level_values("corpus")))
         Xv = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
         return Xv, labels
+
+    def _shrinks(self) -> bool:
+        return self.by == "speaker" and float(self.shrink) > 0
 
     # -- scaling ------------------------------------------------------------------------
     def _scale(self, X: np.ndarray, labels) -> tuple[np.ndarray, list]:
         X64 = X.astype(np.float64, copy=False)
         if self.by is None:
-            Z = (X64 - self.mean_) / self.scale_
-            fallback = []
+            return (X64 - self.mean_) / self.scale_, []
+        if self._shrinks():
+            return self._scale_shrunk(X64, labels)
+        Z = np.empty_like(X64)
+        fallback = []
+        codes, uniques = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=False)
+        for code, group in enumerate(uniques):
+            rows = codes == code
+            if rows.sum() < self.min_group_size:
+                mean, std = self.mean_, self.scale_
+                fallback.append(group.item() if hasattr(group, "item") else group)
+            else:
+                mean = X64[rows].mean(axis=0)
+                std = _safe_std(X64[rows].std(axis=0))
+            Z[rows] = (X64[rows] - mean) / std
+        return Z, fallback
+
+    def _scale_shrunk(self, X64: np.ndarray, labels) -> tuple[np.ndarray, list]:
+        """Speaker statistics shrunk towards their corpus's (see ``shrink``)."""
+        speakers, corpora = labels if isinstance(labels, tuple) else (labels, None)
+        if corpora is None:
+            corpora = np.zeros(len(X64), dtype=int)  # no corpus ids: the training statistics
+            use_corpus = False
         else:
-            Z = np.empty_like(X64)
-            fallback = []
-            codes, uniques = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=False)
-            for code, group in enumerate(uniques):
-                rows = codes == code
-                if rows.sum() < self.min_group_size:
-                    mean, std = self.mean_, self.scale_
+            use_corpus = True
+        k = float(self.shrink)
+        Z = np.empty_like(X64)
+        fallback = []
+        c_codes, c_uniques = pd.factorize(pd.Series(corpora, dtype=object), use_na_sentinel=False)
+        for c in range(len(c_uniques)):
+            in_c = c_codes == c
+            if use_corpus and in_c.sum() >= self.min_group_size:
+                c_mean, c_var = X64[in_c].mean(axis=0), X64[in_c].var(axis=0)
+            else:
+                c_mean, c_var = self.mean_, self.scale_**2
+            s_codes, s_uniques = pd.factorize(pd.Series(speakers[in_c], dtype=object),
+                                              use_na_sentinel=False)
+            rows_c = np.flatnonzero(in_c)
+            for code, group in enumerate(s_uniques):
+                rows = rows_c[s_codes == code]
+                n = len(rows)
+                if n < self.min_group_size:
                     fallback.append(group.item() if hasattr(group, "item") else group)
-                else:
-                    mean = X64[rows].mean(axis=0)
-                    std = _safe_std(X64[rows].std(axis=0))
-                Z[rows] = (X64[rows] - mean) / std
+                w = n / (n + k)
+                s_mean, s_var = X64[rows].mean(axis=0), X64[rows].var(axis=0)
+                mean = w * s_mean + (1 - w) * c_mean
+                # second moment of the mixture around the shrunk mean
+                var = w * (s_var + (s_mean - mean) ** 2) + (1 - w) * (c_var + (c_mean - mean) ** 2)
+                Z[rows] = (X64[rows] - mean) / _safe_std(np.sqrt(var))
         return Z, fallback
 
     def _finish(self, Z: np.ndarray, dtype) -> np.ndarray:
