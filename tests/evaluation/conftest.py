@@ -9,7 +9,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def synth_corpora(tmp_path_factory) -> dict:
-    """Two small synthetic corpora (4 speakers × 4 emotions × 4 utterances each) with
+    """Three small synthetic corpora (4 speakers × 4 emotions × 4 utterances each) with
     their eGeMAPS features in a session cache.
 
     Returns:
@@ -20,7 +20,7 @@ def synth_corpora(tmp_path_factory) -> dict:
     from emolens.features import extract
 
     root = tmp_path_factory.mktemp("synth")
-    manifest = generate(root / "corpora", **{**SMALL, "corpora": 2})
+    manifest = generate(root / "corpora", **{**SMALL, "corpora": 3})
     cache = root / "cache"
     extract(manifest["file"].tolist(), cache_dir=cache, progress=False)
     return {

@@ -20,6 +20,11 @@ def run(
         None, "--jobs", "-j",
         help="Processes for features, model fits and the report; overrides 'jobs'."
     ),
+    test: list[str] | None = typer.Option(
+        None, "--test", "-t", metavar="PATH",
+        help="Zero-shot test corpus (folder or CSV manifest); repeat for several. Replaces "
+             "the test corpora of the config, e.g. to apply experiments/transfer.toml to your "
+             "own corpora."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     overwrite: bool = typer.Option(
         False, "--overwrite",
@@ -33,7 +38,7 @@ def run(
     from rich.markup import escape
 
     from emolens._parallel import release_worker_pool, warm_worker_pool
-    from emolens.evaluation.config import ConfigError, load_config
+    from emolens.evaluation.config import ConfigError, load_config, with_test
 
     console = Console(stderr=True)
 
@@ -43,6 +48,8 @@ def run(
 
     try:
         cfg = load_config(config)
+        if test:
+            cfg = with_test(cfg, test)
         if jobs is not None:
             if jobs < 1:
                 raise ConfigError(f"--jobs must be >= 1, got {jobs}")

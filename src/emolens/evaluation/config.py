@@ -455,6 +455,19 @@ def parse_config(data: dict[str, Any], base: Path, source: Path | None = None) -
     )
 
 
+def with_test(config: ExperimentConfig, paths: list[str], base: Path | None = None
+              ) -> ExperimentConfig:
+    """The experiment with ``paths`` (corpus folders or CSV manifests, relative to ``base``,
+    default the working directory) as its zero-shot test corpora, replacing [corpora].test
+    (``emolens run CONFIG --test PATH ...``)."""
+    import dataclasses
+
+    test = _entries([str(p) for p in paths], base or Path.cwd(), "--test")
+    values = {k: getattr(config, k) for k in SCALAR_KEYS}
+    _cross_checks(values, config.train, test)
+    return dataclasses.replace(config, test=test)
+
+
 def load_config(path: str | Path) -> ExperimentConfig:
     """Read and validate an experiment TOML file.
 

@@ -101,7 +101,7 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"clip must be a positive number or None, got {self.clip!r}.")
         if not (isinstance(self.min_group_size, (int, np.integer)) and self.min_group_size >= 1):
             raise ValueError(f"min_group_size must be an int >= 1, got {self.min_group_size!r}.")
-        if (isinstance(self.shrink, bool) or not np.isscalar(self.shrink)
+        if (isinstance(self.shrink, bool) or not isinstance(self.shrink, (int, float, np.number))
                 or not np.isfinite(float(self.shrink)) or float(self.shrink) < 0):
             raise ValueError(f"shrink must be a number >= 0, got {self.shrink!r}.")
         if float(self.shrink) > 0 and self.by != "speaker":

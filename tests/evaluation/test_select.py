@@ -1,0 +1,109 @@
+"""[select] by = "loco": one candidate chosen by leave-one-corpus-out over the training
+corpora, never by a test corpus; `emolens run --test`."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from emolens.evaluation.config import ConfigError, load_config, with_test
+from emolens.evaluation.runner import run_experiment
+from emolens.evaluation.select import SELECTION_FILE
+
+CONFIG = """
+name = "select"
+protocol = "transfer"
+folds = 2
+seeds = [0]
+normalisation = "speaker"
+cache_dir = "{CACHE}"
+bootstrap = 0
+save_models = false
+[report]
+enabled = false
+[select]
+by = "loco"
+[corpora]
+train = ["{A}", "{B}"]
+test = [TEST]
+[models.svc]
+[models.pca]
+model = "pca_svc"
+[models.shrunk]
+model = "logreg"
+shrink = 5
+balance = "corpus"
+"""
+
+
+def _config(write_config, synth_corpora, test: bool, name: str):
+    c = synth_corpora["names"][2]
+    entry = f'"{synth_corpora["root"] / c / "manifest.csv"}"' if test else ""
+    return load_config(write_config(CONFIG.replace("TEST", entry), name=name))
+
+
+def test_selection_picks_the_best_mean_and_never_sees_the_test_corpus(
+        write_config, synth_corpora, tmp_path):
+    with_c = _config(write_config, synth_corpora, True, "a.toml")
+    without = _config(write_config, synth_corpora, False, "b.toml")
+    out1 = run_experiment(with_c, out=tmp_path / "with", progress=False)
+    out2 = run_experiment(without, out=tmp_path / "without", progress=False)
+    table = pd.read_csv(out1 / SELECTION_FILE)
+    a, b, c = synth_corpora["names"][:3]
+    assert list(table.columns) == ["model", a, b, "mean", "worst", "selected"]
+    assert sorted(table["model"]) == ["pca", "shrunk", "svc"]
+    assert table["selected"].sum() == 1
+    best = table.loc[table["selected"]].iloc[0]
+    assert best["mean"] == table["mean"].max()
+    assert (table["mean"] - table[[a, b]].mean(axis=1)).abs().max() < 1e-9
+    assert list(table["mean"]) == sorted(table["mean"], reverse=True)
+    # the test corpus changes nothing in the selection
+    pd.testing.assert_frame_equal(table, pd.read_csv(out2 / SELECTION_FILE))
+    # only the winner is trained for the results, and the test corpus is scored
+    results = pd.read_csv(out1 / "results.csv")
+    assert set(results["model"]) == {best["model"]}
+    assert c in set(results["test"])
+    summary = (out1 / "summary.md").read_text()
+    assert "## Selection" in summary and f"**{best['model']}** (selected)" in summary
+
+
+def test_select_needs_two_training_corpora(write_config):
+    text = CONFIG.replace('train = ["{A}", "{B}"]', 'train = ["{A}"]').replace("TEST", "")
+    with pytest.raises(ConfigError, match="at least two"):
+        load_config(write_config(text))
+
+
+def test_select_rule_is_checked(write_config):
+    text = CONFIG.replace('by = "loco"', 'by = "loko"').replace("TEST", "")
+    with pytest.raises(ConfigError, match="Did you mean 'loco'"):
+        load_config(write_config(text))
+
+
+def test_balance_value_is_checked(write_config):
+    text = CONFIG.replace('balance = "corpus"', 'balance = "corpora"').replace("TEST", "")
+    with pytest.raises(ConfigError, match="balance"):
+        load_config(write_config(text))
+
+
+def test_with_test_replaces_the_test_corpora(write_config, synth_corpora):
+    config = _config(write_config, synth_corpora, False, "c.toml")
+    c = synth_corpora["names"][2]
+    path = synth_corpora["root"] / c / "manifest.csv"
+    assert with_test(config, [str(path)]).test[0].path == path
+    with pytest.raises(ConfigError, match="--test"):
+        with_test(config, [str(path.parent / "missing.csv")])
+
+
+def test_cli_test_option(write_config, synth_corpora, tmp_path):
+    from emolens.cli import app
+
+    text = CONFIG.replace("TEST", "").replace("[select]\nby = \"loco\"\n", "")
+    text = text.replace("[models.pca]\nmodel = \"pca_svc\"\n", "")
+    path = write_config(text, name="cli.toml")
+    c = synth_corpora["names"][2]
+    res = CliRunner().invoke(app, ["run", str(path), "--out", str(tmp_path / "o"), "-q",
+                                   "--test", str(synth_corpora["root"] / c / "manifest.csv")])
+    assert res.exit_code == 0, res.output
+    results = pd.read_csv(tmp_path / "o" / "results.csv")
+    assert c in set(results["test"])
