@@ -107,3 +107,22 @@ def test_cli_test_option(write_config, synth_corpora, tmp_path):
     assert res.exit_code == 0, res.output
     results = pd.read_csv(tmp_path / "o" / "results.csv")
     assert c in set(results["test"])
+
+
+def test_loco_summary_has_mean_and_worst(write_config, synth_corpora, tmp_path):
+    text = (CONFIG.replace('protocol = "transfer"', 'protocol = "loco"')
+            .replace('[select]\nby = "loco"\n', "").replace("TEST", "")
+            .replace('[models.pca]\nmodel = "pca_svc"\n', ""))
+    out = run_experiment(load_config(write_config(text, name="loco.toml")), out=tmp_path / "l",
+                         progress=False)
+    results = pd.read_csv(out / "results.csv")
+    a, b = synth_corpora["names"][:2]
+    svc = results[(results["model"] == "svc") & (results["role"] == "test")]
+    per = svc.groupby("test")["ua"].mean() * 100
+    summary = (out / "summary.md").read_text()
+    assert "## Leave one corpus out: per held-out corpus, mean and worst" in summary
+    section = summary.split("## Leave one corpus out")[1]
+    line = next(x for x in section.splitlines() if x.startswith("| svc |"))
+    cells = [float(c) for c in line.strip("|").split("|")[1:]]
+    assert cells == pytest.approx([round(per[a], 1), round(per[b], 1),
+                                   round(per.mean(), 1), round(per.min(), 1)], abs=0.051)

@@ -254,6 +254,9 @@ def validate_meta(meta: Any) -> None:
     for key, typ in (("clip", (int, float, type(None))), ("min_group_size", int)):
         if not isinstance(norm.get(key), typ):
             raise BundleError(f"{META_FILE}: normalisation {key!r} has a wrong type")
+    shrink = norm.get("shrink", 0.0)  # absent in bundles made before shrinkage existed
+    if isinstance(shrink, bool) or not isinstance(shrink, (int, float)) or shrink < 0:
+        raise BundleError(f"{META_FILE}: normalisation 'shrink' must be a number >= 0")
     _check_encoder(meta)
     _check_package_versions(meta["versions"])
 

@@ -84,6 +84,8 @@ class Predictor:
                 f"but the pipeline's scaler has by={by!r}"
             )
         self.by = by
+        #: pseudo-utterances of a shrinking speaker scaler (0: none)
+        self._shrink = float(getattr(self.scale, "shrink", 0.0) or 0.0)
         self._config = None
 
     # ------------------------------------------------------------------ columns
@@ -158,7 +160,11 @@ class Predictor:
             idx = pd.Index(files, name="file")
         else:
             # The group id goes into both levels: the scaler reads the one named by its `by`.
-            idx = pd.MultiIndex.from_arrays([files, gids, gids], names=["file", "corpus", "speaker"])
+            # A shrinking speaker scaler leans on the statistics of everything predicted
+            # together (one batch = one corpus).
+            corpora = np.full(len(files), "batch", dtype=object) if self._shrink else gids
+            idx = pd.MultiIndex.from_arrays([files, corpora, gids],
+                                            names=["file", "corpus", "speaker"])
         X = pd.DataFrame(X, index=idx, columns=self.bundle.feature_names)
         Z, latent, recon = self.latent(X)
         if gids is not None:
@@ -167,7 +173,15 @@ class Predictor:
             note = (
                 f"per-{self.by} z-scoring (the model's normalisation) over {n_groups} group(s)"
             )
-            if fallback:
+            if self._shrink:
+                note += (f", each shrunk towards the statistics of all {len(files)} file(s) "
+                         f"predicted together ({self._shrink:g} pseudo-utterances)")
+            if fallback and self._shrink:
+                n_fb = int(np.isin(gids, np.asarray(fallback, dtype=object)).sum())
+                note += (f"; {n_fb} file(s) in {len(fallback)} group(s) with fewer than "
+                         f"{self.scale.min_group_size} files rest mostly on those statistics "
+                         f"(less reliable: give several files per {self.by})")
+            elif fallback:
                 n_fb = int(np.isin(gids, np.asarray(fallback, dtype=object)).sum())
                 note += (
                     f"; {n_fb} file(s) in {len(fallback)} group(s) with fewer than "

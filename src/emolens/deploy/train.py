@@ -38,16 +38,22 @@ def _grouped(pipe) -> bool:
     return getattr(pipe.named_steps.get("scale"), "by", None) is not None
 
 
-def _fit(pipe, X, y, X_unlabelled):
-    """Fit ``pipe`` in place on the labelled rows; group statistics over all rows."""
+def _fit(pipe, X, y, X_unlabelled, balance: str = "class"):
+    """Fit ``pipe`` in place on the labelled rows; group statistics over all rows;
+    ``balance="corpus"`` weights every corpus x class cell equally."""
+    from emolens.models import balanced_weights, fit_pipelines
     from emolens.models.grouped import GroupScaled
 
+    weights = None
+    if balance == "corpus":
+        weights = [balanced_weights(y, X.index.get_level_values("corpus"))]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         if _grouped(pipe):
-            GroupScaled(pipe, X_unlabelled).fit(X, y)
+            Z = GroupScaled(pipe, X_unlabelled).scaled(X, fit=True)
+            fit_pipelines([pipe[1:]], [Z], [y], weights)
         else:
-            pipe.fit(X, y)
+            fit_pipelines([pipe], [X], [y], weights)
     return pipe
 
 
@@ -80,7 +86,8 @@ def _raw(X: pd.DataFrame) -> pd.DataFrame | None:
 
 
 def heldout_outputs(pipe, X: pd.DataFrame, y: np.ndarray, n_splits: int = 5, seed: int = 0,
-                    ood_params: dict | None = None, X_unlabelled: pd.DataFrame | None = None):
+                    ood_params: dict | None = None, X_unlabelled: pd.DataFrame | None = None,
+                    balance: str = "class"):
     """Speaker-independent CV: held-out classifier scores and out-of-domain scores.
 
     Args:
@@ -92,6 +99,7 @@ def heldout_outputs(pipe, X: pd.DataFrame, y: np.ndarray, n_splits: int = 5, see
         ood_params: OODScorer parameters.
         X_unlabelled: utterances of the same speakers without a label; they join the group
             statistics of their speaker's fold (training or held-out) only.
+        balance: ``"class"`` or ``"corpus"`` (see :func:`emolens.models.balanced_weights`).
 
     Returns:
         dict with ``scores`` (n, m), ``ood`` (n,), ``fold`` (n,) in X's row order.
@@ -106,7 +114,7 @@ def heldout_outputs(pipe, X: pd.DataFrame, y: np.ndarray, n_splits: int = 5, see
     cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     scores, ood, fold = None, np.full(len(y), np.nan), np.full(len(y), -1)
     for f, (tr, te) in enumerate(cv.split(np.zeros(len(y)), y, speakers)):
-        model = _fit(clone(pipe), X.iloc[tr], y[tr], X_unlabelled)
+        model = _fit(clone(pipe), X.iloc[tr], y[tr], X_unlabelled, balance)
         lat_tr, rec_tr, _ = _outputs(model, X.iloc[tr], X_unlabelled)
         lat_te, rec_te, s_te = _outputs(model, X.iloc[te], X_unlabelled)
         if scores is None:
@@ -131,6 +139,7 @@ def build_bundle(
     feature_set: str = "egemaps",
     labels: Sequence[str] = emolens.LABELS,
     X_unlabelled: pd.DataFrame | None = None,
+    balance: str = "class",
 ) -> Bundle:
     """Fit a pipeline and wrap it as a calibrated bundle with an out-of-domain scorer.
 
@@ -150,6 +159,8 @@ def build_bundle(
             emotions), indexed like ``X``. With group normalisation they join their
             speaker's statistics (as every file of a folder does in ``emolens predict``);
             nothing else sees them. Ignored by ``by=None`` models.
+        balance: ``"class"`` (each class the same total weight) or ``"corpus"`` (each
+            corpus x class cell the same: several training corpora of different sizes).
 
     Returns:
         Bundle with CV metrics of the calibrated head in ``info["heldout"]``.
@@ -172,12 +183,12 @@ def build_bundle(
     if not _grouped(pipe):
         X_unlabelled = None
     held = heldout_outputs(pipe, X, y, n_splits=n_splits, seed=seed, ood_params=ood_params,
-                           X_unlabelled=X_unlabelled)
+                           X_unlabelled=X_unlabelled, balance=balance)
     head = ProbabilityHead().fit(held["scores"], y, labels)
     proba = head.predict_proba(held["scores"])
     pred = np.asarray(labels, dtype=object)[proba.argmax(1)]
 
-    final = _fit(clone(pipe), X, y, X_unlabelled)
+    final = _fit(clone(pipe), X, y, X_unlabelled, balance)
     Z = _scaled(final, X, X_unlabelled)
     latent, recon, _ = _outputs(final, X, X_unlabelled, Z=Z)
     ood = OODScorer(**(ood_params or {})).fit(latent, recon, _raw(X))
@@ -185,7 +196,7 @@ def build_bundle(
     scale = final.named_steps["scale"]
     lo, hi = bootstrap_ua(y, pred)
     meta = {
-        "model": {"name": model, "params": _jsonable(params), "seed": seed,
+        "model": {"name": model, "params": _jsonable(params), "seed": seed, "balance": balance,
                   "classifier_scores": (linear_scores(final.named_steps["clf"]) or (0, 0, "decision_function"))[2]},
         "training": {
             "corpora": list(corpora),
@@ -211,7 +222,8 @@ def build_bundle(
         pipeline=final, head=head, ood=ood, feature_set=feature_set,
         encoder=_encoder_identity(feature_set),
         feature_names=[str(c) for c in X.columns], labels=list(labels),
-        normalisation={"by": scale.by, "clip": scale.clip, "min_group_size": int(scale.min_group_size)},
+        normalisation={"by": scale.by, "clip": scale.clip, "min_group_size": int(scale.min_group_size),
+                       "shrink": float(scale.shrink)},
         info=meta, versions=package_versions(), created=_now(),
     )
 

@@ -792,11 +792,19 @@ def run_experiment(
     timing = {"features": t_feat - t0, "models": t_fit - t_feat}
     timing["total"] = time.perf_counter() - t0
     write_summary(out, config, data, results, n_params, notes, timing)
-    if selection is not None:
-        from emolens.evaluation.select import selection_markdown
+    if selection is not None or config.protocol == "loco":
+        from emolens.evaluation import select as sel
 
         with open(out / "summary.md", "a", encoding="utf-8") as fh:
-            fh.write("\n" + selection_markdown(selection))
+            if config.protocol == "loco":
+                table = sel.held_out_table(results, list(data.train),
+                                           [spec.label for spec in config.models])
+                fh.write("\n" + sel.held_out_markdown(
+                    table, "Leave one corpus out: per held-out corpus, mean and worst",
+                    "UA % on each training corpus when it is held out (trained on the others), "
+                    "mean over seeds; best mean first."))
+            if selection is not None:
+                fh.write("\n" + sel.selection_markdown(selection))
     console.log(f"wrote {out} ({timing['total']:.1f} s)")
     owned = sorted(p.name for p in out.iterdir()
                    if p.name not in before or p.name in owned_before or p.name in RUN_OUTPUTS)

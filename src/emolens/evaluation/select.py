@@ -41,17 +41,35 @@ def loco_table(config: ExperimentConfig, data) -> pd.DataFrame:
              for seed, seed_splits in splits.items() for split in seed_splits]
     rows = []
     for _, (_, result_rows, _, _) in _fit_all(tasks, data, quick):
-        rows += [r for r in result_rows if r["role"] == "test"]
-    scores = pd.DataFrame(rows).groupby(["model", "test"], sort=False)["ua"].mean() * 100
-    table = scores.unstack("test")[list(data.train)]
-    table["mean"] = table.mean(axis=1)
-    table["worst"] = table[list(data.train)].min(axis=1)
-    order = {spec.label: i for i, spec in enumerate(config.models)}
-    table = table.assign(_order=[order[m] for m in table.index])
-    table = table.sort_values(["mean", "worst", "_order"], ascending=[False, False, True])
-    table = table.drop(columns="_order")
+        rows += result_rows
+    table = held_out_table(pd.DataFrame(rows), list(data.train),
+                           [spec.label for spec in config.models])
     table["selected"] = [i == 0 for i in range(len(table))]
-    return table.reset_index()
+    return table
+
+
+def held_out_table(results: pd.DataFrame, corpora: list[str], models: list[str]) -> pd.DataFrame:
+    """Zero-shot UA (%) per model and held-out corpus from leave-one-corpus-out result rows.
+
+    Args:
+        results: rows of ``results.csv`` (``model, test, role, ua``); only ``role == "test"``
+            rows whose ``test`` is one of ``corpora`` are used.
+        corpora: the rotated (held-out) corpora, in column order.
+        models: model labels in configuration order (breaks ties).
+
+    Returns:
+        ``model``, one column per corpus, ``mean`` and ``worst``; best mean first (ties: the
+        better worst corpus, then configuration order).
+    """
+    held = results[(results["role"] == "test") & results["test"].isin(corpora)]
+    scores = held.groupby(["model", "test"], sort=False)["ua"].mean() * 100
+    table = scores.unstack("test").reindex(columns=corpora)
+    table["mean"] = table[corpora].mean(axis=1)
+    table["worst"] = table[corpora].min(axis=1)
+    order = {m: i for i, m in enumerate(models)}
+    table = table.assign(_order=[order.get(m, len(order)) for m in table.index])
+    table = table.sort_values(["mean", "worst", "_order"], ascending=[False, False, True])
+    return table.drop(columns="_order").rename_axis("model").reset_index()
 
 
 def select(config: ExperimentConfig, data) -> tuple[ExperimentConfig, pd.DataFrame]:
@@ -64,21 +82,21 @@ def select(config: ExperimentConfig, data) -> tuple[ExperimentConfig, pd.DataFra
 
 def selection_markdown(table: pd.DataFrame) -> str:
     """The selection table as a markdown section of summary.md."""
-    corpora = [c for c in table.columns if c not in ("model", "mean", "worst", "selected")]
-    head = "| model | " + " | ".join(corpora) + " | mean | worst |"
-    lines = [
-        "## Selection (leave-one-corpus-out over the training corpora)",
-        "",
+    return held_out_markdown(
+        table, "Selection (leave-one-corpus-out over the training corpora)",
         "Each candidate was trained on all training corpora but one and tested zero-shot on "
         "the held-out one (UA %, mean over the selection seeds). The highest mean wins; the "
         "test corpora were not used. Only the selected model was then trained for the rows "
-        "above.",
-        "",
-        head,
-        "|" + "---|" * (len(corpora) + 3),
-    ]
+        "above.")
+
+
+def held_out_markdown(table: pd.DataFrame, title: str, text: str) -> str:
+    """A :func:`held_out_table` (optionally with ``selected``) as a markdown section."""
+    corpora = [c for c in table.columns if c not in ("model", "mean", "worst", "selected")]
+    head = "| model | " + " | ".join(corpora) + " | mean | worst |"
+    lines = [f"## {title}", "", text, "", head, "|" + "---|" * (len(corpora) + 3)]
     for _, r in table.iterrows():
-        name = f"**{r['model']}** (selected)" if r["selected"] else r["model"]
+        name = f"**{r['model']}** (selected)" if r.get("selected", False) else r["model"]
         cells = " | ".join(f"{r[c]:.1f}" for c in corpora + ["mean", "worst"])
         lines.append(f"| {name} | {cells} |")
     return "\n".join(lines) + "\n"
