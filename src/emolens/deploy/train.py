@@ -9,7 +9,7 @@ training data) give the threshold. The final pipeline is then fitted on all data
 Group (per-speaker/per-corpus) statistics come from *all* of a speaker's utterances, as in
 ``emolens predict`` on a folder: utterances without one of the 4 labels (``X_unlabelled``)
 join the scaler's statistics but are never fitted, scored or calibrated on — the same
-mechanism as the evaluation runner (:class:`emolens.models.grouped.GroupScaled`).
+mechanism as the evaluation runner (:func:`emolens.models.fit_model`, :func:`emolens.models.apply`).
 """
 
 from __future__ import annotations
@@ -22,42 +22,30 @@ import pandas as pd
 
 import emolens
 from emolens.deploy.bundle import Bundle, _now, package_versions
-from emolens.deploy.calibration import ProbabilityHead, classifier_scores, linear_scores
+from emolens.deploy.calibration import ProbabilityHead
 from emolens.deploy.ood import OODScorer, raw_columns
+from emolens.models.fitted import is_grouped, linear_scores
 
 __all__ = ["build_bundle", "heldout_outputs"]
 
 
-def _grouped(pipe) -> bool:
-    return getattr(pipe.named_steps.get("scale"), "by", None) is not None
-
-
 def _fit(pipe, X, y, X_unlabelled):
     """Fit ``pipe`` in place on the labelled rows; group statistics over all rows."""
-    from emolens.models.grouped import GroupScaled
+    from emolens.models import fit_model
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        if _grouped(pipe):
-            GroupScaled(pipe, X_unlabelled).fit(X, y)
-        else:
-            pipe.fit(X, y)
-    return pipe
+        return fit_model(pipe, X, y, X_unlabelled)
 
 
 def _outputs(pipe, X, X_unlabelled=None):
-    from emolens.models.grouped import GroupScaled
+    """``(latent, reconstruction error, classifier scores)`` of a fitted pipeline."""
+    from emolens.models import apply
 
-    scale, reduce, clf = (pipe.named_steps[s] for s in ("scale", "reduce", "clf"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        Z = GroupScaled(pipe, X_unlabelled).scaled(X) if _grouped(pipe) else scale.transform(X)
-    if reduce == "passthrough":
+    out = apply(pipe, X, X_unlabelled)
+    if out.latent is None:
         raise ValueError("deployable bundles need a latent: use an autoencoder or PCA model")
-    latent = np.asarray(reduce.transform(Z), dtype=float)
-    recon = (np.asarray(reduce.reconstruction_error(Z), dtype=float)
-             if hasattr(reduce, "reconstruction_error") else None)
-    return latent, recon, classifier_scores(clf, latent)
+    return out.latent, out.reconstruction_error, out.scores
 
 
 def _raw(X: pd.DataFrame) -> pd.DataFrame | None:
@@ -156,7 +144,7 @@ def build_bundle(
     X_unlabelled = _check_unlabelled(X, X_unlabelled)
     params = dict(params or {})
     pipe = make_model(model, seed=seed, **params)
-    if not _grouped(pipe):
+    if not is_grouped(pipe):
         X_unlabelled = None
     held = heldout_outputs(pipe, X, y, n_splits=n_splits, seed=seed, ood_params=ood_params,
                            X_unlabelled=X_unlabelled)

@@ -365,12 +365,11 @@ def attribution_analysis(results_dir, preds, manifest, features, model, fits,
     # DeepLIFT on the encoder, reference = neutral mean of the scaled training features.
     reduce = pipe.named_steps.get("reduce")
     enc = getattr(reduce, "encoder_", None)
-    scale = pipe.named_steps["scale"]
     if enc is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            Xs_train = np.asarray(scale.transform(X_train), dtype=float)
-            Xs = np.asarray(scale.transform(X), dtype=float)
+        from emolens.models import apply
+
+        Xs_train = np.asarray(apply(pipe, X_train).scaled, dtype=float)
+        Xs = np.asarray(apply(pipe, X).scaled, dtype=float)
         base = Xs_train[neutral].mean(axis=0)
         wide = at.latent_deeplift(enc, Xs, base, cols, index=list(right["file"]))
         long = at.aggregate_groups(wide, FEATURE_GROUPS)
