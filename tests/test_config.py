@@ -128,3 +128,10 @@ def test_normalisation_vocabulary_is_decided_once_per_model(folder):
         load_config(write(folder, GOOD + 'by = "utterance"\n'))
     with pytest.raises(ConfigError, match="'normalisation' must be one of .*Did you mean 'speaker'"):
         load_config(write(folder, GOOD.replace('name = "t"', 'name = "t"\nnormalisation = "speakr"')))
+
+
+def test_report_latent_axes(folder):
+    cfg = load_config(write(folder, GOOD + '\n[report]\nlatent_axes = "own"\n'))
+    assert cfg.report == {"latent_axes": "own"}
+    with pytest.raises(ConfigError, match=r"\[report\].latent_axes must be one of 'auto'"):
+        load_config(write(folder, GOOD + '\n[report]\nlatent_axes = "mine"\n'))

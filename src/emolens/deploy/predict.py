@@ -18,10 +18,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from emolens.deploy.bundle import Bundle, BundleError, check_feature_names, load_bundle
+from emolens.deploy.bundle import (
+    Bundle,
+    BundleError,
+    check_encoder,
+    check_feature_names,
+    load_bundle,
+)
 from emolens.deploy.calibration import classifier_scores
 
-__all__ = ["Prediction", "Predictor", "collect_inputs"]
+__all__ = ["Applied", "Prediction", "Predictor", "collect_inputs"]
 
 
 @dataclass
@@ -37,6 +43,23 @@ class Prediction:
     table: pd.DataFrame
     skipped: pd.DataFrame
     normalisation: str
+
+
+@dataclass
+class Applied:
+    """Result of :meth:`Predictor.apply`.
+
+    Attributes:
+        table: one row per input (columns in :meth:`Predictor.columns`).
+        normalisation: one sentence on the normalisation applied.
+        scaled: (n, p) model input after the pipeline's scaler (what the encoder saw).
+        latent: (n, k) latent codes.
+    """
+
+    table: pd.DataFrame
+    normalisation: str
+    scaled: np.ndarray
+    latent: np.ndarray
 
 
 class Predictor:
@@ -60,7 +83,7 @@ class Predictor:
                 f"but the pipeline's scaler has by={by!r}"
             )
         self.by = by
-        self._smile = None
+        self._config = None
 
     # ------------------------------------------------------------------ columns
     @property
@@ -102,9 +125,25 @@ class Predictor:
         Returns:
             (table, normalisation note)
         """
+        applied = self.apply(features, groups)
+        return applied.table, applied.normalisation
+
+    def apply(self, features: pd.DataFrame, groups=None) -> Applied:
+        """:meth:`predict_features` plus the model's intermediate values (for explanations).
+
+        Args:
+            features: indexed by file, the bundle's feature columns.
+            groups: speaker/corpus id per row (None: every row is its own group).
+
+        Returns:
+            :class:`Applied`: the prediction table, the normalisation note, the scaled model
+            input and the latent codes, row for row.
+        """
         check_feature_names(self.bundle.feature_names, list(features.columns))
         if len(features) == 0:
-            return pd.DataFrame(columns=self.columns), "no input"
+            k, p = self.bundle.latent_dim, len(self.bundle.feature_names)
+            return Applied(pd.DataFrame(columns=self.columns), "no input",
+                           np.zeros((0, p)), np.zeros((0, k)))
         files = [str(f) for f in features.index]
         X = features.to_numpy(dtype=np.float64)
         if not np.all(np.isfinite(X)):
@@ -121,7 +160,7 @@ class Predictor:
             idx = pd.MultiIndex.from_arrays([files, gids, gids], names=["file", "corpus", "speaker"])
         X = pd.DataFrame(X, index=idx, columns=self.bundle.feature_names)
         out = self.outputs(X)
-        latent, recon = out.latent, out.reconstruction_error
+        Z, latent, recon = out.scaled, out.latent, out.reconstruction_error
         if gids is not None:
             fallback = out.fallback_groups
             n_groups = len(pd.unique(gids))
@@ -145,7 +184,7 @@ class Predictor:
             table[f"z{j + 1}"] = latent[:, j]
         table["ood_score"] = ood
         table["ood"] = ood > self.bundle.ood.threshold_
-        return table, note
+        return Applied(table, note, np.asarray(Z, dtype=float), latent)
 
     def predict_files(self, inputs, jobs: int = 1, cache_dir=None) -> Prediction:
         """Predict files, folders and/or CSV manifests.
@@ -165,6 +204,7 @@ class Predictor:
         empty = pd.DataFrame(columns=self.columns)
         if not files:
             return Prediction(empty, skipped, "no input files")
+        self.feature_config()
         try:
             ex = extract(files, feature_set=self.bundle.feature_set, jobs=jobs,
                          cache_dir=cache_dir, progress=False)
@@ -179,16 +219,28 @@ class Predictor:
         return Prediction(table, pd.concat([skipped, ex.skipped], ignore_index=True), note)
 
     # ------------------------------------------------------------------ signals
+    def feature_config(self):
+        """The bundle's feature configuration, checked: an encoder must be installed, found
+        and have the weights the bundle was trained with (:func:`check_encoder`)."""
+        if self._config is None:
+            from emolens.features.sets import get_config
+
+            config = get_config(self.bundle.feature_set)
+            check_encoder(self.bundle, config)
+            self._config = config
+        return self._config
+
     def signal_features(self, signal: np.ndarray, sr: int) -> pd.DataFrame:
         """Features of one in-memory signal (validated and resampled like files)."""
-        from emolens.features.audio import TARGET_SR, prepare_signal
-        from emolens.features.sets import get_config
+        from emolens.features.audio import AudioError, prepare_signal
+        from emolens.features.extraction import signal_features
 
-        if self._smile is None:
-            self._smile = get_config(self.bundle.feature_set).smile()
+        config = self.feature_config()
         x = prepare_signal(signal, sr)
-        frame = self._smile.process_signal(x, TARGET_SR)
-        return pd.DataFrame(frame.to_numpy(dtype=np.float64), columns=list(frame.columns))
+        values, columns, reason = signal_features(config, x, want_columns=True)
+        if values is None:
+            raise AudioError(reason)
+        return pd.DataFrame(values, columns=columns)
 
 
 def collect_inputs(inputs, by: str | None = None):

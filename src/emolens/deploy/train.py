@@ -24,6 +24,12 @@ import emolens
 from emolens.deploy.bundle import Bundle, _now, package_versions
 from emolens.deploy.calibration import ProbabilityHead
 from emolens.deploy.ood import OODScorer, raw_columns
+from emolens.deploy.regions import (
+    REFERENCE_KEY,
+    REGIONS_KEY,
+    attribution_reference,
+    latent_regions,
+)
 from emolens.models.fitted import is_grouped, linear_scores
 
 __all__ = ["build_bundle", "heldout_outputs"]
@@ -39,13 +45,13 @@ def _fit(pipe, X, y, X_unlabelled):
 
 
 def _outputs(pipe, X, X_unlabelled=None):
-    """``(latent, reconstruction error, classifier scores)`` of a fitted pipeline."""
+    """What a fitted pipeline gives for ``X`` (:class:`emolens.models.ModelOutput`)."""
     from emolens.models import apply
 
     out = apply(pipe, X, X_unlabelled)
     if out.latent is None:
         raise ValueError("deployable bundles need a latent: use an autoencoder or PCA model")
-    return out.latent, out.reconstruction_error, out.scores
+    return out
 
 
 def _raw(X: pd.DataFrame) -> pd.DataFrame | None:
@@ -82,8 +88,10 @@ def heldout_outputs(pipe, X: pd.DataFrame, y: np.ndarray, n_splits: int = 5, see
     scores, ood, fold = None, np.full(len(y), np.nan), np.full(len(y), -1)
     for f, (tr, te) in enumerate(cv.split(np.zeros(len(y)), y, speakers)):
         model = _fit(clone(pipe), X.iloc[tr], y[tr], X_unlabelled)
-        lat_tr, rec_tr, _ = _outputs(model, X.iloc[tr], X_unlabelled)
-        lat_te, rec_te, s_te = _outputs(model, X.iloc[te], X_unlabelled)
+        out_tr = _outputs(model, X.iloc[tr], X_unlabelled)
+        out_te = _outputs(model, X.iloc[te], X_unlabelled)
+        lat_tr, rec_tr = out_tr.latent, out_tr.reconstruction_error
+        lat_te, rec_te, s_te = out_te.latent, out_te.reconstruction_error, out_te.scores
         if scores is None:
             scores = np.full((len(y), s_te.shape[1]), np.nan)
         scores[te] = s_te
@@ -153,7 +161,8 @@ def build_bundle(
     pred = np.asarray(labels, dtype=object)[proba.argmax(1)]
 
     final = _fit(clone(pipe), X, y, X_unlabelled)
-    latent, recon, _ = _outputs(final, X, X_unlabelled)
+    out = _outputs(final, X, X_unlabelled)
+    Z, latent, recon = out.scaled, out.latent, out.reconstruction_error
     ood = OODScorer(**(ood_params or {})).fit(latent, recon, _raw(X))
     ood.set_threshold(held["ood"], f"held-out speakers of the training corpora ({n_splits}-fold CV)")
     scale = final.named_steps["scale"]
@@ -176,14 +185,27 @@ def build_bundle(
                 y, proba[:, np.argsort(labels)], labels=sorted(labels))),
             "note": "the probability head was fitted on these same held-out scores",
         },
+        # a few numbers for explanations (emolens serve), no training features
+        REGIONS_KEY: latent_regions(latent, y, labels),
+        **({REFERENCE_KEY: ref} if (ref := attribution_reference(Z, y)) is not None else {}),
         **(info or {}),
     }
     return Bundle(
         pipeline=final, head=head, ood=ood, feature_set=feature_set,
+        encoder=_encoder_identity(feature_set),
         feature_names=[str(c) for c in X.columns], labels=list(labels),
         normalisation={"by": scale.by, "clip": scale.clip, "min_group_size": int(scale.min_group_size)},
         info=meta, versions=package_versions(), created=_now(),
     )
+
+
+def _encoder_identity(feature_set: str) -> dict | None:
+    """What a bundle records of an encoder feature set (None for openSMILE sets)."""
+    from emolens.features.sets import get_config
+
+    config = get_config(feature_set)
+    encoder = config if getattr(config, "is_encoder", False) else getattr(config, "encoder", None)
+    return None if encoder is None else dict(encoder.identity)
 
 
 def _check_unlabelled(X: pd.DataFrame, extra: pd.DataFrame | None) -> pd.DataFrame | None:
