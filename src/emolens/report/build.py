@@ -922,7 +922,7 @@ def _build(results_dir, options: ReportOptions | None = None, progress=None,
 def _confusion_block(cms: dict, lead, budget: int) -> str:
     """Confusion matrices: those of the compared models shown when they fit in ``budget``
     table rows, every model's collapsed per model."""
-    caption = ("Share of each true class (row) predicted as each class, and the count, "
+    caption = ("share of each true class (row) predicted as each class, and the count, "
                "summed over seeds × folds (confusion/*.csv).")
     by_model: dict[str, dict] = {}
     for title, cm in cms.items():
@@ -942,7 +942,7 @@ def _confusion_block(cms: dict, lead, budget: int) -> str:
                                   + caption)
     for m in rest:
         body += H.details(f"Confusion matrices of {m} ({len(by_model[m])} test sets)",
-                          H.confusion_tables(by_model[m], caption))
+                          H.confusion_tables(by_model[m], "Confusion matrices: " + caption))
     return body
 
 
