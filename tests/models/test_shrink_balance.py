@@ -112,6 +112,6 @@ def test_weights_reach_the_classifier():
     y = np.array(["a", "b"] * 30)
     w = np.where(np.arange(60) < 30, 10.0, 0.1)
     weighted, plain = make_model("logreg"), make_model("logreg")
-    fit_pipelines([weighted, plain], [X, X], [y, y], [w, None])
+    fit_pipelines([weighted, plain], [X, X], [y, y], sample_weights=[w, None])
     assert weighted.named_steps["clf"].class_weight is None
     assert not np.allclose(weighted.named_steps["clf"].coef_, plain.named_steps["clf"].coef_)
