@@ -57,7 +57,12 @@ FOUR = ("emodb", "ravdess", "nemo", "tess")
 
 def accuracy(model: str, work: Path, seeds, cache_dir, jobs: int, quick: bool,
              corpora=FOUR) -> str:
-    """The table: pairwise between ``corpora[1]`` and ``corpora[0]``, LOCO over all."""
+    """The table: pairwise between ``corpora[1]`` and ``corpora[0]``, LOCO over all.
+
+    ``corpora`` are folders (or CSV manifests) under ``--root``; a corpus is named after its
+    folder (a manifest: the folder holding it), as emolens names the shared corpora.
+    """
+    names = [Path(c).parent.name if c.endswith(".csv") else Path(c).name for c in corpora]
     from emolens.features import get_config
 
     encoder = get_config(model)
@@ -81,12 +86,12 @@ def accuracy(model: str, work: Path, seeds, cache_dir, jobs: int, quick: bool,
         for name in models:
             row = {"features": label, "model": name}
             p = pair[pair["model"] == name]
-            for train, other in ((corpora[1], corpora[0]), (corpora[0], corpora[1])):
+            for train, other in ((names[1], names[0]), (names[0], names[1])):
                 v = p[(p["train"] == train) & (p["test"] == other)]["ua"] * 100
                 row[f"{train}→{other}"], row[f"{train}→{other} sd"] = v.mean(), v.std(ddof=1)
             lo = loco[(loco["model"] == name) & (loco["role"] == "test")]
             means = []
-            for corpus in corpora:
+            for corpus in names:
                 v = lo[lo["test"] == corpus]["ua"] * 100
                 row[f"LOCO {corpus}"], row[f"LOCO {corpus} sd"] = v.mean(), v.std(ddof=1)
                 means.append(v.mean())
