@@ -835,8 +835,8 @@ def _build(results_dir, options: ReportOptions | None = None, progress=None,
                     "meaning. The physical interpretation of the 27 feature groups (pitch, "
                     "loudness, spectral flux...) applies to the eGeMAPS columns only.", "note")
             opts.timings["attribution"] = attr["seconds"]
-            attr_body = _attribution_section(attr, mine, rep, fit0, (seed0, fold0), opts, out,
-                                             fig)
+            attr_body += _attribution_section(attr, mine, rep, fit0, (seed0, fold0), opts, out,
+                                              fig)
     findings.append(finding_anger(attr, opts.random_state))
     step(REPORT_STEPS[5])
     _write(out, "findings", findings)
