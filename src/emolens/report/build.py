@@ -974,9 +974,9 @@ def _latent_section(lat: dict, rep: str, kinds: dict, fit0: str, out: Path, fig)
                       "of predicting the factor from the latent (speaker-grouped folds), "
                       "next to chance; eta²: share of latent variance explained by the "
                       "factor.") + H.table(summ))
-    ang = (lat["angles"].groupby(["emotion", "corpus_a", "corpus_b"], sort=False)
-           .agg(angle_deg=("angle_deg", "mean"), angle_sd=("angle_deg", "std"),
-                length_ratio=("length_ratio", "mean")).reset_index())
+    from emolens.report.per_corpus import canonical_angles
+
+    ang = canonical_angles(lat["angles"]) if not lat["angles"].empty else lat["angles"]
     sh = (lat["shifts"].groupby(["corpus", "emotion"], sort=False)
           .agg(length=("length", "mean"), direction_deg=("direction_deg", "mean"))
           .reset_index())
@@ -991,7 +991,7 @@ def _latent_section(lat: dict, rep: str, kinds: dict, fit0: str, out: Path, fig)
                          "sad / happy mean, in the aligned latent plane"
                          + (" (a PCA plane through the means: the latent has more than two "
                             "dimensions)" if len(lat["zcols"]) > 2 else "")
-                         + "; training corpora in black.")
+                         + "; training corpora drawn thick, their names in bold.")
     if "angle_heatmaps" in lat["png"]:
         body += H.figure(fig("angle_heatmaps", lat["png"]["angle_heatmaps"]),
                          "Angle (°) between the same emotion shift in every two corpora, "
