@@ -49,10 +49,11 @@ class Predictor:
 
     Args:
         bundle: a Bundle, a bundle path, or None for the default model.
+        verify: check the bundle's files against their SHA-256 in ``bundle.json``.
     """
 
-    def __init__(self, bundle: Bundle | str | os.PathLike | None = None):
-        self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+    def __init__(self, bundle: Bundle | str | os.PathLike | None = None, verify: bool = True):
+        self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle, verify=verify)
         steps = getattr(self.bundle.pipeline, "named_steps", {})
         missing = [s for s in ("scale", "reduce", "clf") if s not in steps]
         if missing:
