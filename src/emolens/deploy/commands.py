@@ -105,6 +105,16 @@ def predict(
     _write(result.table, output, fmt)
     if len(result.table) == 0:
         raise typer.Exit(1)
+    from emolens.deploy.predict import LONG_RECORDING_S, long_recordings
+
+    long = long_recordings(result.table["file"])
+    if long:
+        f, seconds = long[0]
+        more = f" and {len(long) - 1} more" if len(long) > 1 else ""
+        err.print(f"note: {Path(f).name} ({seconds:.0f} s){more} is longer than "
+                  f"{LONG_RECORDING_S:.0f} s and got one label for the whole recording; "
+                  "for a timeline over sliding windows use: emolens predict --stream FILE",
+                  highlight=False, markup=False)
 
 
 def _stream(predictor, stream, mic, window, hop, duration, output, fmt, plot, err) -> None:

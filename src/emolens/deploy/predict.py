@@ -23,7 +23,7 @@ import pandas as pd
 from emolens.deploy.bundle import Bundle, BundleError, check_feature_names, load_bundle
 from emolens.deploy.calibration import classifier_scores
 
-__all__ = ["Prediction", "Predictor", "collect_inputs", "AUDIO_SUFFIXES"]
+__all__ = ["Prediction", "Predictor", "collect_inputs", "long_recordings", "AUDIO_SUFFIXES"]
 
 #: File endings picked up when a folder is given (what libsndfile reads).
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".au", ".opus"}
@@ -194,6 +194,26 @@ class Predictor:
         x = prepare_signal(signal, sr)
         frame = self._smile.process_signal(x, TARGET_SR)
         return pd.DataFrame(frame.to_numpy(dtype=np.float64), columns=list(frame.columns))
+
+
+#: Batch prediction gives one label per file: above this many seconds (several utterances,
+#: likely several emotions) ``emolens predict`` points to ``--stream``.
+LONG_RECORDING_S = 30.0
+
+
+def long_recordings(files, limit: float = LONG_RECORDING_S) -> list[tuple[str, float]]:
+    """``(file, seconds)`` of the files longer than ``limit`` (from the header, no decoding)."""
+    import soundfile as sf
+
+    out = []
+    for f in files:
+        try:
+            seconds = float(sf.info(str(f)).duration)
+        except Exception:  # noqa: BLE001 - it was predicted, so it is readable; never fail here
+            continue
+        if seconds > limit:
+            out.append((str(f), seconds))
+    return out
 
 
 def collect_inputs(inputs, by: str | None = None):
