@@ -101,7 +101,7 @@ def experiment(path: Path, *, protocol, train, test=(), folds=5, seeds=(0, 1, 2)
 
 
 def run(path: Path, out: Path) -> pd.DataFrame:
-    from emolens.config import load_config
+    from emolens.evaluation.config import load_config
     from emolens.evaluation.runner import run_experiment
 
     import emolens.report as report
@@ -221,7 +221,7 @@ def _speaker_normalised(features: str, cache_dir):
     Per-speaker statistics do not depend on other speakers, so computing them once for every
     speaker equals what ``emolens run`` does inside each fold.
     """
-    from emolens.config import load_config
+    from emolens.evaluation.config import load_config
     from emolens.evaluation.runner import load_data
     from emolens.models import FeatureScaler
 
@@ -245,7 +245,7 @@ def _augmented(data, cache_dir, kinds, seed: int = 0) -> dict[str, pd.DataFrame]
     """
     from emolens.corpora import load_corpus
     from emolens.features import extract, model_input
-    from emolens.features.augment import augment_manifest
+    from augment import augment_manifest
     from emolens.models import FeatureScaler
 
     manifest = pd.concat([load_corpus(CORPORA / c, c) for c in ("emodb", "ravdess")],
@@ -556,7 +556,7 @@ def ideas(cache_dir, seed: int = 0, augment: bool = False) -> str:
         "2-D DAE + RBF, speaker-adversarial (training speakers, λ=0.3)": adversarial("speaker", 0.3),
     }
     if augment:
-        from emolens.features.augment import AUGMENTATIONS
+        from augment import AUGMENTATIONS
 
         AUG = _augmented(data, cache_dir, AUGMENTATIONS, seed=seed)
         for kind in AUGMENTATIONS:

@@ -156,7 +156,7 @@ def channel_rates(pred, corpora, tmp, n=120):
 
     from emolens.corpora import load_corpus
     from emolens.features import extract
-    from emolens.features.augment import AUGMENTATIONS, augment_manifest
+    from augment import AUGMENTATIONS, augment_manifest
 
     m = pd.concat([load_corpus(corpora / c, c) for c in ("emodb", "ravdess")], ignore_index=True)
     m = m[m["label4"].notna()].sample(n, random_state=0)
@@ -249,7 +249,7 @@ def main(argv=None):
                  f"folder) | {100 * t_noise['ood'].mean():.0f} % | {len(t_noise)} |")
     for kind, rate, n in channels:
         lines.append(f"| emodb + ravdess (default model) | {kind} copies of training utterances "
-                     f"(`emolens.features.augment`) | {100 * rate:.0f} % | {n} |")
+                     f"(`benchmarks/augment.py`) | {100 * rate:.0f} % | {n} |")
     if not rates:
         lines.append("")
         lines.append("(../shared/corpora absent: cross-corpus rows not computed)")

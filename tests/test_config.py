@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from emolens.config import ConfigError, load_config
+from emolens.evaluation.config import ConfigError, load_config
 
 GOOD = """
 name = "t"

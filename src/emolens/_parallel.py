@@ -40,27 +40,30 @@ def tolerate_worker_memory() -> None:
         process_executor._MAX_MEMORY_LEAK_SIZE = WORKER_MEMORY_GROWTH
 
 
-def _warm_up() -> int:
+def _warm_up(modules: tuple[str, ...]) -> int:
+    import importlib
     import os
 
     tolerate_worker_memory()
-
-    import emolens.evaluation.runner  # noqa: F401  pandas, sklearn, scipy
-    import emolens.models  # noqa: F401  torch
-
+    for name in modules:
+        importlib.import_module(name)
     return os.getpid()
 
 
-def warm_worker_pool(jobs: int):
-    """Start joblib's ``jobs`` worker processes now and import the fitting stack in them.
+def warm_worker_pool(jobs: int, modules: tuple[str, ...] = ()):
+    """Start joblib's ``jobs`` worker processes now and import ``modules`` in them.
 
     The imports (torch, sklearn, pandas: ~2 s per worker) then overlap with what this process
     does before its first ``joblib.Parallel`` call (loading corpora and features) instead of
-    delaying the first fit. Returns a generator to exhaust later (or None for ``jobs == 1``).
+    delaying the first fit. The caller names the modules (e.g. ``"emolens.evaluation.runner"``),
+    so this base module imports no emolens package.
+
+    Returns:
+        a generator to exhaust later (or None for ``jobs == 1``).
     """
     if jobs <= 1:
         return None
     from joblib import Parallel, delayed
 
     return Parallel(n_jobs=jobs, return_as="generator_unordered")(
-        delayed(_warm_up)() for _ in range(jobs))
+        delayed(_warm_up)(tuple(modules)) for _ in range(jobs))

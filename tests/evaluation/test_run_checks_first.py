@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 import emolens.features
 from emolens.cli import app
-from emolens.config import ConfigError, load_config
+from emolens.evaluation.config import ConfigError, load_config
 from emolens.evaluation.runner import run_experiment
 
 CONFIG = """

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from emolens import LABELS
-from emolens.config import ConfigError, load_config
+from emolens.evaluation.config import ConfigError, load_config
 from emolens.evaluation.runner import RESULT_COLUMNS, run_experiment
 
 CONFIG = """

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emolens.config import load_config
+from emolens.evaluation.config import load_config
 from emolens.evaluation.runner import load_data, run_experiment
 from emolens.models import load_pipeline
 

@@ -9,7 +9,7 @@ import pytest
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from emolens.models import MODEL_NAMES, BundleError, load_pipeline, make_model, save_pipeline
+from emolens.models import MODEL_NAMES, PipelineFileError, load_pipeline, make_model, save_pipeline
 
 
 def _fit(name, X, y, **params):
@@ -87,10 +87,10 @@ def _tamper(directory, edit):
 )
 def test_tampered_bundles_are_rejected(bundle, edit, match):
     _tamper(bundle, edit)
-    with pytest.raises(BundleError, match=match):
+    with pytest.raises(PipelineFileError, match=match):
         load_pipeline(bundle)
 
 
 def test_missing_bundle(tmp_path):
-    with pytest.raises(BundleError, match="no pipeline.json"):
+    with pytest.raises(PipelineFileError, match="no pipeline.json"):
         load_pipeline(tmp_path)

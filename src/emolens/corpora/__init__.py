@@ -14,7 +14,14 @@ from emolens._lazy import lazy_exports
 if TYPE_CHECKING:  # static tools see the real imports
     from emolens.corpora.load import CORPORA, detect_corpus, load_corpus, load_release
     from emolens.corpora.manifest import load_folders, read_manifest
-    from emolens.corpora.releases import RELEASES, audio_extensions, audio_files
+    from emolens.corpora.inputs import (
+        INPUT_COLUMNS,
+        InputError,
+        audio_extensions,
+        audio_files,
+        discover_inputs,
+    )
+    from emolens.corpora.releases import RELEASES
     from emolens.corpora.schema import (
         COLUMNS,
         EMOTIONS,
@@ -37,8 +44,11 @@ _EXPORTS = {
     "load_folders": "manifest",
     "read_manifest": "manifest",
     "RELEASES": "releases",
-    "audio_extensions": "releases",
-    "audio_files": "releases",
+    "INPUT_COLUMNS": "inputs",
+    "InputError": "inputs",
+    "audio_extensions": "inputs",
+    "audio_files": "inputs",
+    "discover_inputs": "inputs",
     "COLUMNS": "schema",
     "EMOTIONS": "schema",
     "LABEL4": "schema",

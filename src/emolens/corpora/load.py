@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from emolens.corpora.manifest import emotion_folders, load_folders, read_manifest
-from emolens.corpora.releases import RELEASES, Release, audio_files
+from emolens.corpora.inputs import audio_files
+from emolens.corpora.releases import RELEASES, Release
 from emolens.corpora.schema import CorpusError, make_manifest
 
 #: Names accepted besides the releases: a CSV manifest and the folder-per-emotion fallback.

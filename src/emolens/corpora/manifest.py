@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from emolens.corpora.releases import audio_files
+from emolens.corpora.inputs import audio_files
 from emolens.corpora.schema import (
     COLUMNS,
     EMOTION_ALIASES,

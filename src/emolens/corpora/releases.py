@@ -12,38 +12,10 @@ import csv
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
-
-import soundfile
 
 Fields = dict
 Parser = Callable[[Path, dict], "Fields | None"]
-
-
-@lru_cache(maxsize=1)
-def audio_extensions() -> frozenset[str]:
-    """File extensions (lower case, with dot) of every format soundfile can read."""
-    formats = {name.lower() for name in soundfile.available_formats()}
-    aliases = {"aiff": {".aif", ".aifc"}, "ogg": {".oga", ".opus"}, "wavex": {".wav"}}
-    extensions = {f".{name}" for name in formats}
-    for name, extra in aliases.items():
-        if name in formats:
-            extensions |= extra
-    return frozenset(extensions)
-
-
-def audio_files(root: Path) -> list[Path]:
-    """Audio files under ``root``, sorted; hidden files (e.g. macOS ``._x.wav``) skipped."""
-    extensions = audio_extensions()
-    files = [
-        path
-        for path in root.rglob("*")
-        if path.suffix.lower() in extensions
-        and not any(part.startswith(".") for part in path.relative_to(root).parts)
-        and path.is_file()
-    ]
-    return sorted(files)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,10 +22,7 @@ import pandas as pd
 from emolens.deploy.bundle import Bundle, BundleError, check_feature_names, load_bundle
 from emolens.deploy.calibration import classifier_scores
 
-__all__ = ["Prediction", "Predictor", "collect_inputs", "long_recordings", "AUDIO_SUFFIXES"]
-
-#: File endings picked up when a folder is given (what libsndfile reads).
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".au", ".opus"}
+__all__ = ["Prediction", "Predictor", "collect_inputs", "long_recordings"]
 
 
 @dataclass
@@ -217,46 +213,31 @@ def long_recordings(files, limit: float = LONG_RECORDING_S) -> list[tuple[str, f
 
 
 def collect_inputs(inputs, by: str | None = None):
-    """Expand files, folders and manifests into files with their normalisation groups.
+    """Expand files, folders and manifests (:func:`emolens.corpora.discover_inputs`) into
+    files with their normalisation groups.
+
+    A manifest's ``by`` column (``speaker``/``corpus``) gives the group; a folder's files are
+    grouped by the folder they lie in (one folder = one recording set); a lone file, or a
+    manifest row without a group, is its own group (it falls back to the training statistics).
 
     Returns:
         (files, groups, source description, skipped DataFrame)
     """
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = [inputs]
-    files: list[str] = []
-    groups: list[str] = []
-    skipped: list[tuple[str, str]] = []
-    sources: set[str] = set()
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES)
-            if not found:
-                skipped.append((str(p.resolve()), "folder holds no audio files"))
-            for f in found:
-                files.append(str(f.resolve()))
-                groups.append(str(f.resolve().parent))
+    from emolens.corpora import discover_inputs
+
+    table, skipped = discover_inputs(inputs)
+    groups, sources = [], set()
+    for row in table.itertuples(index=False):
+        if row.source == "folder":
+            groups.append(row.folder)
             sources.add("folders (one folder = one recording set)")
-        elif p.suffix.lower() == ".csv" and p.is_file():
-            m = pd.read_csv(p)
-            if "file" not in m.columns:
-                raise ValueError(f"manifest {p} has no 'file' column (columns: {list(m.columns)})")
-            col = by if by in m.columns else None
-            for i, f in enumerate(m["file"].astype(str)):
-                fp = Path(f) if Path(f).is_absolute() else p.parent / f
-                files.append(str(fp.resolve()))
-                g = m[col].iloc[i] if col else None
-                groups.append(f"{p}:{g}" if col and pd.notna(g) else str(fp.resolve()))
-            sources.add(f"the manifest's {col!r} column" if col else
+        elif row.source == "manifest":
+            has = by in ("speaker", "corpus") and by in table.columns
+            value = getattr(row, by) if has else None
+            groups.append(f"{row.origin}:{value}" if has and pd.notna(value) else row.file)
+            sources.add(f"the manifest's {by!r} column" if value is not None else
                         f"a manifest without a {by!r} column (each file alone)")
         else:
-            files.append(str(p.resolve()))
-            groups.append(str(p.resolve()))  # a lone file is its own group -> fallback
+            groups.append(row.file)  # a lone file is its own group -> fallback
             sources.add("single files (each file alone)")
-    # Duplicates: keep the first occurrence (extract() deduplicates too).
-    seen: dict[str, str] = {}
-    for f, g in zip(files, groups):
-        seen.setdefault(f, g)
-    skipped_df = pd.DataFrame(skipped, columns=["file", "reason"])
-    return list(seen), list(seen.values()), " and ".join(sorted(sources)), skipped_df
+    return table["file"].tolist(), groups, " and ".join(sorted(sources)), skipped

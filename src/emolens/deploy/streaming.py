@@ -158,7 +158,7 @@ def plot_timeline(timeline: pd.DataFrame, path: str | Path, labels) -> Path:
     import matplotlib.pyplot as plt
 
     # the report's colour-blind-safe palette, so a timeline and a report read alike
-    from emolens.report.figures import emotion_color
+    from emolens.palette import emotion_color
 
     ok = timeline[timeline["label"].notna()]
     mid = (ok["start"] + ok["end"]) / 2

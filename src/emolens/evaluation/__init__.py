@@ -1,6 +1,6 @@
-"""emolens.evaluation: protocols, leakage guard, metrics and the experiment runner.
+"""emolens.evaluation: experiment config, protocols, leakage guard, metrics and the runner.
 
->>> from emolens.config import load_config  # doctest: +SKIP
+>>> from emolens.evaluation.config import load_config  # doctest: +SKIP
 >>> from emolens.evaluation import run_experiment  # doctest: +SKIP
 >>> run_experiment(load_config("experiments/demo.toml"), out="runs/demo")  # doctest: +SKIP
 
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from emolens._lazy import lazy_exports
 
 if TYPE_CHECKING:  # static tools see the real imports
+    from emolens.evaluation.config import ConfigError, ExperimentConfig, load_config
     from emolens.evaluation.guard import LeakageError, check_disjoint
     from emolens.evaluation.metrics import bootstrap_ua, confusion, scores
     from emolens.evaluation.protocols import Split, TestSet, fold_indices, make_splits
@@ -20,6 +21,9 @@ if TYPE_CHECKING:  # static tools see the real imports
 
 # Loaded on first use: `emolens --help` must not import pandas/sklearn/torch.
 _EXPORTS = {
+    "ConfigError": "config",
+    "ExperimentConfig": "config",
+    "load_config": "config",
     "LeakageError": "guard",
     "check_disjoint": "guard",
     "bootstrap_ua": "metrics",

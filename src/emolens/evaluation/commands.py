@@ -1,4 +1,8 @@
-"""``emolens run``: run a TOML experiment and write its results directory."""
+"""``emolens run``: run a TOML experiment, write its results directory, then its report.
+
+A command module sits on top of the packages (like ``emolens.cli``): it may import any of
+them. The runner itself (:mod:`emolens.evaluation.runner`) knows nothing of the report.
+"""
 
 from __future__ import annotations
 
@@ -23,12 +27,13 @@ def run(
              "Without it, a folder holding a run with another configuration is refused; one "
              "with the same configuration is resumed."),
 ) -> None:
-    """Run an experiment: features, protocol splits, models, results.csv and summary.md."""
+    """Run an experiment: features, protocol splits, models, results.csv, summary.md and
+    report.html (unless ``[report] enabled = false``)."""
     from rich.console import Console
     from rich.markup import escape
 
     from emolens._parallel import release_worker_pool, warm_worker_pool
-    from emolens.config import ConfigError, load_config
+    from emolens.evaluation.config import ConfigError, load_config
 
     console = Console(stderr=True)
 
@@ -45,7 +50,7 @@ def run(
     except ConfigError as err:
         fail(err)
     # The workers import torch/sklearn while this process imports the runner and loads data.
-    warm = warm_worker_pool(cfg.jobs)
+    warm = warm_worker_pool(cfg.jobs, ("emolens.evaluation.runner", "emolens.models"))
     try:
         from emolens.evaluation.guard import LeakageError
         from emolens.evaluation.runner import run_experiment
@@ -55,9 +60,27 @@ def run(
                                     overwrite=overwrite)
         except (ConfigError, LeakageError) as err:
             fail(err)
+        _report(result, cfg, console)
     finally:
         if warm is not None:
             list(warm)
         release_worker_pool()
     summary = (result / "summary.md").read_text(encoding="utf-8")
     Console().print(summary, markup=False, highlight=False, soft_wrap=True)
+
+
+def _report(out: Path, cfg, console) -> None:
+    """Build ``out/report.html`` as ``[report]`` asks; a failure is said, not raised (the
+    results are written already)."""
+    options = dict(cfg.report)
+    if not options.pop("enabled", True):
+        return
+    from emolens.report import ReportOptions, build_report
+
+    try:
+        # jobs: the report's parts and refits reuse the worker pool of the fits
+        opts = ReportOptions(jobs=cfg.jobs, **options)
+        build_report(out, opts)
+        console.log(f"report: {out / 'report.html'} ({opts.timings['total']:.1f} s)")
+    except Exception as err:  # noqa: BLE001 - the results are written; say why no report
+        console.log(f"[yellow]report failed[/]: {type(err).__name__}: {err}")

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from emolens import LABELS, __version__
-from emolens.config import ConfigError, ExperimentConfig
+from emolens.evaluation.config import ConfigError, ExperimentConfig
 from emolens.evaluation.confusions import write_confusions
 from emolens.evaluation.metrics import bootstrap_ua, scores
 from emolens.evaluation.protocols import Split, make_splits
@@ -256,7 +256,7 @@ def prepare_output(out: Path, config: ExperimentConfig, overwrite: bool = False)
 # -- one fit -------------------------------------------------------------------------------
 def build_model(spec, seed: int, normalisation: str):
     """``make_model`` for a model spec, seeded, with the experiment's normalisation."""
-    from emolens.config import model_params
+    from emolens.evaluation.config import model_params
     from emolens.models import make_model
 
     try:
@@ -714,7 +714,7 @@ def run_experiment(
     an output folder holding another run is refused (see :func:`prepare_output`).
 
     Args:
-        config: a validated experiment (:func:`emolens.config.load_config`).
+        config: a validated experiment (:func:`emolens.evaluation.config.load_config`).
         out: output folder; overrides ``config.output``.
         progress: show progress bars.
         console: a ``rich.console.Console`` for log lines (default: stderr).
@@ -818,17 +818,6 @@ def run_experiment(
     timing["total"] = time.perf_counter() - t0
     write_summary(out, config, data, results, n_params, notes, timing)
     console.log(f"wrote {out} ({timing['total']:.1f} s)")
-    options = dict(config.report)
-    if options.pop("enabled", True):
-        from emolens.report import ReportOptions, build_report
-
-        try:
-            # jobs: the report's parts and refits reuse the worker pool of the fits
-            opts = ReportOptions(jobs=config.jobs, **options)
-            build_report(out, opts)
-            console.log(f"report: {out / 'report.html'} ({opts.timings['total']:.1f} s)")
-        except Exception as err:  # noqa: BLE001 - the results are written; say why no report
-            console.log(f"[yellow]report failed[/]: {type(err).__name__}: {err}")
     owned = sorted(p.name for p in out.iterdir()
                    if p.name not in before or p.name in owned_before or p.name in RUN_OUTPUTS)
     (out / OWNED_FILE).write_text(json.dumps({"emolens": __version__, "entries": owned}, indent=1)

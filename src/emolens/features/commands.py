@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 from pathlib import Path
 from typing import Annotated, Optional
@@ -145,76 +144,17 @@ def skipped_path(output: Path) -> Path:
 
 
 def collect_files(manifests: list[Path]) -> list[str]:
-    """Absolute audio paths from CSV manifests, corpus folders and single audio files."""
-    files: list[str] = []
-    for manifest in manifests:
-        if not manifest.exists():
-            raise typer.BadParameter(f"{manifest} does not exist", param_hint="MANIFESTS")
-        if manifest.is_dir():
-            files.extend(_folder_files(manifest))
-        elif manifest.suffix.lower() == ".csv":
-            files.extend(_csv_files(manifest))
-        else:
-            # Anything else is taken as one audio file; it is checked like all the others.
-            files.append(os.path.abspath(manifest))
-    if not files:
+    """Absolute audio paths from CSV manifests, folders and single audio files
+    (:func:`emolens.corpora.discover_inputs`: one rule for extensions and hidden files)."""
+    from emolens.corpora import InputError, discover_inputs
+
+    try:
+        inputs, _ = discover_inputs(manifests)
+    except InputError as exc:
+        raise typer.BadParameter(str(exc), param_hint="MANIFESTS") from None
+    if inputs.empty:
         raise typer.BadParameter("the manifests list no files", param_hint="MANIFESTS")
-    return files
-
-
-def _csv_files(path: Path) -> list[str]:
-    import pandas as pd
-
-    try:
-        table = pd.read_csv(path)
-    except Exception as exc:  # noqa: BLE001 - report any parse failure the same way
-        raise typer.BadParameter(f"cannot read manifest {path}: {exc}") from None
-    if "file" not in table.columns:
-        raise typer.BadParameter(
-            f"manifest {path} has no 'file' column (columns: {', '.join(map(str, table.columns))})"
-        )
-    # Relative paths are relative to the manifest, so a corpus and its CSV can move together.
-    return [
-        os.path.abspath(os.path.join(path.parent, str(f))) for f in table["file"].dropna()
-    ]
-
-
-def _folder_files(folder: Path) -> list[str]:
-    """A known corpus layout goes through :func:`emolens.corpora.load_corpus`; any other
-    folder contributes every audio file under it (extraction needs no labels)."""
-    try:
-        from emolens.corpora import CorpusError, detect_corpus, load_corpus
-    except ImportError:  # pragma: no cover - corpora is part of emolens
-        return _all_audio(folder)
-    try:
-        detect_corpus(folder)
-    except CorpusError:
-        files = _all_audio(folder)
-        _note(f"{folder} is not a known corpus layout: taking all {len(files)} audio files in it")
-        return files
-    try:
-        return [str(f) for f in load_corpus(folder)["file"]]
-    except CorpusError as exc:
-        raise typer.BadParameter(f"cannot load corpus {folder}: {exc}") from None
-
-
-def _all_audio(folder: Path) -> list[str]:
-    import soundfile as sf
-
-    extensions = {f".{ext.lower()}" for ext in sf.available_formats()} | {".aif", ".opus"}
-    return sorted(
-        os.path.abspath(p)
-        for p in folder.rglob("*")
-        if p.suffix.lower() in extensions
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
-
-
-def _note(message: str) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-
-    Console(stderr=True).print(f"[dim]note:[/] {escape(message)}")
+    return inputs["file"].tolist()
 
 
 def _write_parquet(frame, path: Path) -> None:

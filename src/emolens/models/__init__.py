@@ -31,19 +31,19 @@ from .factory import (
     n_parameters,
     parameter_counts,
 )
-from .lockstep import fit_pipelines
-from .persistence import BundleError, load_pipeline, save_pipeline
+from .multifit import fit_pipelines
+from .persistence import PipelineFileError, load_pipeline, save_pipeline
 from .scaling import FeatureScaler, SmallGroupWarning
 from .shift import ShiftReport, distribution_shift
 
 __all__ = [
     "AE_KINDS",
     "AutoencoderTransformer",
-    "BundleError",
     "CLASSIFIERS",
     "FeatureScaler",
     "MODELS",
     "MODEL_NAMES",
+    "PipelineFileError",
     "ShiftReport",
     "SmallGroupWarning",
     "check_model",

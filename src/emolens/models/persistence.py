@@ -60,7 +60,7 @@ _NAME = re.compile(r"^_?[A-Za-z][A-Za-z0-9_]*$")
 _NUMERIC_KINDS = "biuf"
 
 
-class BundleError(ValueError):
+class PipelineFileError(ValueError):
     """A pipeline directory is missing, malformed or not trusted."""
 
 
@@ -102,28 +102,28 @@ def _decode(value, arrays: dict, key: str):
     if isinstance(value, list):
         return [_decode(v, arrays, key) for v in value]
     if not isinstance(value, dict) or len(value) == 0:
-        raise BundleError(f"{key}: unexpected value {value!r}.")
+        raise PipelineFileError(f"{key}: unexpected value {value!r}.")
     if "__array__" in value:
         ref = value["__array__"]
         if not isinstance(ref, str) or ref not in arrays:
-            raise BundleError(f"{key}: array {ref!r} missing from {ARRAYS_FILE}.")
+            raise PipelineFileError(f"{key}: array {ref!r} missing from {ARRAYS_FILE}.")
         return arrays[ref]
     if "__scalar__" in value:
         dtype = np.dtype(_check_str(value["__scalar__"], key))
         if dtype.kind not in _NUMERIC_KINDS:
-            raise BundleError(f"{key}: scalar dtype {dtype} not allowed.")
+            raise PipelineFileError(f"{key}: scalar dtype {dtype} not allowed.")
         item = value.get("value")
         if not isinstance(item, (int, float, bool)):
-            raise BundleError(f"{key}: scalar value {item!r} is not a number.")
+            raise PipelineFileError(f"{key}: scalar value {item!r} is not a number.")
         return dtype.type(item)
     if "__list_array__" in value:
         kind = value.get("kind")
         if kind not in ("U", "S", "O"):
-            raise BundleError(f"{key}: list array kind {kind!r} not allowed.")
+            raise PipelineFileError(f"{key}: list array kind {kind!r} not allowed.")
         items = value["__list_array__"]
         flat = np.asarray(items, dtype=object).ravel().tolist() if items != [] else []
         if not all(isinstance(v, (str, int, float, bool)) for v in flat):
-            raise BundleError(f"{key}: list array items must be primitives.")
+            raise PipelineFileError(f"{key}: list array items must be primitives.")
         arr = np.asarray(items, dtype=object if kind == "O" else None)
         if kind == "S":
             arr = arr.astype(bytes)
@@ -136,20 +136,20 @@ def _decode(value, arrays: dict, key: str):
     if "__dict__" in value:
         pairs = value["__dict__"]
         if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
-            raise BundleError(f"{key}: malformed dict.")
+            raise PipelineFileError(f"{key}: malformed dict.")
         out = {}
         for k, v in pairs:
             k = _decode(k, arrays, key)
             if isinstance(k, (list, dict, np.ndarray)):
-                raise BundleError(f"{key}: dict keys must be scalars.")
+                raise PipelineFileError(f"{key}: dict keys must be scalars.")
             out[k] = _decode(v, arrays, key)
         return out
-    raise BundleError(f"{key}: unknown value tag in {sorted(value)}.")
+    raise PipelineFileError(f"{key}: unknown value tag in {sorted(value)}.")
 
 
 def _check_str(v, key):
     if not isinstance(v, str):
-        raise BundleError(f"{key}: expected a string, got {v!r}.")
+        raise PipelineFileError(f"{key}: expected a string, got {v!r}.")
     return v
 
 
@@ -220,31 +220,31 @@ def save_pipeline(pipe: Pipeline, directory, metadata: dict | None = None) -> Pa
 # -- load ---------------------------------------------------------------------------------
 def _check_name(name, cls, est) -> str:
     if not isinstance(name, str) or not _NAME.match(name) or name.startswith("__"):
-        raise BundleError(f"{cls}: invalid attribute name {name!r}.")
+        raise PipelineFileError(f"{cls}: invalid attribute name {name!r}.")
     if hasattr(type(est), name):
         # Never shadow methods/properties of the class with bundle data.
-        raise BundleError(f"{cls}: attribute {name!r} would shadow a class member.")
+        raise PipelineFileError(f"{cls}: attribute {name!r} would shadow a class member.")
     return name
 
 
 def _build_step(record: dict, arrays: dict, tensors: dict | None):
     if not isinstance(record, dict):
-        raise BundleError("each step must be a JSON object.")
+        raise PipelineFileError("each step must be a JSON object.")
     name = _check_str(record.get("name"), "step name")
     cls_name = _check_str(record.get("class"), f"step {name!r} class")
     if cls_name == "passthrough":
         return name, "passthrough"
     if cls_name not in CLASSES:
-        raise BundleError(f"step {name!r}: class {cls_name!r} is not allowed ({', '.join(CLASSES)}).")
+        raise PipelineFileError(f"step {name!r}: class {cls_name!r} is not allowed ({', '.join(CLASSES)}).")
     cls = CLASSES[cls_name]
     params = record.get("params")
     attrs = record.get("attributes")
     if not isinstance(params, dict) or not isinstance(attrs, dict):
-        raise BundleError(f"step {name!r}: params/attributes must be JSON objects.")
+        raise PipelineFileError(f"step {name!r}: params/attributes must be JSON objects.")
     valid = cls().get_params(deep=False)
     unknown = sorted(set(params) - set(valid))
     if unknown:
-        raise BundleError(f"step {name!r}: unknown {cls_name} parameters {unknown}.")
+        raise PipelineFileError(f"step {name!r}: unknown {cls_name} parameters {unknown}.")
     est = cls(**{k: _decode(v, arrays, f"{name}/params/{k}") for k, v in params.items()})
     for k, v in attrs.items():
         setattr(est, _check_name(k, cls_name, est), _decode(v, arrays, f"{name}/{k}"))
@@ -255,21 +255,21 @@ def _build_step(record: dict, arrays: dict, tensors: dict | None):
 
 def _load_network(est: AutoencoderTransformer, name: str, record: dict, tensors: dict | None):
     if tensors is None:
-        raise BundleError(f"step {name!r}: {NETWORK_FILE} is missing.")
+        raise PipelineFileError(f"step {name!r}: {NETWORK_FILE} is missing.")
     if not isinstance(est.hidden, (list, tuple)):
-        raise BundleError(f"step {name!r}: hidden must be a list of ints.")
+        raise PipelineFileError(f"step {name!r}: hidden must be a list of ints.")
     est.hidden = tuple(est.hidden)
     est._check_params()
     n_in = est.n_features_in_
     if not isinstance(n_in, int) or n_in < 1:
-        raise BundleError(f"step {name!r}: n_features_in_ must be a positive int.")
+        raise PipelineFileError(f"step {name!r}: n_features_in_ must be a positive int.")
     module = build_network(est.kind, n_in, est.hidden, est.latent_dim)
     prefix = f"{name}."
     state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as err:
-        raise BundleError(f"step {name!r}: network weights do not match the architecture: {err}") from None
+        raise PipelineFileError(f"step {name!r}: network weights do not match the architecture: {err}") from None
     module.eval()
     est.module_ = module
     est.encoder_ = module.encoder
@@ -285,20 +285,20 @@ def load_pipeline(directory) -> Pipeline:
         The fitted Pipeline (metadata, if any, in ``pipe.emolens_metadata_``).
 
     Raises:
-        BundleError: missing files, unknown format, disallowed classes or malformed values.
+        PipelineFileError: missing files, unknown format, disallowed classes or malformed values.
     """
     directory = Path(directory)
     path = directory / PIPELINE_JSON
     if not path.is_file():
-        raise BundleError(f"no {PIPELINE_JSON} in {directory}.")
+        raise PipelineFileError(f"no {PIPELINE_JSON} in {directory}.")
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise BundleError(f"{path} is not valid JSON: {err}") from None
+        raise PipelineFileError(f"{path} is not valid JSON: {err}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise BundleError(f"{path} is not an {FORMAT} file.")
+        raise PipelineFileError(f"{path} is not an {FORMAT} file.")
     if doc.get("format_version") != FORMAT_VERSION:
-        raise BundleError(f"{path}: unsupported format_version {doc.get('format_version')!r}.")
+        raise PipelineFileError(f"{path}: unsupported format_version {doc.get('format_version')!r}.")
     if doc.get("sklearn_version") != sklearn.__version__:
         warnings.warn(
             f"{path} was written with scikit-learn {doc.get('sklearn_version')}, loading with "
@@ -310,10 +310,10 @@ def load_pipeline(directory) -> Pipeline:
     tensors = load_torch(str(directory / NETWORK_FILE)) if (directory / NETWORK_FILE).is_file() else None
     steps = doc.get("steps")
     if not isinstance(steps, list) or not steps:
-        raise BundleError(f"{path}: 'steps' must be a non-empty list.")
+        raise PipelineFileError(f"{path}: 'steps' must be a non-empty list.")
     pipe = Pipeline([_build_step(r, arrays, tensors) for r in steps])
     metadata = doc.get("metadata", {})
     if not isinstance(metadata, dict):
-        raise BundleError(f"{path}: metadata must be a JSON object.")
+        raise PipelineFileError(f"{path}: metadata must be a JSON object.")
     pipe.emolens_metadata_ = metadata
     return pipe

@@ -90,10 +90,8 @@ def _read(results_dir: Path):
 
 def _model_kinds(results_dir: Path, models) -> dict[str, str]:
     """model label -> reduce kind ("uae", "pca", "passthrough", ...) from saved metadata."""
-    try:
-        from emolens.models.factory import MODELS
-    except ImportError:  # pragma: no cover - models package absent
-        MODELS = {}
+    from emolens.models.factory import MODELS
+
     kinds = {}
     for m in models:
         name = m
@@ -280,10 +278,8 @@ def latent_analysis(preds, manifest, features, model, opts: ReportOptions) -> di
     targets = ref[refs].reset_index(drop=True)
     group_of = {}
     if features is not None:
-        try:
-            from emolens.features.groups import FEATURE_GROUPS
-        except ImportError:  # pragma: no cover
-            FEATURE_GROUPS = {}
+        from emolens.features.groups import FEATURE_GROUPS
+
         f = features.reindex(ref["file"]).reset_index(drop=True)
         targets = pd.concat([targets, f], axis=1)
         group_of = {c: g for g, cols in FEATURE_GROUPS.items() for c in cols}
@@ -551,11 +547,9 @@ def _latent_task(preds, manifest, features, model, opts: ReportOptions) -> dict:
                                               "(statistics use the latent itself)")
         groups = set(lat["group_rho"]["group"])
         order = [g for g in ("activation", "valence") if g in groups]
-        try:
-            from emolens.features.groups import FEATURE_GROUPS
-            order += [g for g in FEATURE_GROUPS if g in groups]
-        except ImportError:  # pragma: no cover
-            pass
+        from emolens.features.groups import FEATURE_GROUPS
+
+        order += [g for g in FEATURE_GROUPS if g in groups]
         order += [g for g in pd.unique(lat["group_rho"]["group"]) if g not in order]
         lat["how"] = how
         lat["png"] = {
@@ -572,11 +566,7 @@ def _attribution_task(results_dir, preds, manifest, features, model, fits,
     """Attributions of ``model`` and their figures (PNG bytes)."""
     with _one_thread():
         t = time.perf_counter()
-        try:
-            attr = attribution_analysis(results_dir, preds, manifest, features, model, fits,
-                                        opts)
-        except ImportError as err:  # pragma: no cover - partial checkout
-            attr = {"missing": f"attribution needs {err.name}"}
+        attr = attribution_analysis(results_dir, preds, manifest, features, model, fits, opts)
         png = {}
         if "deeplift" in attr:
             png["deeplift"] = F.to_png(F.attribution_violins(attr["deeplift"]))
@@ -679,10 +669,8 @@ def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
 
     # Latent
     zmodels = [m for m in models if _zcols(preds[preds["model"] == m].dropna(axis=1, how="all"))]
-    try:
-        from emolens.models.autoencoder import AE_KINDS
-    except ImportError:  # pragma: no cover
-        AE_KINDS = ()
+    from emolens.models.autoencoder import AE_KINDS
+
     ae = [m for m in zmodels if kinds.get(m) in AE_KINDS]
     rep = (ae or zmodels or [None])[0]
     lat_body = phys_body = attr_body = ""

@@ -9,7 +9,6 @@ diamond), so colour is never the only cue.
 from __future__ import annotations
 
 import io
-import zlib
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -23,31 +22,17 @@ import pandas as pd  # noqa: E402
 from scipy.stats import gaussian_kde  # noqa: E402
 
 from emolens import LABELS  # noqa: E402
-
-#: Okabe & Ito (2008) colour-blind-safe palette.
-OKABE_ITO = {
-    "black": "#000000", "orange": "#E69F00", "sky blue": "#56B4E9", "bluish green": "#009E73",
-    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00",
-    "reddish purple": "#CC79A7", "grey": "#8C8C8C",
-}
-EMOTION_COLORS = {"neutral": OKABE_ITO["grey"], "happy": OKABE_ITO["orange"],
-                  "sad": OKABE_ITO["blue"], "angry": OKABE_ITO["vermillion"]}
-EMOTION_MARKERS = {"neutral": "o", "happy": "s", "sad": "^", "angry": "D"}
-#: Colours for other series (variables, halves of violins, ...), in order.
-SERIES_COLORS = [OKABE_ITO[c] for c in ("blue", "orange", "bluish green", "reddish purple",
-                                        "sky blue", "vermillion", "yellow", "black")]
+from emolens.palette import (  # noqa: E402,F401  (re-exported for the figures' callers)
+    EMOTION_COLORS,
+    EMOTION_MARKERS,
+    OKABE_ITO,
+    SERIES_COLORS,
+    emotion_color,
+)
 
 plt.rcParams.update({"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
                      "figure.dpi": 100, "savefig.dpi": 110, "axes.spines.top": False,
                      "axes.spines.right": False})
-
-
-def emotion_color(label: str) -> str:
-    """Fixed colour of an emotion (unknown labels cycle through the other palette colours)."""
-    if label in EMOTION_COLORS:
-        return EMOTION_COLORS[label]
-    # crc32, not hash(): str hashes change between processes, colours must not
-    return SERIES_COLORS[zlib.crc32(label.encode()) % len(SERIES_COLORS)]
 
 
 def _emotion_order(values) -> list[str]:

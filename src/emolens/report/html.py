@@ -22,7 +22,6 @@ th,td{border:1px solid #ccc;padding:.25em .55em;text-align:left;vertical-align:t
 th{background:#f0f0f0} td.r,th.r{text-align:right;font-variant-numeric:tabular-nums}
 tbody tr:nth-child(even){background:#fafafa}
 figure{margin:1em 0 1.6em} figure img{max-width:100%;height:auto;border:1px solid #eee}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:.3em}
 figcaption{font-size:.88em;color:#444;margin-top:.3em}
 .verdict{padding:.5em .8em;margin:.5em 0;border-left:6px solid #999;background:#f7f7f7}
 .holds{border-color:#009E73} .fails{border-color:#D55E00} .partly{border-color:#E69F00}
@@ -119,13 +118,6 @@ class Page:
 def figure(png: bytes, caption: str, alt: str | None = None) -> str:
     """A ``<figure>`` with an inline image and caption (caption is escaped)."""
     return f"<figure>{img(png, alt or caption)}<figcaption>{esc(caption)}</figcaption></figure>"
-
-
-def image_grid(images, caption: str) -> str:
-    """Several ``(title, png)`` images side by side (wrapping), under one caption."""
-    cells = "".join(img(png, title) for title, png in images)
-    return (f'<figure><div class="grid">{cells}</div>'
-            f"<figcaption>{esc(caption)}</figcaption></figure>")
 
 
 def confusion_tables(matrices, caption: str) -> str:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from emolens.features.augment import AUGMENTATIONS, augment, augment_manifest
+from augment import AUGMENTATIONS, augment, augment_manifest
 
 SR = 16_000
 

@@ -5,7 +5,7 @@ Runs openSMILE eGeMAPSv02 functionals on a generated set and reports unweighted 
 train-on-one / test-on-another across corpora. Used to tune the generator; the numbers are in
 ``docs/synthetic.md``.
 
-    python -m emolens.corpora.synthetic_validate data/synthetic
+    python benchmarks/synthetic_validate.py data/synthetic
 """
 
 from __future__ import annotations

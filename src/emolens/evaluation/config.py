@@ -198,11 +198,9 @@ def _report(value) -> dict[str, Any]:
     return dict(value)
 
 
-def _known_models() -> tuple[str, ...] | None:
-    try:
-        from emolens.models import MODEL_NAMES
-    except ImportError:  # models package not importable: make_model will complain later
-        return None
+def _known_models() -> tuple[str, ...]:
+    from emolens.models.factory import MODEL_NAMES
+
     return tuple(MODEL_NAMES)
 
 
@@ -212,7 +210,7 @@ def _models(value) -> list[ModelSpec]:
     def check(name: str, where: str) -> str:
         if not isinstance(name, str) or not name:
             raise ConfigError(f"{where} must be a model name, got {name!r}")
-        if known is not None and name not in known:
+        if name not in known:
             close = difflib.get_close_matches(name, list(known), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise ConfigError(
@@ -340,10 +338,8 @@ def model_params(spec: ModelSpec, normalisation: str) -> dict[str, Any]:
 def _check_models(specs: list[ModelSpec], normalisation: str) -> None:
     """Build every model once with its parameters and check them (names, types, ranges),
     so that a wrong one fails here and not after the features are extracted."""
-    try:
-        from emolens.models import check_model, make_model
-    except ImportError:  # models package not importable: the run will say so
-        return
+    from emolens.models import check_model, make_model
+
     for spec in specs:
         try:
             check_model(make_model(spec.model, seed=0, **model_params(spec, normalisation)))
