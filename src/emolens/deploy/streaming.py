@@ -91,7 +91,9 @@ def stream_file(predictor: Predictor, path: str | Path, window: float = 3.0, hop
     """Sliding-window timeline of an audio file (read with soundfile, any rate/channels)."""
     from emolens.features.audio import AudioError, read_audio
 
-    try:  # the checks and messages of batch prediction (missing, empty, not audio ...)
+    if not Path(path).exists():  # as emolens.corpora.discover_inputs says it in batch mode
+        raise AudioError(f"{path} does not exist")
+    try:  # the checks and messages of batch prediction (empty, not audio ...)
         signal, sr = read_audio(path)
     except AudioError as err:
         raise AudioError(f"{path}: {err}") from err
