@@ -32,6 +32,7 @@ bench: install
 	$(BIN)/python benchmarks/extract.py
 	$(BIN)/python benchmarks/accuracy.py
 	$(BIN)/python benchmarks/predict.py
+	$(BIN)/python benchmarks/serve.py
 
 clean:
 	rm -rf $(VENV) runs data/synthetic .pytest_cache

@@ -26,7 +26,7 @@ def test_every_stage_is_registered():
 
     res = CliRunner().invoke(app, ["--help"])
     assert res.exit_code == 0
-    for command in ("corpus", "synth", "extract", "run", "report", "predict", "export"):
+    for command in ("corpus", "synth", "extract", "run", "report", "predict", "export", "serve"):
         assert command in res.output
 
 

@@ -21,6 +21,7 @@ def _register() -> None:
     # The command modules import only typer at module level; their packages load lazily.
     from emolens.corpora.commands import corpus, synth
     from emolens.deploy.commands import export, predict
+    from emolens.deploy.serve.commands import serve
     from emolens.evaluation.commands import run
     from emolens.features.commands import extract
     from emolens.report.commands import report
@@ -32,6 +33,7 @@ def _register() -> None:
     app.command("report")(report)
     app.command("predict")(predict)
     app.command("export")(export)
+    app.command("serve")(serve)
 
 
 _register()

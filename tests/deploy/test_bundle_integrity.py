@@ -165,3 +165,18 @@ def test_shipped_default_bundle_carries_hashes_and_resaves_identically(tmp_path)
     a, _ = Predictor(shipped).predict_features(feats)
     b, _ = Predictor(load_bundle(again)).predict_features(feats)
     pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_serve_verifies_too(copy, monkeypatch):
+    pytest.importorskip("fastapi")
+    import uvicorn
+
+    import emolens.deploy.serve.app as app_mod
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
+    monkeypatch.setattr(app_mod, "create_app", lambda predictor, settings, warm_up: "app")
+    _tamper(copy, "sign")
+    res = runner.invoke(app, ["serve", "--model", str(copy)])
+    assert res.exit_code == 2 and "does not match its SHA-256" in res.output
+    res = runner.invoke(app, ["serve", "--model", str(copy), "--no-verify"])
+    assert res.exit_code == 0, res.output

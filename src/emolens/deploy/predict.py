@@ -22,7 +22,7 @@ import pandas as pd
 from emolens.deploy.bundle import Bundle, BundleError, check_feature_names, load_bundle
 from emolens.deploy.calibration import classifier_scores
 
-__all__ = ["Prediction", "Predictor", "collect_inputs", "long_recordings"]
+__all__ = ["Applied", "Prediction", "Predictor", "collect_inputs", "long_recordings"]
 
 
 @dataclass
@@ -38,6 +38,23 @@ class Prediction:
     table: pd.DataFrame
     skipped: pd.DataFrame
     normalisation: str
+
+
+@dataclass
+class Applied:
+    """Result of :meth:`Predictor.apply`.
+
+    Attributes:
+        table: one row per input (columns in :meth:`Predictor.columns`).
+        normalisation: one sentence on the normalisation applied.
+        scaled: (n, p) model input after the pipeline's scaler (what the encoder saw).
+        latent: (n, k) latent codes.
+    """
+
+    table: pd.DataFrame
+    normalisation: str
+    scaled: np.ndarray
+    latent: np.ndarray
 
 
 class Predictor:
@@ -104,9 +121,25 @@ class Predictor:
         Returns:
             (table, normalisation note)
         """
+        applied = self.apply(features, groups)
+        return applied.table, applied.normalisation
+
+    def apply(self, features: pd.DataFrame, groups=None) -> Applied:
+        """:meth:`predict_features` plus the model's intermediate values (for explanations).
+
+        Args:
+            features: indexed by file, the bundle's feature columns.
+            groups: speaker/corpus id per row (None: every row is its own group).
+
+        Returns:
+            :class:`Applied`: the prediction table, the normalisation note, the scaled model
+            input and the latent codes, row for row.
+        """
         check_feature_names(self.bundle.feature_names, list(features.columns))
         if len(features) == 0:
-            return pd.DataFrame(columns=self.columns), "no input"
+            k, p = self.bundle.latent_dim, len(self.bundle.feature_names)
+            return Applied(pd.DataFrame(columns=self.columns), "no input",
+                           np.zeros((0, p)), np.zeros((0, k)))
         files = [str(f) for f in features.index]
         X = features.to_numpy(dtype=np.float64)
         if not np.all(np.isfinite(X)):
@@ -122,7 +155,7 @@ class Predictor:
             # The group id goes into both levels: the scaler reads the one named by its `by`.
             idx = pd.MultiIndex.from_arrays([files, gids, gids], names=["file", "corpus", "speaker"])
         X = pd.DataFrame(X, index=idx, columns=self.bundle.feature_names)
-        _, latent, recon = self.latent(X)
+        Z, latent, recon = self.latent(X)
         if gids is not None:
             fallback = list(getattr(self.scale, "last_fallback_groups_", []))
             n_groups = len(pd.unique(gids))
@@ -146,7 +179,7 @@ class Predictor:
             table[f"z{j + 1}"] = latent[:, j]
         table["ood_score"] = ood
         table["ood"] = ood > self.bundle.ood.threshold_
-        return table, note
+        return Applied(table, note, np.asarray(Z, dtype=float), latent)
 
     def predict_files(self, inputs, jobs: int = 1, cache_dir=None) -> Prediction:
         """Predict files, folders and/or CSV manifests.

@@ -24,6 +24,12 @@ import emolens
 from emolens.deploy.bundle import Bundle, _now, package_versions
 from emolens.deploy.calibration import ProbabilityHead, classifier_scores, linear_scores
 from emolens.deploy.ood import OODScorer, raw_columns
+from emolens.deploy.regions import (
+    REFERENCE_KEY,
+    REGIONS_KEY,
+    attribution_reference,
+    latent_regions,
+)
 
 __all__ = ["build_bundle", "heldout_outputs"]
 
@@ -45,13 +51,20 @@ def _fit(pipe, X, y, X_unlabelled):
     return pipe
 
 
-def _outputs(pipe, X, X_unlabelled=None):
+def _scaled(pipe, X, X_unlabelled=None):
+    """``X`` after the pipeline's scaler (group statistics over all rows of each group)."""
     from emolens.models.grouped import GroupScaled
 
-    scale, reduce, clf = (pipe.named_steps[s] for s in ("scale", "reduce", "clf"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        Z = GroupScaled(pipe, X_unlabelled).scaled(X) if _grouped(pipe) else scale.transform(X)
+        if _grouped(pipe):
+            return GroupScaled(pipe, X_unlabelled).scaled(X)
+        return pipe.named_steps["scale"].transform(X)
+
+
+def _outputs(pipe, X, X_unlabelled=None, Z=None):
+    reduce, clf = (pipe.named_steps[s] for s in ("reduce", "clf"))
+    Z = _scaled(pipe, X, X_unlabelled) if Z is None else Z
     if reduce == "passthrough":
         raise ValueError("deployable bundles need a latent: use an autoencoder or PCA model")
     latent = np.asarray(reduce.transform(Z), dtype=float)
@@ -165,7 +178,8 @@ def build_bundle(
     pred = np.asarray(labels, dtype=object)[proba.argmax(1)]
 
     final = _fit(clone(pipe), X, y, X_unlabelled)
-    latent, recon, _ = _outputs(final, X, X_unlabelled)
+    Z = _scaled(final, X, X_unlabelled)
+    latent, recon, _ = _outputs(final, X, X_unlabelled, Z=Z)
     ood = OODScorer(**(ood_params or {})).fit(latent, recon, _raw(X))
     ood.set_threshold(held["ood"], f"held-out speakers of the training corpora ({n_splits}-fold CV)")
     scale = final.named_steps["scale"]
@@ -188,6 +202,9 @@ def build_bundle(
                 y, proba[:, np.argsort(labels)], labels=sorted(labels))),
             "note": "the probability head was fitted on these same held-out scores",
         },
+        # a few numbers for explanations (emolens serve), no training features
+        REGIONS_KEY: latent_regions(latent, y, labels),
+        **({REFERENCE_KEY: ref} if (ref := attribution_reference(Z, y)) is not None else {}),
         **(info or {}),
     }
     return Bundle(
