@@ -159,8 +159,15 @@ def test_page_with_synthetic_speech(browser, bundle, synth, tmp_path):
                       "serve-synthetic.png")
         # regions of this bundle are drawn behind the points
         from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
 
         assert len(browser.find_elements(By.CSS_SELECTOR, "#map ellipse")) == 2 * len(bundle.labels)
+        # over the server's size limit: the page says so before uploading anything
+        browser.execute_script("state.model.limits.max_upload_mb = 0.01")
+        browser.find_element(By.ID, "file-input").send_keys(str(long))
+        WebDriverWait(browser, 30).until(
+            lambda d: "this server accepts 0.01 MB" in d.find_element(By.ID, "status").text)
+        assert "--max-upload-mb" in browser.find_element(By.ID, "status").text
     finally:
         stop()
 

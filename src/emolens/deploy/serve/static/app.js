@@ -95,6 +95,16 @@ async function analyse() {
     state.result = null; state.selected = null;
     renderAll(); setStatus(""); return;
   }
+  if (!state.model) { setStatus("the model is still loading; add the files again in a moment", true); return; }
+  // the server's limits, checked here first: a browser reports a refused upload as a network error
+  const lim = state.model.limits, mb = state.files.reduce((s, f) => s + f.file.size, 0) / 1e6;
+  if (mb > lim.max_upload_mb || state.files.length > lim.max_files) {
+    setStatus(mb > lim.max_upload_mb
+      ? `these files are ${mb.toFixed(1)} MB together; this server accepts ${lim.max_upload_mb} MB per analysis ` +
+        "(remove some, or start emolens serve with --max-upload-mb)"
+      : `${state.files.length} files; this server accepts ${lim.max_files} per analysis (remove some, or start emolens serve with --max-files)`, true);
+    return;
+  }
   const fd = new FormData();
   for (const f of state.files) { fd.append("files", f.file, f.file.name); fd.append("speaker", f.speaker); }
   setStatus(`analysing ${state.files.length} file(s)…`);
