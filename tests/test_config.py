@@ -111,3 +111,10 @@ def test_report_table_round_trips_through_config_toml(folder):
     cfg = load_config(write(folder, GOOD + "\n[report]\nablation = true\n"))
     again = load_config(write(folder, config_toml(cfg)))
     assert again.report == {"ablation": True}
+
+
+def test_report_latent_axes(folder):
+    cfg = load_config(write(folder, GOOD + '\n[report]\nlatent_axes = "own"\n'))
+    assert cfg.report == {"latent_axes": "own"}
+    with pytest.raises(ConfigError, match=r"\[report\].latent_axes must be one of 'auto'"):
+        load_config(write(folder, GOOD + '\n[report]\nlatent_axes = "mine"\n'))

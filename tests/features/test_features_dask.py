@@ -45,3 +45,12 @@ def test_missing_extra_gives_install_hint(wavs, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(ImportError, match=r"pip install 'emolens\[distributed\]'"):
         extract(wavs, cache_dir=tmp_path / "c", scheduler="tcp://127.0.0.1:1", progress=False)
+
+
+def test_dask_encoder_equals_local(tiny_encoder, wavs, tmp_path, cluster):
+    name = f"egemaps+hf:{tiny_encoder}"
+    local = extract(wavs, name, cache_dir=tmp_path / "local", progress=False)
+    with distributed.Client(cluster) as client:
+        remote = extract(wavs, name, cache_dir=tmp_path / "dask", scheduler=client,
+                         progress=False)
+    pd.testing.assert_frame_equal(local.features, remote.features, rtol=1e-5)

@@ -12,15 +12,17 @@ ACT = {"neutral": 0.0, "happy": 0.5, "sad": -0.6, "angry": 0.8}
 VAL = {"neutral": 0.0, "happy": 0.7, "sad": -0.6, "angry": -0.6}
 
 
-def make_results_dir(root, with_models: bool = True, latent_dim: int = 2):
-    """Three corpora x 4 emotions x 2 speakers x 6 utterances; loudness carries the emotion."""
+def make_results_dir(root, with_models: bool = True, latent_dim: int = 2,
+                     corpora=("a", "b", "c"), epochs: int = 80, seeds=(0, 1)):
+    """Corpora (default three) x 4 emotions x 2 speakers x 6 utterances; loudness carries
+    the emotion; trained on the first corpus, the others are zero-shot test sets."""
     from emolens.features.groups import FEATURE_GROUPS
 
     rng = np.random.default_rng(0)
     cols = [c for g in FEATURE_GROUPS.values() for c in g]
     loud = FEATURE_GROUPS["loudness"]
     rows, feats = [], []
-    for ci, corpus in enumerate(("a", "b", "c")):
+    for ci, corpus in enumerate(corpora):
         for spk in range(2):
             for e in LABELS:
                 for u in range(6):
@@ -30,7 +32,7 @@ def make_results_dir(root, with_models: bool = True, latent_dim: int = 2):
                                  "emotion": e, "label4": e, "activation": ACT[e],
                                  "valence": VAL[e]})
                     x = rng.normal(0, 1, len(cols))
-                    x[[cols.index(c) for c in loud]] += 4 * ACT[e] + 0.3 * ci
+                    x[[cols.index(c) for c in loud]] += 4 * ACT[e] + 0.3 * (ci % 3)
                     feats.append(x)
     manifest = pd.DataFrame(rows)
     features = pd.DataFrame(np.array(feats), columns=cols,
@@ -44,25 +46,26 @@ def make_results_dir(root, with_models: bool = True, latent_dim: int = 2):
 
     X = model_input(features, manifest)
     y = manifest["label4"].to_numpy()
-    train = (manifest["corpus"] == "a").to_numpy()
+    first = corpora[0]
+    train = (manifest["corpus"] == first).to_numpy()
     results, preds = [], []
-    for name, params in (("svc", {}), ("uae_svc", {"epochs": 80, "latent_dim": latent_dim})):
-        for seed in (0, 1):
+    for name, params in (("svc", {}), ("uae_svc", {"epochs": epochs, "latent_dim": latent_dim})):
+        for seed in seeds:
             pipe = make_model(name, seed=seed, **params).fit(X[train], y[train])
             if with_models:
                 save_pipeline(pipe, root / "models" / name / f"seed{seed}_fold0",
                               metadata={"make_model": name})
-            for test, mask, role in (("a:train", train, "train"), ("b", manifest["corpus"] == "b",
-                                                                   "test"),
-                                     ("c", manifest["corpus"] == "c", "test")):
+            sets = [(f"{first}:train", train, "train")] + [
+                (c, manifest["corpus"] == c, "test") for c in corpora[1:]]
+            for test, mask, role in sets:
                 mask = np.asarray(mask)
                 y_hat = pipe.predict(X[mask])
                 ua = float(np.mean([np.mean(y_hat[y[mask] == lab] == lab) for lab in LABELS]))
-                results.append({"model": name, "train": "a", "test": test, "role": role,
+                results.append({"model": name, "train": first, "test": test, "role": role,
                                 "seed": seed, "fold": 0, "n": int(mask.sum()), "ua": ua,
                                 "wa": float(np.mean(y_hat == y[mask]))})
                 p = pd.DataFrame({"file": manifest["file"][mask].to_numpy(), "model": name,
-                                  "seed": seed, "fold": 0, "train": "a", "test": test,
+                                  "seed": seed, "fold": 0, "train": first, "test": test,
                                   "role": role, "y_true": y[mask], "y_pred": y_hat})
                 if name != "svc":
                     z = pipe[:-1].transform(X[mask])
@@ -77,3 +80,9 @@ def make_results_dir(root, with_models: bool = True, latent_dim: int = 2):
 @pytest.fixture(scope="session")
 def results_dir(tmp_path_factory):
     return make_results_dir(tmp_path_factory.mktemp("run"))
+
+
+@pytest.fixture(scope="session")
+def make_run():
+    """The results-directory factory itself (other corpora, epochs, seeds)."""
+    return make_results_dir

@@ -65,9 +65,12 @@ def test_cli_report(results_dir, tmp_path):
     runner = CliRunner()
     res = runner.invoke(app, ["report", str(tmp_path)])
     assert res.exit_code == 2 and "missing" in res.output
+    res = runner.invoke(app, ["report", str(results_dir), "--latent-axes", "mine"])
+    assert res.exit_code == 2 and "--latent-axes must be auto, shared or own" in res.output
     res = runner.invoke(app, ["report", str(results_dir), "--max-samples", "40", "--repeats", "1",
-                              "--max-fits", "1"])
+                              "--max-fits", "1", "--quiet", "--latent-axes", "own"])
     assert res.exit_code == 0, res.output
+    assert "each corpus on its own axes" in (results_dir / "report.html").read_text()
     assert (results_dir / "report.html").is_file()
 
 
@@ -80,8 +83,10 @@ def test_report_in_two_processes_with_run_confusions_and_ablation(results_dir, t
     write_confusions(pd.read_parquet(run / "predictions.parquet"), run)  # as `emolens run`
     opts = ReportOptions(max_samples=40, n_repeats=1, max_fits=1, ablation=True, jobs=2)
     text = build_report(run, opts).read_text(encoding="utf-8")
-    # 6 figures; the 4 confusion matrices (2 models x 2 zero-shot corpora) are HTML tables
-    assert text.count('src="data:image/png;base64,') == 6
+    # 10 figures (latent, shift arrows, angle heatmaps, separations, correlations, (ii) and
+    # (iii) per corpus, DeepLIFT, occlusion, permutation); the 4 confusion matrices (2 models
+    # x 2 zero-shot corpora) are HTML tables
+    assert text.count('src="data:image/png;base64,') == 10
     assert text.count('<table class="cm">') == 4
     assert "Group ablation" in text and {"latent", "attribution", "ablation"} <= set(opts.timings)
     ablation = pd.read_csv(run / "interpret" / "ablation.csv")
@@ -89,3 +94,27 @@ def test_report_in_two_processes_with_run_confusions_and_ablation(results_dir, t
     # constructed data: only loudness carries the emotion
     assert ablation.set_index("group")["delta"].idxmin() == "loudness"
     assert (run / "interpret" / "deeplift.csv").is_file()
+
+
+def test_caveats_one_class_fit_and_deeplift_class_without_a_correct_utterance(results_dir,
+                                                                              tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(results_dir, run, ignore=shutil.ignore_patterns("interpret", "report.html"))
+    preds = pd.read_parquet(run / "predictions.parquet")
+    mine = preds["model"] == "uae_svc"
+    held = preds["role"] != "train"
+    # fit seed 0: no held-out happy utterance classified correctly
+    wrong = mine & held & (preds["seed"] == 0) & (preds["y_true"] == "happy")
+    preds.loc[wrong, "y_pred"] = "sad"
+    # fit seed 1 predicts "sad" for every utterance of test set c
+    preds.loc[mine & (preds["seed"] == 1) & (preds["test"] == "c"), "y_pred"] = "sad"
+    preds.to_parquet(run / "predictions.parquet", index=False)
+    text = build_report(run, max_samples=40, n_repeats=1, max_fits=2).read_text(
+        encoding="utf-8")
+    assert "No panel for happy: this fit classified no held-out happy utterance" in text
+    assert ("Caveat: fit seed 1 fold 0 predicts only “sad” on c. A fit that predicts one "
+            "class everywhere") in text
+    deeplift = pd.read_csv(run / "interpret" / "deeplift.csv")
+    assert "happy" not in set(deeplift["emotion"])
+    # the training corpus is named only when the run has several
+    assert "fold 0, trained on" not in text

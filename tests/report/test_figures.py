@@ -69,3 +69,46 @@ def test_html_table_aligns_text_left_and_numbers_right():
     assert heads == [("l", "test"), ("r", "svc"), ("r", "delta"), ("r", "n")]
     assert '<td class="l">a:valid</td>' in out and '<td class="r">93.8 ± 1.7</td>' in out
     assert '<td class="r">-0.123</td>' in out and '<td class="r"></td>' in out
+
+
+def test_latent_grid_own_axes_when_an_outlier_squeezes_a_cloud(latent):
+    squeezed = latent.copy()
+    squeezed.loc[squeezed["corpus"] == "x", ["z1", "z2"]] += 40  # x lies far from y, z
+    assert F.squeezed_corpora(latent) == []
+    assert sorted(F.squeezed_corpora(squeezed)) == ["x", "y", "z"]
+    shared = F.latent_grid(squeezed)
+    own = F.latent_grid(squeezed, axes="own")
+    # the scatter axes are every third axes (scatter, top density, right density)
+    lims = lambda fig: [ax.get_xlim() for ax in fig.axes[0::3]]  # noqa: E731
+    assert len(set(lims(shared))) == 1 and len(set(lims(own))) == 3
+    with pytest.raises(ValueError, match="axes"):
+        F.latent_grid(latent, axes="mine")
+
+
+def test_permutation_bars_have_a_legend():
+    table = pd.DataFrame({"test": "b", "group": ["loudness", "pitch"] * 3,
+                          "importance": [0.1, -0.02, 0.12, -0.01, 0.08, -0.03]})
+    fig = F.importance_bars(table)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[0].startswith("mean drop") and "sd" in labels[2]
+    assert F.importance_bars(table, legend=None).legends == []
+
+
+def test_shift_arrows_angle_heatmaps_and_corpus_heatmap():
+    pos = pd.DataFrame({"corpus": np.repeat(["a", "b"], 4),
+                        "emotion": ["neutral", "happy", "sad", "angry"] * 2,
+                        "z1": [0, 1, -1, 1.5, 0.2, 1.2, -0.8, -1.5],
+                        "z2": [0, 1, -1, 0.5, 0.1, 0.9, -1.1, 0.4]})
+    fig = F.shift_arrows(pos, highlight=["a"])
+    assert [ax.get_title() for ax in fig.axes] == ["neutral → angry", "neutral → sad",
+                                                   "neutral → happy"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["a (train)", "b"]
+    assert F.to_png(fig).startswith(PNG)
+    m = pd.DataFrame([[0, 170.0], [170.0, 0]], index=["a", "b"], columns=["a", "b"])
+    fig = F.angle_heatmaps({"angry": m, "sad": m * 0.1})
+    assert "170" in [t.get_text() for t in fig.axes[0].texts]
+    assert F.to_png(fig).startswith(PNG)
+    wide = pd.DataFrame({"s": [0.9, 0.1]}, index=["a", "b"])
+    fig = F.corpus_heatmap(wide, "t", "l", 0, 1, cmap="Blues")
+    # dark cells get white text, light cells black
+    assert [t.get_color() for t in fig.axes[0].texts] == ["white", "black"]

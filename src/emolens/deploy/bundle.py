@@ -44,6 +44,7 @@ __all__ = [
     "save_bundle",
     "load_bundle",
     "check_feature_names",
+    "check_encoder",
     "default_bundle_path",
 ]
 
@@ -80,6 +81,9 @@ class Bundle:
         normalisation: ``by`` (None/"corpus"/"speaker"), ``clip`` and ``min_group_size`` of
             the pipeline's scaler (groups smaller than that use the training statistics).
         info: free metadata (model name/params, training corpora, metrics, licenses...).
+        encoder: for a pretrained-encoder feature set, what identifies it
+            (:attr:`emolens.features.encoders.EncoderConfig.identity`: source, weight and
+            configuration SHA-256, layer, pooling); predictions refuse other weights.
     """
 
     pipeline: Any
@@ -93,6 +97,7 @@ class Bundle:
     created: str = ""
     versions: dict[str, str] = field(default_factory=dict)
     format_version: str = FORMAT_VERSION
+    encoder: dict[str, Any] | None = None
 
     @property
     def latent_dim(self) -> int:
@@ -114,6 +119,7 @@ class Bundle:
             "head": self.head.to_dict(),
             "ood": self.ood.to_dict(),
             "info": self.info,
+            **({"encoder": dict(self.encoder)} if self.encoder else {}),
         }
 
 
@@ -292,6 +298,7 @@ def load_bundle(path: str | Path | None = None, feature_names: list[str] | None 
         feature_names=list(meta["feature_names"]), labels=list(meta["labels"]),
         normalisation=meta["normalisation"], info=meta["info"], created=meta["created"],
         versions=meta["versions"], format_version=meta["format_version"],
+        encoder=meta.get("encoder"),
     )
 
 
@@ -346,7 +353,56 @@ def validate_meta(meta: Any) -> None:
     for key, typ in (("clip", (int, float, type(None))), ("min_group_size", int)):
         if not isinstance(norm.get(key), typ):
             raise BundleError(f"{META_FILE}: normalisation {key!r} has a wrong type")
+    _check_encoder(meta)
     _check_package_versions(meta["versions"])
+
+
+def _check_encoder(meta: dict) -> None:
+    """The optional ``encoder`` field: required for (and only for) encoder feature sets."""
+    encoder = meta.get("encoder")
+    if encoder is None:
+        return
+    if not isinstance(encoder, dict) or not all(
+        isinstance(encoder.get(k), str) and encoder.get(k) for k in ("source", "weights_sha256")
+    ):
+        raise BundleError(
+            f"{META_FILE}: 'encoder' must be an object with the strings 'source' and "
+            "'weights_sha256'"
+        )
+
+
+def check_encoder(bundle: Bundle, config) -> None:
+    """Refuse to compute features with encoder weights other than the bundle's.
+
+    Args:
+        bundle: the bundle.
+        config: the feature configuration about to be used
+            (:func:`emolens.features.get_config` of ``bundle.feature_set``).
+
+    Raises:
+        BundleError: an encoder feature set without a recorded encoder, or different
+            weights (or model configuration) than those the bundle was trained with.
+    """
+    encoder = getattr(config, "encoder", None) if not getattr(config, "is_encoder", False) else config
+    if encoder is None:
+        return
+    recorded = bundle.encoder
+    if not recorded:
+        raise BundleError(
+            f"the bundle uses the encoder feature set {bundle.feature_set!r} but does not record "
+            "its weights (bundle.json has no 'encoder'); retrain it with this emolens"
+        )
+    encoder.check()
+    for key, what in (("weights_sha256", "weights"), ("config_sha256", "configuration")):
+        want = recorded.get(key)
+        have = getattr(encoder, key)
+        if want and want != have:
+            raise BundleError(
+                f"the encoder {what} differ from the bundle's: it was trained with "
+                f"{recorded.get('source')} ({key} {want[:12]}...), but {encoder.model_dir} has "
+                f"{have[:12]}...; features from other weights mean nothing to this model. Use "
+                "the same checkpoint (or retrain the bundle on this one)"
+            )
 
 
 def _check_format_version(version: str) -> None:

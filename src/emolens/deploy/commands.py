@@ -92,6 +92,11 @@ def predict(
         result = predictor.predict_files(inputs, jobs=jobs, cache_dir=cache_dir)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    except ImportError as exc:  # an encoder bundle without the 'encoders' extra
+        from rich.markup import escape
+
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
     err.print(f"normalisation: {result.normalisation}", highlight=False)
     if len(result.skipped):
         err.print(f"skipped {len(result.skipped)} file(s):", highlight=False)

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from emolens.deploy.bundle import Bundle, BundleError, check_feature_names, load_bundle
+from emolens.deploy.bundle import (
+    Bundle,
+    BundleError,
+    check_encoder,
+    check_feature_names,
+    load_bundle,
+)
 from emolens.deploy.calibration import classifier_scores
 
 __all__ = ["Applied", "Prediction", "Predictor", "collect_inputs", "long_recordings"]
@@ -79,7 +85,7 @@ class Predictor:
                 f"but the pipeline's scaler has by={by!r}"
             )
         self.by = by
-        self._smile = None
+        self._config = None
 
     # ------------------------------------------------------------------ columns
     @property
@@ -199,6 +205,7 @@ class Predictor:
         empty = pd.DataFrame(columns=self.columns)
         if not files:
             return Prediction(empty, skipped, "no input files")
+        self.feature_config()
         try:
             ex = extract(files, feature_set=self.bundle.feature_set, jobs=jobs,
                          cache_dir=cache_dir, progress=False)
@@ -213,16 +220,28 @@ class Predictor:
         return Prediction(table, pd.concat([skipped, ex.skipped], ignore_index=True), note)
 
     # ------------------------------------------------------------------ signals
+    def feature_config(self):
+        """The bundle's feature configuration, checked: an encoder must be installed, found
+        and have the weights the bundle was trained with (:func:`check_encoder`)."""
+        if self._config is None:
+            from emolens.features.sets import get_config
+
+            config = get_config(self.bundle.feature_set)
+            check_encoder(self.bundle, config)
+            self._config = config
+        return self._config
+
     def signal_features(self, signal: np.ndarray, sr: int) -> pd.DataFrame:
         """Features of one in-memory signal (validated and resampled like files)."""
-        from emolens.features.audio import TARGET_SR, prepare_signal
-        from emolens.features.sets import get_config
+        from emolens.features.audio import AudioError, prepare_signal
+        from emolens.features.extraction import signal_features
 
-        if self._smile is None:
-            self._smile = get_config(self.bundle.feature_set).smile()
+        config = self.feature_config()
         x = prepare_signal(signal, sr)
-        frame = self._smile.process_signal(x, TARGET_SR)
-        return pd.DataFrame(frame.to_numpy(dtype=np.float64), columns=list(frame.columns))
+        values, columns, reason = signal_features(config, x, want_columns=True)
+        if values is None:
+            raise AudioError(reason)
+        return pd.DataFrame(values, columns=columns)
 
 
 #: Batch prediction gives one label per file: above this many seconds (several utterances,

@@ -209,10 +209,20 @@ def build_bundle(
     }
     return Bundle(
         pipeline=final, head=head, ood=ood, feature_set=feature_set,
+        encoder=_encoder_identity(feature_set),
         feature_names=[str(c) for c in X.columns], labels=list(labels),
         normalisation={"by": scale.by, "clip": scale.clip, "min_group_size": int(scale.min_group_size)},
         info=meta, versions=package_versions(), created=_now(),
     )
+
+
+def _encoder_identity(feature_set: str) -> dict | None:
+    """What a bundle records of an encoder feature set (None for openSMILE sets)."""
+    from emolens.features.sets import get_config
+
+    config = get_config(feature_set)
+    encoder = config if getattr(config, "is_encoder", False) else getattr(config, "encoder", None)
+    return None if encoder is None else dict(encoder.identity)
 
 
 def _check_unlabelled(X: pd.DataFrame, extra: pd.DataFrame | None) -> pd.DataFrame | None:

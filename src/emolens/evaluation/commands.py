@@ -80,7 +80,8 @@ def _report(out: Path, cfg, console) -> None:
     try:
         # jobs: the report's parts and refits reuse the worker pool of the fits
         opts = ReportOptions(jobs=cfg.jobs, **options)
-        build_report(out, opts)
+        with console.status("report") as status:  # a spinner on a terminal only
+            build_report(out, opts, progress=lambda step: status.update(f"report: {step}"))
         console.log(f"report: {out / 'report.html'} ({opts.timings['total']:.1f} s)")
     except Exception as err:  # noqa: BLE001 - the results are written; say why no report
         console.log(f"[yellow]report failed[/]: {type(err).__name__}: {err}")

@@ -62,7 +62,8 @@ TOP_KEYS = (
 CORPORA_KEYS = ("train", "test")
 #: [report] keys -> (type, minimum) of the matching emolens.report.ReportOptions field.
 REPORT_KEYS = {"enabled": (bool, None), "ablation": (bool, None), "max_samples": (int, 10),
-               "n_repeats": (int, 1), "max_fits": (int, 1)}
+               "n_repeats": (int, 1), "max_fits": (int, 1),
+               "latent_axes": (str, ("auto", "shared", "own"))}
 ENTRY_KEYS = ("path", "name", "corpus")
 
 
@@ -195,6 +196,9 @@ def _report(value) -> dict[str, Any]:
             raise ConfigError(f"[report].{key} must be true or false, got {v!r}")
         if kind is int and (isinstance(v, bool) or not isinstance(v, int) or v < low):
             raise ConfigError(f"[report].{key} must be an integer >= {low}, got {v!r}")
+        if kind is str and v not in low:
+            raise ConfigError(f"[report].{key} must be one of {', '.join(map(repr, low))}, "
+                              f"got {v!r}")
     return dict(value)
 
 
@@ -290,10 +294,17 @@ def _seeds(value, key):
 
 
 def _feature_set(value, key):
-    from emolens.features.sets import FEATURE_SETS
+    from emolens.features.sets import FEATURE_SETS, get_config
 
     if not isinstance(value, str) or not value:
         raise ConfigError(f"'{key}' must be a feature-set name, got {value!r}")
+    if value in FEATURE_SETS:
+        return value
+    try:  # an encoder or a hybrid: the name is parsed here, the model is checked by the run
+        return get_config(value).name
+    except ValueError as err:
+        if ":" in value or "/" in value or "+" in value:
+            raise ConfigError(f"'{key}': {err}") from None
     return _choice(value, tuple(FEATURE_SETS), key)
 
 

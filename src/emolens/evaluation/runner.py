@@ -126,6 +126,21 @@ def read_manifests(config: ExperimentConfig, console=None) -> Manifests:
     return Manifests(manifest, labelled, train, test, dropped)
 
 
+def check_features(config: ExperimentConfig) -> None:
+    """Check, before any audio is read, that the feature set can be computed here (an
+    encoder: the 'encoders' extra installed, the model found locally, the layer exists).
+
+    Raises:
+        ConfigError: with the reason.
+    """
+    from emolens.features.sets import check_feature_set
+
+    try:
+        check_feature_set(config.features)
+    except (ImportError, ValueError) as err:
+        raise ConfigError(f"features '{config.features}': {err}") from None
+
+
 def load_data(config: ExperimentConfig, progress: bool = True, console=None,
               manifests: Manifests | None = None) -> RunData:
     """Load the corpora of an experiment, keep the 4-class utterances and extract features.
@@ -139,6 +154,7 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None,
     """
     from emolens.features import default_cache_dir, extract, model_input
 
+    check_features(config)
     say = console.log if console is not None else log.info
     m = manifests if manifests is not None else read_manifests(config, console)
     full, manifest, train, test = m.full, m.labelled, m.train, m.test
@@ -733,6 +749,7 @@ def run_experiment(
     out = Path(out).expanduser().resolve() if out is not None else config.output
     t0 = time.perf_counter()
     manifests = read_manifests(config, console)
+    check_features(config)
     mode = prepare_output(out, config, overwrite)
     if mode != "new":
         console.log(f"{'resuming the run in' if mode == 'resume' else 'replacing the run in'} {out}")

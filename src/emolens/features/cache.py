@@ -154,8 +154,7 @@ class FeatureCache:
             return
         meta = {
             "name": self.config.name,
-            "feature_set": self.config.feature_set,
-            "feature_level": self.config.feature_level,
+            **self.config.cache_meta,
             "key": self.config.key,
             "columns": list(columns),
         }

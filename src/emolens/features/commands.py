@@ -10,7 +10,10 @@ import typer
 
 from emolens.features.sets import FEATURE_SETS
 
-_SET_HELP = "; ".join(f"{name}: {c.description}" for name, c in FEATURE_SETS.items())
+_SET_HELP = "; ".join(f"{name}: {c.description}" for name, c in FEATURE_SETS.items()) + (
+    "; hf:<model id or folder>[@layer], whisper:<size or folder>[@layer] or a model folder: "
+    "a pretrained encoder (needs the 'encoders' extra; layer: an integer, last or mean, the "
+    "default); egemaps+hf:...: both side by side")
 #: Rows of the skipped table printed on the terminal (the CSV has them all).
 _MAX_SHOWN = 30
 
@@ -63,14 +66,17 @@ def extract(
 
     from emolens.features.extraction import NoFeaturesError
     from emolens.features.extraction import extract as run_extract
-    from emolens.features.sets import get_config
+    from emolens.features.sets import check_feature_set
 
     console = Console()
     err = Console(stderr=True)
     try:
-        get_config(features)
+        check_feature_set(features)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--features") from None
+    except ImportError as exc:  # the encoders extra is missing
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
     if output.suffix.lower() != ".parquet":
         raise typer.BadParameter(
             f"{output} must end in .parquet", param_hint="-o/--output"

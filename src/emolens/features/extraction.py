@@ -26,10 +26,10 @@ import pandas as pd
 
 from emolens.features.audio import TARGET_SR, AudioError, load_audio
 from emolens.features.cache import FeatureCache, default_cache_dir, hash_file
+from emolens.features.sets import FeatureConfig, HybridConfig, get_config
 
 #: Seconds between looks at entries another process is computing.
 CLAIM_POLL = 0.2
-from emolens.features.sets import FeatureConfig, get_config
 
 #: Result of one file from a worker: (values, columns or None, reason or None).
 TaskResult = tuple[np.ndarray | None, list[str] | None, str | None]
@@ -99,20 +99,50 @@ def compute_features(path: str, feature_set: str, want_columns: bool = False) ->
 
     Args:
         path: audio file.
-        feature_set: emolens feature-set name.
-        want_columns: also return openSMILE's column names.
+        feature_set: emolens feature-set name (an openSMILE set or an encoder).
+        want_columns: also return the column names.
 
     Returns:
-        ``(values, columns, reason)``: a 2-D float64 array (one row for functionals; for LLDs
-        one row per frame, the first two columns start and end in nanoseconds) and ``None``,
-        or ``None`` and the reason the file was skipped.
+        ``(values, columns, reason)``: a 2-D float64 array (one row for functionals and
+        encoders; for LLDs one row per frame, the first two columns start and end in
+        nanoseconds) and ``None``, or ``None`` and the reason the file was skipped.
     """
     config = get_config(feature_set)
     try:
         signal_ = load_audio(path)
-        frame = _smile(config).process_signal(signal_, TARGET_SR)
     except AudioError as err:
         return None, None, str(err)
+    return signal_features(config, signal_, want_columns)
+
+
+def signal_features(config, signal_: np.ndarray, want_columns: bool = True) -> TaskResult:
+    """Features of one checked 16 kHz mono signal (see :func:`compute_features`).
+
+    Args:
+        config: a configuration from :func:`emolens.features.get_config` (a hybrid's parts
+            are computed one after the other and put side by side).
+        signal_: float32 samples as :func:`emolens.features.load_audio` returns them.
+        want_columns: also return the column names.
+    """
+    if isinstance(config, HybridConfig):
+        values, columns = [], []
+        for part in config.parts:
+            v, c, reason = signal_features(part, signal_, want_columns)
+            if v is None:
+                return None, None, reason
+            values.append(v)
+            columns.extend(c or [])
+        return np.hstack(values), (columns if want_columns else None), None
+    if getattr(config, "is_encoder", False):
+        try:
+            values = _encoder(config).embed(signal_)
+        except Exception as err:  # noqa: BLE001 - one odd file must not stop the whole run
+            return None, None, f"feature extraction failed ({type(err).__name__}: {err})"
+        if not np.isfinite(values).all():
+            return None, None, "the encoder returned NaN or infinite values"
+        return values, (config.feature_names() if want_columns else None), None
+    try:
+        frame = _smile(config).process_signal(signal_, TARGET_SR)
     except Exception as err:  # noqa: BLE001 - one odd file must not stop the whole run
         return None, None, f"feature extraction failed ({type(err).__name__}: {err})"
     values = frame.to_numpy(dtype=np.float64)
@@ -132,12 +162,33 @@ def compute_features(path: str, feature_set: str, want_columns: bool = False) ->
     return values, (list(frame.columns) if want_columns else None), None
 
 
-def _init_worker(feature_set: str) -> None:
+def _encoder(config):
+    # One loaded encoder per thread and configuration, like the Smile objects; keyed by the
+    # cache key (which holds the weight hash), so replaced weights are loaded anew.
+    encoders = getattr(_LOCAL, "encoders", None)
+    if encoders is None:
+        encoders = _LOCAL.encoders = {}
+    key = config.key
+    if key not in encoders:
+        encoders.clear()  # one model in memory per thread is enough
+        encoders[key] = config.load()
+    return encoders[key]
+
+
+def _init_worker(feature_set: str, threads: int = 1) -> None:
     # Ctrl-C reaches the whole process group: let the parent decide, so a worker finishes
     # (or drops) its file cleanly instead of dying with a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _watch_parent(os.getppid())
-    _smile(get_config(feature_set))
+    config = get_config(feature_set)
+    if getattr(config, "is_encoder", False):
+        import torch
+
+        # The workers share the cores: N workers x all cores each would oversubscribe them.
+        torch.set_num_threads(threads)
+        _encoder(config)
+    else:
+        _smile(config)
 
 
 def _watch_parent(parent: int, interval: float = 1.0) -> None:
@@ -174,7 +225,10 @@ def extract(
             are extracted once.
         feature_set: ``"egemaps"`` (eGeMAPSv02 functionals, default), ``"gemaps"``
             (GeMAPSv01b functionals), ``"compare"`` (ComParE_2016 functionals) or
-            ``"egemaps-lld"`` (eGeMAPSv02 low-level descriptors).
+            ``"egemaps-lld"`` (eGeMAPSv02 low-level descriptors), a pretrained encoder
+            (``"hf:<id or folder>[@layer]"``, ``"whisper:<size>"``, a model folder; needs
+            ``pip install 'emolens[encoders]'``, see :mod:`emolens.features.encoders`) or a
+            hybrid (``"egemaps+hf:..."``: the columns of both, files both could process).
         jobs: worker processes on this machine (1 = in-process).
         cache_dir: feature cache folder; default ``$EMOLENS_CACHE`` or
             ``~/.cache/emolens/features``.
@@ -187,7 +241,10 @@ def extract(
         :class:`Extraction` with ``features`` (rows in input order) and ``skipped``.
 
     Raises:
-        ValueError: unknown feature set, bad ``jobs`` or no files given.
+        ValueError: unknown feature set, bad ``jobs`` or no files given;
+            :class:`~emolens.features.encoders.EncoderError` (a ValueError) when an
+            encoder is not found locally or its layer does not exist.
+        ImportError: an encoder without the ``encoders`` extra installed.
         NoFeaturesError: no file could be processed.
     """
     config = get_config(feature_set)
@@ -196,6 +253,12 @@ def extract(
     paths = _as_paths(files)
     if not paths:
         raise ValueError("no files to extract features from")
+    if isinstance(config, HybridConfig):
+        parts = [extract(paths, part.name, jobs, cache_dir, scheduler, progress)
+                 for part in config.parts]
+        return _combine(parts, paths, config)
+    if getattr(config, "is_encoder", False):
+        config.check()  # missing extra, model not found, bad layer: one clear error now
     cache = FeatureCache(cache_dir if cache_dir is not None else default_cache_dir(), config)
 
     results: dict[str, np.ndarray] = {}
@@ -311,7 +374,7 @@ def extract(
     if not results:
         raise NoFeaturesError(skipped)
     if columns is None:  # every file came from a cache whose metadata was removed
-        columns = list(config.smile().feature_names)
+        columns = feature_names(config)
         cache.set_columns(columns)
     features = _frame(paths, results, columns, config)
     return Extraction(
@@ -323,6 +386,41 @@ def extract(
         n_shared=len(paths) - len(reasons) - n_cached - n_waited - n_computed,
         n_waited=n_waited,
         timings=timings,
+    )
+
+
+def feature_names(config) -> list[str]:
+    """Column names of a configuration (builds an openSMILE object; reads an encoder's config)."""
+    if isinstance(config, HybridConfig):
+        return [c for part in config.parts for c in feature_names(part)]
+    if getattr(config, "is_encoder", False):
+        return config.feature_names()
+    return list(config.smile().feature_names)
+
+
+def _combine(parts: list[Extraction], paths: list[str], config: HybridConfig) -> Extraction:
+    """Side by side: the files every part could process, in input order."""
+    keep = [p for p in paths if all(p in part.features.index for part in parts)]
+    if not keep:
+        skipped = pd.concat([part.skipped for part in parts]).drop_duplicates("file")
+        raise NoFeaturesError(skipped.reset_index(drop=True))
+    features = pd.concat([part.features.loc[keep] for part in parts], axis=1)
+    reasons: dict[str, str] = {}
+    for part in parts:
+        for file, reason in part.skipped.itertuples(index=False):
+            reasons.setdefault(file, f"{part.feature_set}: {reason}")
+    bad = [p for p in paths if p in reasons]
+    skipped = pd.DataFrame({"file": pd.Series(bad, dtype="str"),
+                            "reason": pd.Series([reasons[p] for p in bad], dtype="str")},
+                           columns=["file", "reason"])
+    timings: dict[str, float] = {}
+    for part in parts:
+        for k, v in part.timings.items():
+            timings[f"{part.feature_set}:{k}"] = v
+    return Extraction(
+        features=features, skipped=skipped, feature_set=config.name,
+        n_cached=min(p.n_cached for p in parts), n_computed=max(p.n_computed for p in parts),
+        n_shared=parts[0].n_shared, n_waited=max(p.n_waited for p in parts), timings=timings,
     )
 
 
@@ -401,7 +499,9 @@ def _pool_pass(queue: deque, config, jobs, want: list) -> Iterator[tuple[str, Ta
     generator's value) the tasks that were in flight when a worker died."""
     workers = min(jobs, len(queue))
     window = 4 * workers  # bounded in-flight work: Ctrl-C loses at most this many files
-    executor = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(config.name,))
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    executor = ProcessPoolExecutor(workers, initializer=_init_worker,
+                                   initargs=(config.name, threads))
     inflight: dict = {}
 
     def submit():

@@ -15,6 +15,8 @@ gives every assignment and the counting.
 
 from __future__ import annotations
 
+import re
+
 #: Group name -> eGeMAPSv02 functional columns, in the order of the paper's list.
 FEATURE_GROUPS: dict[str, list[str]] = {}
 
@@ -119,3 +121,45 @@ def feature_group(column: str) -> str:
             f"{column!r} is not an eGeMAPSv02 functional; feature groups exist only for "
             "the 88 eGeMAPSv02 functionals (feature set 'egemaps')"
         ) from None
+
+
+#: Encoder embedding dimensions are attributed in this many blocks of consecutive dimensions
+#: (occlusion, permutation and ablation cost one pass per group, so 768 single dimensions
+#: would be slow). Unlike the 27 eGeMAPS groups, a block has no physical meaning.
+EMBEDDING_BLOCKS = 16
+_EMBEDDING_COLUMN = re.compile(r"^emb_(mean|std)_(\d+)$")
+
+
+def column_groups(columns) -> dict[str, list[str]]:
+    """Feature groups for the columns of any feature table, for attribution.
+
+    eGeMAPSv02 columns get the paper's 27 groups (:data:`FEATURE_GROUPS`); encoder columns
+    (``emb_mean_0007``, ``emb_std_0007``) get :data:`EMBEDDING_BLOCKS` blocks of consecutive
+    embedding dimensions, mean and std of a dimension together, named ``embedding dims
+    0-47``. Other columns (GeMAPS, ComParE) belong to no group (``"other"`` in
+    :func:`emolens.interpret.attribution.groups_for_columns`).
+
+    Args:
+        columns: feature column names.
+
+    Returns:
+        group name -> its columns, eGeMAPS groups first.
+    """
+    columns = [str(c) for c in columns]
+    present = set(columns)
+    out = {g: [c for c in cols if c in present] for g, cols in FEATURE_GROUPS.items()}
+    out = {g: cols for g, cols in out.items() if cols}
+    dims = sorted({int(m[2]) for c in columns if (m := _EMBEDDING_COLUMN.match(c))})
+    if dims:
+        size = -(-len(dims) // EMBEDDING_BLOCKS)
+        for start in range(0, len(dims), size):
+            block = dims[start:start + size]
+            name = f"embedding dims {block[0]}-{block[-1]}"
+            out[name] = [c for c in columns if (m := _EMBEDDING_COLUMN.match(c))
+                         and int(m[2]) in set(block)]
+    return out
+
+
+def has_embeddings(columns) -> bool:
+    """Whether a feature table holds encoder embedding columns."""
+    return any(_EMBEDDING_COLUMN.match(str(c)) for c in columns)

@@ -1,4 +1,15 @@
-"""The openSMILE feature sets emolens can extract, and their cache identity."""
+"""The feature sets emolens can extract, and their cache identity.
+
+Three kinds, all named by one string (the ``--features`` option, ``features =`` in a run
+config, ``feature_set`` in a bundle):
+
+* openSMILE sets: ``egemaps`` (default), ``gemaps``, ``compare``, ``egemaps-lld``
+  (:class:`FeatureConfig`);
+* pretrained speech encoders: ``hf:<hub id or folder>``, ``whisper:<size or folder>`` or a
+  plain folder path, each with an optional ``@<layer>`` (:class:`EncoderConfig`, computed by
+  :mod:`emolens.features.encoders`);
+* hybrids: ``egemaps+hf:...``, the columns of the parts side by side (:class:`HybridConfig`).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +41,8 @@ class FeatureConfig:
     feature_level: str
     description: str
 
+    is_encoder = False
+
     @property
     def is_lld(self) -> bool:
         """Whether the set gives one row per frame (index ``file, start, end``)."""
@@ -50,6 +63,11 @@ class FeatureConfig:
         }
         blob = json.dumps(identity, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+    @property
+    def cache_meta(self) -> dict:
+        """What the cache records beside the column names."""
+        return {"feature_set": self.feature_set, "feature_level": self.feature_level}
 
     def smile(self):
         """A new :class:`opensmile.Smile` for this configuration (imports opensmile)."""
@@ -82,13 +100,81 @@ FEATURE_SETS: dict[str, FeatureConfig] = {
 }
 
 
-def get_config(name: str) -> FeatureConfig:
-    """Look up a feature set by name, with a clear error listing the valid names."""
-    try:
+def get_config(name: str):
+    """Look up a feature set by name, with a clear error listing the valid names.
+
+    Args:
+        name: an openSMILE set (``egemaps``...), an encoder (``hf:ID``, ``whisper:SIZE``,
+            a model folder, each optionally ``@LAYER``) or a hybrid (``egemaps+hf:ID``).
+
+    Returns:
+        :class:`FeatureConfig`, :class:`~emolens.features.encoders.EncoderConfig` or
+        :class:`HybridConfig`. Parsing imports nothing heavy and touches no model file.
+
+    Raises:
+        ValueError: unknown name or malformed encoder specification.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"a feature set name must be a non-empty string, got {name!r}")
+    if name in FEATURE_SETS:
         return FEATURE_SETS[name]
-    except KeyError:
+    head, plus, tail = name.partition("+")
+    if plus and head in FEATURE_SETS:
+        tail_config = get_config(tail)
+        if not getattr(tail_config, "is_encoder", False):
+            raise ValueError(
+                f"a hybrid feature set is an openSMILE set plus one encoder "
+                f"('egemaps+hf:<model>'); {tail!r} is not an encoder"
+            )
+        return HybridConfig((FEATURE_SETS[head], tail_config))
+    from emolens.features.encoders import parse_encoder
+
+    encoder = parse_encoder(name)
+    if encoder is None:
         valid = ", ".join(FEATURE_SETS)
-        raise ValueError(f"unknown feature set {name!r}; choose one of: {valid}") from None
+        raise ValueError(
+            f"unknown feature set {name!r}; choose one of: {valid}, an encoder "
+            "'hf:<model id or folder>[@layer]', 'whisper:<size or folder>[@layer]', a model "
+            "folder, or a hybrid such as 'egemaps+hf:<model>'"
+        )
+    return encoder
+
+
+@dataclass(frozen=True)
+class HybridConfig:
+    """Several feature sets side by side, e.g. ``egemaps+hf:microsoft/wavlm-base-plus``.
+
+    Each part is extracted and cached on its own; a file skipped by any part is skipped.
+
+    Attributes:
+        parts: the functional-level configurations, in column order.
+    """
+
+    parts: tuple
+
+    is_lld = False
+    is_encoder = False
+
+    def __post_init__(self):
+        for part in self.parts:
+            if part.is_lld:
+                raise ValueError(
+                    f"a hybrid feature set combines functionals only; {part.name!r} gives "
+                    "one row per frame"
+                )
+
+    @property
+    def name(self) -> str:
+        return "+".join(p.name for p in self.parts)
+
+    @property
+    def description(self) -> str:
+        return " + ".join(p.description for p in self.parts)
+
+    @property
+    def encoder(self):
+        """The encoder part (``None`` without one)."""
+        return next((p for p in self.parts if getattr(p, "is_encoder", False)), None)
 
 
 def _opensmile_version() -> str:
@@ -96,3 +182,18 @@ def _opensmile_version() -> str:
         return version("opensmile")
     except PackageNotFoundError:  # pragma: no cover - opensmile is a core dependency
         return "unknown"
+
+
+def check_feature_set(name: str):
+    """The configuration of ``name``, after checking that it can run here (an encoder: the
+    ``encoders`` extra is installed, the model is found locally, the layer exists).
+
+    Raises:
+        ValueError: unknown name, model not found, bad layer.
+        ImportError: the ``encoders`` extra is missing.
+    """
+    config = get_config(name)
+    encoder = config.encoder if isinstance(config, HybridConfig) else config
+    if getattr(encoder, "is_encoder", False):
+        encoder.check()
+    return config

@@ -14,6 +14,7 @@ from emolens.interpret.attribution import (
 )
 from emolens.interpret.latent_stats import (
     corpus_emotion_summary,
+    emotion_means,
     emotion_shifts,
     eta_squared,
     kmeans_ami,
@@ -26,6 +27,7 @@ from emolens.interpret.physical import (
     bhattacharyya_separation,
     dimension_verdicts,
     group_correlations,
+    max_abs_rho_by,
     pair_separations,
     separation_agreement,
     spearman_table,
@@ -37,6 +39,7 @@ __all__ = [
     "bhattacharyya_separation",
     "corpus_emotion_summary",
     "dimension_verdicts",
+    "emotion_means",
     "emotion_shifts",
     "eta_squared",
     "group_ablation",
@@ -47,6 +50,7 @@ __all__ = [
     "kmeans_ami",
     "knn_predictability",
     "latent_deeplift",
+    "max_abs_rho_by",
     "pair_separations",
     "separation_agreement",
     "shift_angles",

@@ -237,6 +237,23 @@ def emotion_shifts(
     return pd.DataFrame(rows, columns=cols)
 
 
+def emotion_means(Z, emotion, corpus, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Latent mean of every emotion in every corpus (the end points of the shift arrows).
+
+    Returns:
+        One row per corpus x emotion present: ``corpus, emotion, n, <dim>...``.
+    """
+    Z = as_latent(Z)
+    names = list(columns) if columns is not None else [f"z{i + 1}" for i in range(Z.shape[1])]
+    frame = pd.DataFrame(Z, columns=names)
+    frame["corpus"] = _labels(corpus, len(Z), "corpus")
+    frame["emotion"] = _labels(emotion, len(Z), "emotion")
+    g = frame.groupby(["corpus", "emotion"], sort=False)
+    out = g[names].mean()
+    out.insert(0, "n", g.size())
+    return out.reset_index()
+
+
 def shift_angles(shifts: pd.DataFrame) -> pd.DataFrame:
     """Angle between the same emotion shift in every pair of corpora.
 

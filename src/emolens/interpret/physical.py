@@ -37,6 +37,7 @@ __all__ = [
     "spearman_table",
     "group_correlations",
     "dimension_verdicts",
+    "max_abs_rho_by",
 ]
 
 
@@ -207,6 +208,39 @@ def spearman_table(latent: pd.DataFrame, targets: pd.DataFrame,
         table.loc[ok, "p_fdr"] = false_discovery_control(table.loc[ok, "p"].to_numpy(),
                                                          method="bh")
     return table[["dimension", "target", "group", "rho", "p", "p_fdr", "n"]]
+
+
+def max_abs_rho_by(latent: pd.DataFrame, targets: pd.DataFrame, by, min_n: int = 5
+                   ) -> pd.DataFrame:
+    """Strongest |Spearman ρ| of any latent dimension with each target, within each group.
+
+    Args:
+        latent: one column per latent dimension.
+        targets: same rows; e.g. ``activation`` and ``valence``.
+        by: group label per row (e.g. the corpus).
+        min_n: groups with fewer rows get NaN.
+
+    Returns:
+        One row per group: ``<by name>, n, max_abs_rho_<target>...`` (NaN where a target or
+        every dimension is constant inside the group).
+    """
+    if len(latent) != len(targets):
+        raise ValueError(f"latent has {len(latent)} rows, targets {len(targets)}")
+    by = pd.Series(np.asarray(by), index=latent.index, name=getattr(by, "name", None) or "group")
+    zc, tc = list(latent.columns), list(targets.columns)
+    both = pd.concat([latent.reset_index(drop=True), targets.reset_index(drop=True)
+                      .add_prefix("\0")], axis=1)
+    rows = []
+    for g, idx in by.reset_index(drop=True).groupby(by.to_numpy(), sort=False).groups.items():
+        part = both.loc[idx]
+        row = {by.name: g, "n": len(part)}
+        if len(part) >= min_n:
+            rho = part.corr(method="spearman").loc[zc, ["\0" + t for t in tc]].abs()
+        for t in tc:
+            row[f"max_abs_rho_{t}"] = (float(rho["\0" + t].max()) if len(part) >= min_n
+                                       and rho["\0" + t].notna().any() else float("nan"))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[by.name, "n", *(f"max_abs_rho_{t}" for t in tc)])
 
 
 def group_correlations(table: pd.DataFrame) -> pd.DataFrame:

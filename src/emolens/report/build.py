@@ -25,10 +25,16 @@ from emolens.interpret import attribution as at
 from emolens.interpret import latent_stats as ls
 from emolens.interpret import physical as ph
 from emolens.report import figures as F
+from emolens.report import findings as FD
 from emolens.report import html as H
-
-LOUDNESS_GROUPS = ("loudness", "equivalent sound level")
-FLUX_GROUPS = ("spectral flux", "spectral flux (voiced)", "spectral flux (unvoiced)")
+from emolens.report.findings import (  # noqa: F401  (re-exported: the report's API)
+    FLUX_GROUPS,
+    LOUDNESS_GROUPS,
+    TIE_MARGIN,
+    finding_transfer,
+    unseen_mask,
+    unseen_tests,
+)
 
 
 class ReportError(ValueError):
@@ -46,6 +52,7 @@ class ReportOptions:
     jobs: int = 1                # processes: latent and attribution side by side, refits
     tsne_samples: int = 1500
     random_state: int = 0
+    latent_axes: str = "auto"    # latent grid: "shared", "own" or "auto" (own if squeezed)
     timings: dict = field(default_factory=dict)
 
 
@@ -124,69 +131,6 @@ def accuracy_table(results: pd.DataFrame, metric: str = "ua") -> pd.DataFrame:
     return wide, g
 
 
-#: UA differences below this (1 point) count as ties in the verdict of finding (i).
-TIE_MARGIN = 0.01
-
-
-def unseen_mask(results: pd.DataFrame) -> pd.Series:
-    """Rows scored zero-shot: role ``test`` and a plain corpus name not in that row's training set.
-
-    Judged per row, because in a pairwise run a corpus is trained on in some rows and unseen
-    in others.
-    """
-    test = results["test"].astype(str)
-    train = results.get("train", pd.Series("", index=results.index)).astype(str)
-    mask = pd.Series(
-        [":" not in t and t not in tr.split("+") for t, tr in zip(test, train)],
-        index=results.index,
-    )
-    if "role" in results.columns:
-        mask &= results["role"] == "test"
-    return mask
-
-
-def unseen_tests(results: pd.DataFrame) -> list[str]:
-    """Names of the zero-shot test sets (see :func:`unseen_mask`)."""
-    return list(pd.unique(results.loc[unseen_mask(results), "test"].astype(str)))
-
-
-def finding_transfer(results: pd.DataFrame, kinds: dict[str, str]) -> dict:
-    """Finding (i): latent + SVC transfers better to unseen corpora than raw + SVC."""
-    from emolens.models.autoencoder import AE_KINDS
-
-    unseen = unseen_tests(results)
-    raw = [m for m, k in kinds.items() if k == "passthrough"]
-    raw = ["svc"] if "svc" in raw else raw
-    latent = [m for m, k in kinds.items() if k in AE_KINDS]
-    out = {"finding": "latent + SVC transfers better to unseen corpora than raw features + SVC",
-           "unseen_tests": unseen, "raw_models": raw, "latent_models": latent}
-    if not unseen or not raw or not latent:
-        out.update(status="n/a", text="needs a raw-feature model, an autoencoder model and at "
-                   "least one zero-shot test corpus in the run")
-        return out
-    sel = results[unseen_mask(results)]
-    per = sel.groupby(["model", "test"])["ua"].mean().unstack("test")
-    mean = sel.groupby("model")["ua"].mean()
-    best_raw = mean[raw].idxmax()
-    best_lat = mean[latent].idxmax()
-    # a difference under TIE_MARGIN is retraining noise, not a win (a tie)
-    wins = int((per.loc[best_lat] > per.loc[best_raw] + TIE_MARGIN).sum())
-    diff = mean[best_lat] - mean[best_raw]
-    status = ("holds" if diff > TIE_MARGIN and wins == len(unseen)
-              else "partly" if diff > TIE_MARGIN or wins > 0
-              else "fails" if diff < -TIE_MARGIN else "tie")
-    out.update(status=status, best_latent=best_lat, best_raw=best_raw,
-               ua_latent=float(mean[best_lat]), ua_raw=float(mean[best_raw]),
-               wins=wins, n_unseen=len(unseen),
-               per_test={t: {best_lat: float(per.loc[best_lat, t]),
-                             best_raw: float(per.loc[best_raw, t])} for t in unseen},
-               text=(f"mean UA on {len(unseen)} unseen corpora: {best_lat} "
-                     f"{mean[best_lat] * 100:.1f} % vs {best_raw} {mean[best_raw] * 100:.1f} % "
-                     f"({diff * 100:+.1f} points; the latent model is better by more than "
-                     f"{TIE_MARGIN * 100:.0f} point on {wins} of {len(unseen)} unseen corpora)."))
-    return out
-
-
 def confusion_matrices(preds: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Counts summed over seeds x folds, per model x held-out test set."""
     held = preds[preds["role"] != "train"]
@@ -238,7 +182,7 @@ def latent_analysis(preds, manifest, features, model, opts: ReportOptions) -> di
     zc = _zcols(preds[preds["model"] == model].dropna(axis=1, how="all"))
     fits = _fits(preds, model)
     ref = fit_latent(preds, manifest, model, *fits[0])
-    summaries, shifts, angles, seps, maxrho = [], [], [], [], []
+    summaries, shifts, angles, seps, maxrho, bycorpus, means = [], [], [], [], [], [], []
     for seed, fold in fits:
         d = ref if (seed, fold) == fits[0] else fit_latent(preds, manifest, model, seed, fold)
         Z = d[zc].to_numpy(float)
@@ -253,6 +197,8 @@ def latent_analysis(preds, manifest, features, model, opts: ReportOptions) -> di
         Za = _align(Z, list(d["file"]), ref, zc)
         sh = ls.emotion_shifts(Za, d["emotion"], d["corpus"], columns=zc)
         shifts.append(sh.assign(seed=seed, fold=fold))
+        means.append(ls.emotion_means(Za, d["emotion"], d["corpus"], columns=zc)
+                     .assign(seed=seed, fold=fold))
         angles.append(ls.shift_angles(sh).assign(seed=seed, fold=fold))
         da = d.copy()
         da[zc] = Za
@@ -267,19 +213,26 @@ def latent_analysis(preds, manifest, features, model, opts: ReportOptions) -> di
                 tv = t[t["target"] == v]
                 row[f"max_abs_rho_{v}"] = float(tv["rho"].abs().max())
             maxrho.append(row)
+            bycorpus.append(ph.max_abs_rho_by(d[zc], d[refs], d["corpus"].rename("corpus"))
+                            .assign(seed=seed, fold=fold))
     out = {"zcols": zc, "fits": fits, "reference": ref,
+           "train_corpora": training_corpora(preds[preds["model"] == model], manifest),
            "summary": pd.concat(summaries, ignore_index=True),
            "shifts": pd.concat(shifts, ignore_index=True),
            "angles": pd.concat(angles, ignore_index=True),
            "separations": pd.concat(seps, ignore_index=True),
-           "max_rho": pd.DataFrame(maxrho)}
+           "max_rho": pd.DataFrame(maxrho),
+           "rho_by_corpus": (pd.concat(bycorpus, ignore_index=True) if bycorpus
+                             else pd.DataFrame()),
+           "means": pd.concat(means, ignore_index=True)}
     # Correlations and verdicts of the first fit, with every eGeMAPS column.
     refs = [v for v in ("activation", "valence") if v in ref and ref[v].notna().any()]
     targets = ref[refs].reset_index(drop=True)
     group_of = {}
     if features is not None:
-        from emolens.features.groups import FEATURE_GROUPS
+        from emolens.features.groups import column_groups
 
+        FEATURE_GROUPS = column_groups(features.columns)  # eGeMAPS groups, embedding blocks
         f = features.reindex(ref["file"]).reset_index(drop=True)
         targets = pd.concat([targets, f], axis=1)
         group_of = {c: g for g, cols in FEATURE_GROUPS.items() for c in cols}
@@ -290,30 +243,22 @@ def latent_analysis(preds, manifest, features, model, opts: ReportOptions) -> di
     return out
 
 
-def finding_activation(lat: dict) -> dict:
-    """Finding (ii): the latent models activation more than valence."""
-    mr = lat["max_rho"]
-    out = {"finding": "the latent models activation more than valence"}
-    if mr.empty or "max_abs_rho_activation" not in mr or "max_abs_rho_valence" not in mr:
-        out.update(status="n/a", text="needs activation and valence labels")
-        return out
-    a, v = mr["max_abs_rho_activation"], mr["max_abs_rho_valence"]
-    share = float((a > v).mean())
-    agree = ph.separation_agreement(
-        lat["separations"].groupby(["pair", "variable"], as_index=False)["separation"].mean(),
-        lat["zcols"])
-    best = agree.groupby("reference")["rho"].max() if not agree.empty else pd.Series(dtype=float)
-    status = "holds" if a.mean() > v.mean() and share > 0.5 else (
-        "partly" if a.mean() > v.mean() or share > 0.5 else "fails")
-    out.update(status=status, mean_abs_rho_activation=float(a.mean()),
-               mean_abs_rho_valence=float(v.mean()), share_of_fits=share,
-               pair_profile_rho=best.to_dict(),
-               text=(f"strongest |Spearman ρ| of a latent dimension with activation "
-                     f"{a.mean():.2f} ± {a.std(ddof=0):.2f} vs valence {v.mean():.2f} ± "
-                     f"{v.std(ddof=0):.2f} (over {len(mr)} fits; activation ahead in "
-                     f"{share * 100:.0f} % of them). Pair-separation profile agreement "
-                     "(Spearman across emotion pairs, best dimension): "
-                     + ", ".join(f"{k} {x:.2f}" for k, x in best.items()) + "."))
+def finding_activation(lat: dict, random_state: int = 0) -> dict:
+    """Finding (ii): the latent models activation more than valence (per corpus, with a
+    bootstrap interval; :func:`emolens.report.findings.finding_activation`), plus the
+    pair-separation profile agreement for reference."""
+    out = FD.finding_activation(lat.get("rho_by_corpus"), lat.get("max_rho"),
+                                random_state=random_state)
+    if out["status"] != "n/a" and not lat["separations"].empty:
+        agree = ph.separation_agreement(
+            lat["separations"].groupby(["pair", "variable"], as_index=False)["separation"]
+            .mean(), lat["zcols"])
+        if not agree.empty:
+            best = agree.groupby("reference")["rho"].max()
+            out["pair_profile_rho"] = best.to_dict()
+            out["text"] += (" Pair-separation profile agreement (Spearman across emotion "
+                            "pairs, best dimension): "
+                            + ", ".join(f"{k} {x:.2f}" for k, x in best.items()) + ".")
     return out
 
 
@@ -343,8 +288,9 @@ def _sample(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
 def attribution_analysis(results_dir, preds, manifest, features, model, fits,
                          opts: ReportOptions) -> dict:
     """DeepLIFT, decision occlusion, permutation importance (and ablation) for ``model``."""
-    from emolens.features.groups import FEATURE_GROUPS
+    from emolens.features.groups import column_groups
 
+    FEATURE_GROUPS = column_groups(features.columns)  # eGeMAPS groups, embedding blocks
     out: dict = {}
     seed, fold = fits[0]
     pipe = _load(results_dir, model, seed, fold)
@@ -362,21 +308,32 @@ def attribution_analysis(results_dir, preds, manifest, features, model, fits,
     if not neutral.any():
         out["missing"] = "no neutral training sample for the DeepLIFT reference"
         return out
-    # DeepLIFT on the encoder, reference = neutral mean of the scaled training features.
-    reduce = pipe.named_steps.get("reduce")
-    enc = getattr(reduce, "encoder_", None)
-    scale = pipe.named_steps["scale"]
-    if enc is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            Xs_train = np.asarray(scale.transform(X_train), dtype=float)
-            Xs = np.asarray(scale.transform(X), dtype=float)
-        base = Xs_train[neutral].mean(axis=0)
-        wide = at.latent_deeplift(enc, Xs, base, cols, index=list(right["file"]))
-        long = at.aggregate_groups(wide, FEATURE_GROUPS)
-        emo = dict(zip(right["file"], right["y_true"].astype(str)))
-        long["emotion"] = long["sample"].map(emo)
+    # DeepLIFT on the encoder, reference = neutral mean of the scaled training features:
+    # every correctly classified held-out utterance of the first fit, and the angry ones of
+    # up to max_fits fits (finding iii and its interval).
+    corpus_of = manifest.drop_duplicates("file").set_index("file")["corpus"].astype(str)
+    if getattr(pipe.named_steps.get("reduce"), "encoder_", None) is not None:
+        long = _deeplift(pipe, X_train[neutral], X, right, cols, FEATURE_GROUPS)
         out["deeplift"] = long
+        out["deeplift_absent"] = [e for e in LABELS if e in set(held["y_true"].astype(str))
+                                  and e not in set(right["y_true"].astype(str))]
+        anger = [long[long["emotion"] == "angry"].assign(seed=seed, fold=fold)]
+        for s, f in fits[1: opts.max_fits]:
+            pp = _load(results_dir, model, s, f)
+            q = preds[(preds["model"] == model) & (preds["seed"] == s) & (preds["fold"] == f)]
+            tr = q[q["role"] == "train"].drop_duplicates("file")
+            ok = q[(q["role"] != "train") & (q["y_true"] == q["y_pred"])
+                   & (q["y_true"] == "angry")].drop_duplicates("file")
+            neu = tr[tr["y_true"] == "neutral"]
+            if pp is None or ok.empty or neu.empty:
+                continue
+            ok = _sample(ok, opts.max_samples, opts.random_state)
+            anger.append(_deeplift(pp, _inputs(features, manifest, neu["file"]),
+                                   _inputs(features, manifest, ok["file"]), ok, cols,
+                                   FEATURE_GROUPS).assign(seed=s, fold=f))
+        anger = pd.concat(anger, ignore_index=True)
+        anger["corpus"] = anger["sample"].map(corpus_of)
+        out["anger"] = anger
     # Decision occlusion by group, reference = neutral mean of the raw training features.
     clf = pipe.named_steps["clf"]
     classes = list(getattr(clf, "classes_", pipe.classes_))
@@ -419,14 +376,30 @@ def attribution_analysis(results_dir, preds, manifest, features, model, fits,
     return out
 
 
+def _deeplift(pipe, X_neutral, X, rows, cols, groups) -> pd.DataFrame:
+    """DeepLIFT of ``pipe``'s encoder on ``X`` (reference: mean of the scaled ``X_neutral``),
+    summed per feature group, with each sample's true emotion."""
+    enc = pipe.named_steps["reduce"].encoder_
+    scale = pipe.named_steps["scale"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        base = np.asarray(scale.transform(X_neutral), dtype=float).mean(axis=0)
+        Xs = np.asarray(scale.transform(X), dtype=float)
+    wide = at.latent_deeplift(enc, Xs, base, cols, index=list(rows["file"]))
+    long = at.aggregate_groups(wide, groups)
+    long["emotion"] = long["sample"].map(dict(zip(rows["file"], rows["y_true"].astype(str))))
+    return long
+
+
 def ablation_analysis(results_dir, preds, manifest, features, model, fits,
                       opts: ReportOptions) -> pd.DataFrame | None:
     """Retrain the first fit's pipeline without each feature group (``opts.jobs`` processes)
     and score it on that fit's zero-shot test sets (its held-out fold if it has none)."""
     from sklearn.base import clone
 
-    from emolens.features.groups import FEATURE_GROUPS
+    from emolens.features.groups import column_groups
 
+    FEATURE_GROUPS = column_groups(features.columns)  # eGeMAPS groups, embedding blocks
     seed, fold = fits[0]
     pipe = _load(results_dir, model, seed, fold)
     if pipe is None:
@@ -446,35 +419,13 @@ def ablation_analysis(results_dir, preds, manifest, features, model, fits,
             tests["y_true"].astype(str).to_numpy(), FEATURE_GROUPS, n_jobs=opts.jobs)
 
 
-def finding_anger(attr: dict) -> dict:
-    """Finding (iii): anger is driven mostly by loudness and spectral flux."""
-    out = {"finding": "anger is driven mostly by loudness and spectral flux"}
-    long = attr.get("deeplift")
-    if long is None or (long["emotion"] == "angry").sum() == 0:
-        out.update(status="n/a", text="needs DeepLIFT attributions of correctly classified "
-                   "angry samples (an autoencoder model saved with the run)")
-        return out
-    a = long[long["emotion"] == "angry"]
-    # |attribution| per sample and group, summed over latent dimensions, then averaged.
-    per = a.assign(abs=a["attribution"].abs()).groupby(["sample", "group"])["abs"].sum()
-    rank = per.groupby("group").mean().sort_values(ascending=False)
-    top2 = list(rank.index[:2])
-    top3 = list(rank.index[:3])
-    has_l = any(g in LOUDNESS_GROUPS for g in top3)
-    has_f = any(g in FLUX_GROUPS for g in top3)
-    both_top2 = (any(g in LOUDNESS_GROUPS for g in top2) and any(g in FLUX_GROUPS for g in top2))
-    status = ("holds" if both_top2 or (has_l and has_f and top2[0] in LOUDNESS_GROUPS + FLUX_GROUPS)
-              else "partly" if has_l or has_f else "fails")
-    share = rank / rank.sum()
-    out.update(status=status, ranking=[{"group": g, "mean_abs_attribution": float(v),
-                                        "share": float(share[g])} for g, v in rank.items()],
-               n_samples=int(a["sample"].nunique()),
-               text=(f"DeepLIFT (reference: neutral mean) on {a['sample'].nunique()} correctly "
-                     "classified angry samples, mean |attribution| summed over latent "
-                     "dimensions; top groups: "
-                     + ", ".join(f"{g} ({share[g] * 100:.0f} %)" for g in rank.index[:5])
-                     + "."))
-    return out
+def finding_anger(attr: dict, random_state: int = 0) -> dict:
+    """Finding (iii): anger is driven mostly by loudness and spectral flux
+    (:func:`emolens.report.findings.finding_anger` on the angry DeepLIFT rows)."""
+    anger = attr.get("anger")
+    if anger is None and attr.get("deeplift") is not None:
+        anger = attr["deeplift"][attr["deeplift"]["emotion"] == "angry"]
+    return FD.finding_anger(anger, random_state=random_state)
 
 
 # -- report --------------------------------------------------------------------------------
@@ -552,13 +503,97 @@ def _latent_task(preds, manifest, features, model, opts: ReportOptions) -> dict:
         order += [g for g in FEATURE_GROUPS if g in groups]
         order += [g for g in pd.unique(lat["group_rho"]["group"]) if g not in order]
         lat["how"] = how
+        lat["squeezed"] = F.squeezed_corpora(pic, x=xl, y=yl)
+        axes = opts.latent_axes
+        if axes == "auto":
+            axes = "own" if lat["squeezed"] else "shared"
+        lat["axes"] = axes
         lat["png"] = {
-            "latent": F.to_png(F.latent_grid(pic, x=xl, y=yl)),
+            "latent": F.to_png(F.latent_grid(pic, x=xl, y=yl, axes=axes)),
             "separations": F.to_png(F.separation_boxplot(lat["separations"])),
             "correlations": F.to_png(F.correlation_heatmap(lat["group_rho"], order=order)),
         }
+        lat["png"].update(_corpus_figures(lat, preds))
         lat["seconds"] = time.perf_counter() - t
         return lat
+
+
+def training_corpora(preds: pd.DataFrame, manifest: pd.DataFrame) -> list[str]:
+    """Corpora of the utterances some fit trained on (role ``train``)."""
+    files = preds.loc[preds["role"] == "train", "file"].unique()
+    corpus = manifest.drop_duplicates("file").set_index("file")["corpus"].astype(str)
+    return list(pd.unique(corpus.reindex(files).dropna()))
+
+
+def activation_by_corpus(rho_by_corpus: pd.DataFrame) -> pd.DataFrame:
+    """Finding (ii) per corpus: mean over fits of the strongest |ρ| with activation and with
+    valence and their difference (``interpret/activation_by_corpus.csv`` holds every fit)."""
+    cols = ["max_abs_rho_activation", "max_abs_rho_valence"]
+    if rho_by_corpus.empty or any(c not in rho_by_corpus for c in cols):
+        return pd.DataFrame()
+    g = rho_by_corpus.groupby("corpus", sort=False)[cols].agg(["mean", "std"])
+    out = pd.DataFrame({"corpus": g.index,
+                        "abs_rho_activation": g[(cols[0], "mean")].to_numpy(),
+                        "abs_rho_valence": g[(cols[1], "mean")].to_numpy()})
+    out["difference"] = out["abs_rho_activation"] - out["abs_rho_valence"]
+    out["n_fits"] = rho_by_corpus.groupby("corpus", sort=False).size().to_numpy()
+    return out
+
+
+def _corpus_figures(lat: dict, preds: pd.DataFrame) -> dict[str, bytes]:
+    """Shift arrows, angle heatmaps and the per-corpus view of finding (ii) (PNG bytes)."""
+    from emolens.report import per_corpus as PC
+
+    png = {}
+    zc = lat["zcols"]
+    train = lat.get("train_corpora", [])
+    label = {c: f"{c} (train)" for c in train}
+    pos = PC.mean_positions(lat["means"], zc)
+    if len(zc) >= 2 and not pos.empty:
+        xl, yl = zc[0], zc[1]
+        if len(zc) > 2:  # a plane through the emotion means (PCA), for drawing only
+            from sklearn.decomposition import PCA
+
+            p2 = PCA(2).fit_transform(pos[zc].to_numpy(float))
+            pos = pos.assign(pc1=p2[:, 0], pc2=p2[:, 1])
+            xl, yl = "pc1", "pc2"
+        png["shift_arrows"] = F.to_png(F.shift_arrows(pos, x=xl, y=yl, highlight=train))
+    if not lat["angles"].empty:
+        corpora = list(pd.unique(pos["corpus"]))
+        mats = {e: PC.angle_matrix(lat["angles"], e, corpora)
+                for e in pd.unique(lat["angles"]["emotion"])}
+        png["angle_heatmaps"] = F.to_png(F.angle_heatmaps(mats))
+    act = activation_by_corpus(lat["rho_by_corpus"])
+    if not act.empty:
+        wide = act.set_index("corpus")[["abs_rho_activation", "abs_rho_valence",
+                                        "difference"]]
+        wide.index = [label.get(c, c) for c in wide.index]
+        wide.columns = ["max |ρ| activation", "max |ρ| valence", "difference"]
+        png["activation_by_corpus"] = F.to_png(F.corpus_heatmap(
+            wide, "Finding (ii) per corpus (mean over fits)", "ρ / difference", -1, 1))
+    return png
+
+
+def anger_figure(by_corpus: pd.DataFrame, n_groups: int = 7) -> bytes | None:
+    """Finding (iii) per corpus: rank (text) and share (colour) of the top groups and of the
+    loudness and spectral-flux groups for correctly classified angry utterances."""
+    if by_corpus.empty:
+        return None
+    overall = by_corpus.groupby("group")["share"].mean().sort_values(ascending=False)
+    cols = list(overall.index[:n_groups])
+    cols += [g for g in (*LOUDNESS_GROUPS, *FLUX_GROUPS) if g in overall.index
+             and g not in cols]
+    share = by_corpus.pivot_table(index="corpus", columns="group", values="share",
+                                  sort=False)[cols]
+    rank = by_corpus.pivot_table(index="corpus", columns="group", values="rank",
+                                 sort=False)[cols]
+    n = by_corpus.groupby("corpus", sort=False)["n_samples"].first()
+    share.index = [f"{c} (n = {n[c]})" for c in share.index]
+    text = rank.map(lambda r: f"#{r:.0f}" if np.isfinite(r) else "")
+    return F.to_png(F.corpus_heatmap(
+        share, "Finding (iii) per corpus: rank of each feature group for angry utterances",
+        "share of |DeepLIFT|", 0, float(np.nanmax(share.to_numpy())), cmap="Blues",
+        text=text))
 
 
 def _attribution_task(results_dir, preds, manifest, features, model, fits,
@@ -573,12 +608,23 @@ def _attribution_task(results_dir, preds, manifest, features, model, fits,
         if "occlusion" in attr:
             png["occlusion"] = F.to_png(F.importance_bars(
                 attr["occlusion"], panel="emotion", value="score_drop",
-                xlabel="decision score drop when the group is set to neutral mean"))
+                xlabel="decision score drop when the group is set to neutral mean",
+                legend=("mean drop (the group supports the decision)",
+                        "mean rise (it works against it)", "± 1 sd over utterances")))
+        if "anger" in attr:
+            attr["anger_by_corpus"] = FD.anger_by_corpus(attr["anger"])
+            fig = anger_figure(attr["anger_by_corpus"])
+            if fig is not None:
+                png["anger_by_corpus"] = fig
         if "permutation" in attr:
             spread = (attr["permutation"].groupby(["test", "group", "seed", "fold"],
                                                   as_index=False)["importance"].mean())
             attr["permutation_spread"] = spread
-            png["permutation"] = F.to_png(F.importance_bars(spread, panel="test"))
+            many = spread["test"].nunique() > 6  # many test sets: fewer bars per panel
+            png["permutation"] = F.to_png(F.importance_bars(
+                spread, panel="test", top=8 if many else 15, legend=("mean UA drop (the group matters)",
+                                              "mean UA gain (permuting helps)",
+                                              "± 1 sd over fits")))
         attr["png"] = png
         attr["seconds"] = time.perf_counter() - t
         return attr
@@ -600,13 +646,24 @@ def _run_tasks(calls, jobs: int) -> list:
     return [*background, last]
 
 
-def build_report(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
+#: Steps announced to ``progress`` (in this order, each once) by :func:`build_report`.
+REPORT_STEPS = ("reading the results", "accuracy and finding (i)", "latent statistics",
+                "attributions", "group ablation", "findings and per-corpus notes",
+                "writing report.html")
+#: Table rows a section shows outside ``<details>`` (longer tables are collapsed).
+MAX_ROWS = 40
+
+
+def build_report(results_dir, options: ReportOptions | None = None, progress=None,
+                 **kwargs) -> Path:
     """Write ``report.html`` and ``interpret/`` (CSV/JSON/PNG) into a results directory.
 
     Args:
         results_dir: output folder of ``emolens run``.
         options: caps and switches (:class:`ReportOptions`); keyword arguments override its
             fields, e.g. ``build_report(dir, ablation=True)``.
+        progress: optional callable, called with the description of each of
+            :data:`REPORT_STEPS` as it starts (``emolens report`` draws a progress bar).
 
     Returns:
         Path of ``report.html``.
@@ -615,11 +672,48 @@ def build_report(results_dir, options: ReportOptions | None = None, **kwargs) ->
         ReportError: the folder is not a results directory.
     """
     with _one_thread():
-        return _build(results_dir, options, **kwargs)
+        return _build(results_dir, options, progress, **kwargs)
 
 
-def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
+def one_class_fits(preds: pd.DataFrame, model: str) -> pd.DataFrame:
+    """Fits of ``model`` that predict a single class on a held-out test set.
+
+    Returns:
+        ``seed, fold, test, predicted, n`` (one row per such fit x test set).
+    """
+    held = preds[(preds["model"] == model) & (preds["role"] != "train")]
+    g = held.groupby(["seed", "fold", "test"], sort=False)["y_pred"].agg(["nunique", "first",
+                                                                          "size"])
+    g = g[g["nunique"] == 1].reset_index()
+    return g.rename(columns={"first": "predicted", "size": "n"})[
+        ["seed", "fold", "test", "predicted", "n"]]
+
+
+def _fit_label(preds: pd.DataFrame, model: str, seed, fold) -> str:
+    """"seed 0 fold 1" (+ ", trained on X" when the run has several training sets)."""
+    text = f"seed {seed} fold {fold}"
+    if "train" in preds.columns and preds["train"].nunique() > 1:
+        tr = preds.loc[(preds["model"] == model) & (preds["seed"] == seed)
+                       & (preds["fold"] == fold), "train"].dropna().unique()
+        if len(tr):
+            text += f", trained on {'/'.join(map(str, tr))}"
+    return text
+
+
+def _long_table(frame: pd.DataFrame, title: str, fmt: str = "{:.3f}",
+                limit: int = MAX_ROWS) -> str:
+    """The table itself when it is short, else collapsed in ``<details>``."""
+    if len(frame) <= limit:
+        return H.table(frame, fmt)
+    return H.details(f"{title} ({len(frame)} rows)", H.table(frame, fmt))
+
+
+def _build(results_dir, options: ReportOptions | None = None, progress=None,
+           **kwargs) -> Path:
+    from emolens.report import per_corpus as PC
+
     t0 = time.perf_counter()
+    step = progress or (lambda text: None)
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise ReportError(f"results directory {results_dir} does not exist")
@@ -628,6 +722,10 @@ def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
         if not hasattr(opts, k):
             raise TypeError(f"unknown report option {k!r}")
         setattr(opts, k, v)
+    if opts.latent_axes not in ("auto", "shared", "own"):
+        raise ValueError(f"latent_axes must be 'auto', 'shared' or 'own', got "
+                         f"{opts.latent_axes!r}")
+    step(REPORT_STEPS[0])
     results, preds, manifest, features = _read(results_dir)
     out = results_dir / "interpret"
     figdir = out / "figures"
@@ -648,23 +746,29 @@ def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
         figs[name] = png
         return png
 
-    # Accuracy
+    # Accuracy and finding (i)
+    step(REPORT_STEPS[1])
     ua_wide, ua_long = accuracy_table(results, "ua")
     _write(out, "accuracy_ua", ua_long.drop(columns="cell"))
-    findings.append(finding_transfer(results, kinds))
+    f1 = finding_transfer(results, kinds, random_state=opts.random_state)
+    findings.append(f1)
+    by_test = pd.DataFrame()
+    if "best_latent" in f1:
+        by_test = FD.transfer_by_corpus(FD.paired_differences(results, f1["best_latent"],
+                                                              f1["best_raw"]))
+        _write(out, "transfer_by_corpus", by_test)
     cms = confusion_matrices(preds)
     acc_body = (H.para("Unweighted accuracy (UA, mean of per-class recall; chance 25 %), mean "
                        "± sd over seeds × folds, in %.")
-                + H.table(ua_wide))
+                + _long_table(ua_wide, "UA per model and test set"))
     if "wa" in results:
         wa_wide, wa_long = accuracy_table(results, "wa")
         _write(out, "accuracy_wa", wa_long.drop(columns="cell"))
-        acc_body += H.para("Weighted accuracy (WA), %.") + H.table(wa_wide)
+        acc_body += H.details(f"Weighted accuracy (WA, share of utterances right), % "
+                              f"({len(wa_wide)} rows)", H.table(wa_wide))
     if cms:
-        acc_body += H.confusion_tables(cms, "Confusion matrices per model → held-out test set: "
-                                       "share of each true class (row) predicted as each "
-                                       "class, and the count, summed over seeds × folds "
-                                       "(confusion/*.csv).")
+        acc_body += _confusion_block(cms, [f1.get("best_latent"), f1.get("best_raw")],
+                                     budget=MAX_ROWS - min(len(ua_wide), MAX_ROWS) - 1)
     warn = _shift_warnings(results_dir)
 
     # Latent
@@ -673,9 +777,12 @@ def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
 
     ae = [m for m in zmodels if kinds.get(m) in AE_KINDS]
     rep = (ae or zmodels or [None])[0]
-    lat_body = phys_body = attr_body = ""
+    lat_body = phys_body = attr_body = per_body = ""
     attr: dict = {}
+    lat: dict = {}
     if rep is None:
+        for k in (2, 3, 4):
+            step(REPORT_STEPS[k] + ": no latent")
         lat_body = H.para("No model of this run has a latent (z1..zk in predictions.parquet); "
                           "latent analyses skipped.")
         findings.append({"finding": "the latent models activation more than valence",
@@ -687,143 +794,117 @@ def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
         if features is not None:
             calls.append((_attribution_task, (results_dir, mine, manifest, features, rep,
                                               _fits(mine, rep), opts)))
-        done = _run_tasks(calls, opts.jobs)
+        if opts.jobs > 1 and len(calls) > 1:
+            step(REPORT_STEPS[2] + f" and {REPORT_STEPS[3]}, side by side")
+            done = _run_tasks(calls, opts.jobs)
+            step(REPORT_STEPS[3] + ": done")
+        else:
+            done = []
+            for k, (f, args) in enumerate(calls):
+                step(REPORT_STEPS[2 + k])
+                done.append(f(*args))
+            if len(calls) == 1:
+                step(REPORT_STEPS[3] + ": no features")
         lat = done[0]
         attr = done[1] if len(done) > 1 else {}
         opts.timings["latent"] = lat["seconds"]
-        zc, ref = lat["zcols"], lat["reference"]
-        for name in ("summary", "shifts", "angles", "separations", "max_rho", "spearman",
-                     "group_rho", "verdicts"):
-            _write(out, f"latent_{name}" if name in ("summary", "shifts", "angles")
-                   else name, lat[name])
-        how = lat["how"]
+        step(REPORT_STEPS[4] + (" (27 refits)" if opts.ablation else ": off"))
+        if features is not None and opts.ablation and "missing" not in attr:
+            t = time.perf_counter()
+            ab = ablation_analysis(results_dir, mine, manifest, features, rep, lat["fits"],
+                                   opts)
+            if ab is not None:
+                attr["ablation"] = ab
+            opts.timings["ablation"] = time.perf_counter() - t
         seed0, fold0 = lat["fits"][0]
-        lat_body += H.para(f"Representative model: {rep} ({kinds.get(rep, '?')}), "
-                           f"{len(lat['fits'])} fits (seeds × folds). The picture shows fit "
-                           f"seed {seed0} fold {fold0}, {how}, every utterance of every corpus "
-                           "(training-corpus utterances included), on shared axes.")
-        lat_body += H.figure(fig("latent", lat["png"]["latent"]),
-                             "Latent space per corpus, coloured by emotion, with per-emotion "
-                             "densities on both axes; shared axes show shifts and rotations "
-                             "between corpora.")
-        summ = (lat["summary"].groupby("factor", sort=False)
-                .agg(levels=("n_levels", "first"), silhouette=("silhouette", "mean"),
-                     silhouette_sd=("silhouette", "std"), kmeans_ami=("kmeans_ami", "mean"),
-                     knn_balanced_accuracy=("knn_balanced_accuracy", "mean"),
-                     knn_chance=("knn_chance", "first"), eta2=("eta2_pooled", "mean"))
-                .reset_index())
-        lat_body += ("<h3>Does the latent cluster by emotion or by corpus?</h3>"
-                     + H.para("Mean over fits. Silhouette and k-means AMI: how well the latent "
-                              "groups by the factor; k-NN: cross-validated balanced accuracy "
-                              "of predicting the factor from the latent (speaker-grouped folds), "
-                              "next to chance; eta²: share of latent variance explained by the "
-                              "factor.") + H.table(summ))
-        ang = (lat["angles"].groupby(["emotion", "corpus_a", "corpus_b"], sort=False)
-               .agg(angle_deg=("angle_deg", "mean"), angle_sd=("angle_deg", "std"),
-                    length_ratio=("length_ratio", "mean")).reset_index())
-        sh = (lat["shifts"].groupby(["corpus", "emotion"], sort=False)
-              .agg(length=("length", "mean"), direction_deg=("direction_deg", "mean"))
-              .reset_index())
-        lat_body += ("<h3>Emotion shifts per corpus</h3>"
-                     + H.para("Shift of each emotion's latent mean from neutral (after aligning "
-                              "every fit to the first by orthogonal Procrustes), and the angle "
-                              "between corpora: large angles mean the corpus rotates the "
-                              "emotion layout.") + H.table(sh, "{:.2f}")
-                     + (H.table(ang, "{:.1f}") if not ang.empty else ""))
-        # physical
-        phys_body += H.figure(fig("separations", lat["png"]["separations"]),
-                              "Bhattacharyya separation (1 − BC, Gaussian class model) of "
-                              "each emotion pair along each latent dimension (aligned fits) "
-                              "and along ground-truth activation and valence; boxes over "
-                              "seeds × folds.")
-        phys_body += "<h3>Verdict per dimension</h3><ul>" + "".join(
-            f"<li>{H.esc(v)}</li>" for v in lat["verdicts"]["verdict"]) + "</ul>"
-        phys_body += H.para(f"Fit seed {seed0} fold {fold0}, all utterances; Spearman ρ, "
-                            "Benjamini-Hochberg corrected over all dimensions × targets; a "
-                            "feature group is summarised by its most correlated column.",
-                            "note")
-        phys_body += H.figure(fig("correlations", lat["png"]["correlations"]),
-                              "Spearman ρ of each latent dimension with activation, valence "
-                              "and each eGeMAPS feature group (* FDR p < 0.05).")
-        findings.append(finding_activation(lat))
-        # attribution
+        fit0 = _fit_label(mine, rep, seed0, fold0)
+        lat_body = _latent_section(lat, rep, kinds, fit0, out, fig)
+        phys_body = _physical_section(lat, fit0, fig)
+        findings.append(finding_activation(lat, opts.random_state))
+        _write(out, "activation_by_corpus", lat["rho_by_corpus"])
         if features is None:
             attr_body = H.para("features.parquet is missing: attributions skipped.")
         else:
-            opts.timings["attribution"] = attr["seconds"]
-            if opts.ablation and "missing" not in attr:
-                t = time.perf_counter()
-                ab = ablation_analysis(results_dir, mine, manifest, features, rep,
-                                       lat["fits"], opts)
-                if ab is not None:
-                    attr["ablation"] = ab
-                opts.timings["ablation"] = time.perf_counter() - t
-            if "missing" in attr:
-                attr_body = H.para(f"Attributions skipped: {attr['missing']}.")
-            for name in ("deeplift", "occlusion", "permutation", "ablation"):
-                if name in attr:
-                    _write(out, name, attr[name])
-            if "deeplift" in attr:
-                d = attr["deeplift"]
-                attr_body += H.figure(
-                    fig("deeplift", attr["png"]["deeplift"]),
-                    f"DeepLIFT attributions of the {d['sample'].nunique()} correctly "
-                    f"classified held-out samples (fit seed {seed0} fold {fold0}) to the "
-                    "latent dimensions, summed per feature group; reference: the neutral-class "
-                    "mean of the scaled training features; per true emotion, groups sorted by "
-                    "mean |attribution|.")
-            if "occlusion" in attr:
-                attr_body += H.figure(
-                    fig("occlusion", attr["png"]["occlusion"]),
-                    "Attribution of the whole pipeline's decision: drop of the predicted "
-                    "class's decision score when a feature group is replaced by its neutral "
-                    "training mean (captum FeatureAblation), per predicted emotion; bars: mean "
-                    "± sd over samples.")
-            if "permutation" in attr:
-                spread = attr["permutation_spread"]
-                attr_body += H.figure(
-                    fig("permutation", attr["png"]["permutation"]),
-                    f"Held-out permutation importance of the whole pipeline per test set and "
-                    f"feature group ({opts.n_repeats} joint shuffles of the group's columns; "
-                    f"mean ± sd over {spread[['seed', 'fold']].drop_duplicates().shape[0]} "
-                    "fits).")
-            if "ablation" in attr:
-                ab = attr["ablation"].sort_values("delta")
-                attr_body += ("<h3>Group ablation</h3>"
-                              + H.para("Retrained without each feature group (fit seed "
-                                       f"{seed0} fold {fold0}); delta = UA without − UA with, "
-                                       "on the zero-shot test sets.")
-                              + H.para("One refit per group, each a new (narrower) network: "
-                                       "differences of a few points are retraining noise; "
-                                       "look at the large drops. Correlated groups (e.g. "
-                                       "loudness and equivalent sound level) can stand in for "
-                                       "each other, so removing one may cost little.", "note")
-                              + H.table(ab))
-            elif "missing" not in attr:
-                attr_body += H.para("Group ablation (retraining without each feature group) "
-                                    "was not run: `emolens report DIR --ablation`, or "
-                                    "`[report] ablation = true` in the experiment file.",
-                                    "note")
-    findings.append(finding_anger(attr))
-    _write(out, "findings", findings)
+            from emolens.features.groups import EMBEDDING_BLOCKS, has_embeddings
 
-    # Page
-    fb = "".join(H.verdict(f.get("status", "n/a"), f"({r}) {f['finding']}", f.get("text", ""))
+            if has_embeddings(features.columns):
+                attr_body += H.para(
+                    "These features include a pretrained encoder's embedding: its dimensions "
+                    f"are attributed in {EMBEDDING_BLOCKS} blocks of consecutive dimensions "
+                    "('embedding dims a-b', mean and std together), which have no physical "
+                    "meaning. The physical interpretation of the 27 feature groups (pitch, "
+                    "loudness, spectral flux...) applies to the eGeMAPS columns only.", "note")
+            opts.timings["attribution"] = attr["seconds"]
+            attr_body = _attribution_section(attr, mine, rep, fit0, (seed0, fold0), opts, out,
+                                             fig)
+    findings.append(finding_anger(attr, opts.random_state))
+    step(REPORT_STEPS[5])
+    _write(out, "findings", findings)
+    _write(out, "findings", FD.findings_table(findings))
+
+    # Findings, with their per-corpus view
+    fb = "".join(H.verdict(f.get("status", "n/a"), f"({r}) {f['finding']}", f.get("text", ""),
+                           f.get("interval", ""))
                  for r, f in zip(("i", "ii", "iii"), findings))
-    fb += H.para("Verdict rules (docs/interpretation.md): (i) holds when the best autoencoder "
-                 "model beats the raw-feature SVC by more than 1 UA point on the mean and on every "
-                 "unseen corpus (smaller differences are ties); (ii) "
-                 "when the strongest |ρ| with activation exceeds that with valence on average "
-                 "and in most fits; (iii) when the two groups with the largest DeepLIFT "
-                 "attribution for anger are a loudness and a spectral-flux group.", "note")
-    if warn:
-        fb += "<h3>Warnings of the run</h3><ul>" + "".join(f"<li>{H.esc(w)}</li>" for w in warn
-                                                           ) + "</ul>"
+    fb += H.para(
+        "Verdict rules (docs/interpretation.md): the mean decides the direction — within the "
+        f"tie margin ({TIE_MARGIN * 100:.0f} UA point for (i), {FD.RHO_MARGIN} in |ρ| for (ii)) "
+        "the badge says “no clear difference”, against the claim “does not hold”. In the "
+        f"claimed direction a finding “holds” only when its {FD.LEVEL * 100:.0f} % bootstrap "
+        "interval (over test corpora and, inside each, fits or utterances) excludes no effect "
+        "and no corpus goes against it; otherwise it “partly holds”. (iii) holds when a "
+        f"loudness and a spectral-flux group lead the DeepLIFT ranking for anger and stay in "
+        f"the top {FD.TOP} across the resamples and on every corpus.", "note")
+    per_figs = ""
+    if "activation_by_corpus" in lat.get("png", {}):
+        per_figs += H.figure(fig("activation_by_corpus", lat["png"]["activation_by_corpus"]),
+                             "Finding (ii) per corpus: strongest |Spearman ρ| of a latent "
+                             "dimension with activation and with valence inside each corpus, "
+                             "and their difference (positive: activation ahead); mean over "
+                             "fits (interpret/activation_by_corpus.csv has every fit).")
+    if "anger_by_corpus" in attr.get("png", {}):
+        _write(out, "anger_by_corpus", attr["anger_by_corpus"])
+        per_figs += H.figure(fig("anger_by_corpus", attr["png"]["anger_by_corpus"]),
+                             "Finding (iii) per corpus: rank (#) of each feature group by mean "
+                             "|DeepLIFT| on correctly classified angry utterances of that "
+                             "corpus (n: utterances × fits), colour = its share of the total "
+                             "(interpret/anger_by_corpus.csv).")
+    if not by_test.empty:
+        t = by_test.assign(**{c: by_test[c] * 100 for c in ("ua_latent", "ua_raw", "diff",
+                                                              "diff_sd")})
+        t = t.rename(columns={"ua_latent": f"UA {f1['best_latent']} %",
+                              "ua_raw": f"UA {f1['best_raw']} %", "diff": "difference",
+                              "diff_sd": "sd over fits", "n_fits": "fits"})
+        per_figs += H.details(f"Finding (i) per unseen corpus ({len(t)} rows; "
+                              "interpret/transfer_by_corpus.csv)", H.table(t, "{:.1f}"))
+    if per_figs:
+        fb += "<h3>Per corpus</h3>" + per_figs
     page.section("Findings of the paper: hold or not?", fb)
+
+    # What the run says per zero-shot corpus
+    notes = PC.corpus_paragraphs(results, preds, f1, lat.get("angles"), warn)
+    if not notes.empty:
+        _write(out, "corpus_notes", notes)
+        per_body = H.para("Generated from the numbers of this page (interpret/corpus_notes.csv):"
+                          " each zero-shot corpus's UA against the mean, its dominant "
+                          "confusions, whether its emotion layout rotates against the "
+                          "training corpus (shift angle > 90° in the latent of "
+                          f"{rep or 'the representative model'}), and the run's warnings.",
+                          "note")
+        per_body += '<div class="corpus">' + "".join(
+            f"<p><strong>{H.esc(r.corpus)}.</strong> {H.esc(r.text)}</p>"
+            for r in notes.itertuples()) + "</div>"
+    if warn:
+        items = "<ul>" + "".join(f"<li>{H.esc(w)}</li>" for w in warn) + "</ul>"
+        per_body += ("<h3>Warnings of the run</h3>" + items if len(warn) <= 3 else
+                     H.details(f"Warnings of the run ({len(warn)}, from summary.md)", items))
+    if per_body:
+        page.section("What this run says, per zero-shot corpus", per_body)
     page.section("Accuracy", acc_body)
     page.section("Latent space: emotion or corpus?", lat_body or H.para("n/a"))
     page.section("Physical interpretation", phys_body or H.para("n/a"))
     page.section("Input features", attr_body or H.para("n/a"))
+    step(REPORT_STEPS[6])
     files = sorted(p.relative_to(results_dir).as_posix() for p in out.glob("*.*"))
     page.section("Files", H.para("Every number of this page is also in:")
                  + "<ul>" + "".join(f"<li><code>{H.esc(f)}</code></li>" for f in files)
@@ -832,3 +913,184 @@ def _build(results_dir, options: ReportOptions | None = None, **kwargs) -> Path:
     path = results_dir / "report.html"
     path.write_text(page.render(), encoding="utf-8")
     return path
+
+
+def _confusion_block(cms: dict, lead, budget: int) -> str:
+    """Confusion matrices: those of the compared models shown when they fit in ``budget``
+    table rows, every model's collapsed per model."""
+    caption = ("Share of each true class (row) predicted as each class, and the count, "
+               "summed over seeds × folds (confusion/*.csv).")
+    by_model: dict[str, dict] = {}
+    for title, cm in cms.items():
+        by_model.setdefault(title.split(" → ")[0], {})[title] = cm
+    rows = lambda d: sum(len(cm) + 1 for cm in d.values())  # noqa: E731
+    lead = [m for m in lead if m in by_model]
+    shown = {t: cm for m in lead for t, cm in by_model[m].items()}
+    body = ""
+    if shown and rows(shown) <= budget:
+        body += H.confusion_tables(shown, "Confusion matrices of "
+                                   + " and ".join(lead) + " → held-out test set: " + caption)
+    else:
+        shown = {}
+    rest = [m for m in by_model if not set(by_model[m]) <= set(shown)]
+    if rest and len(cms) <= 4 and not shown and rows(cms) <= budget:
+        return H.confusion_tables(cms, "Confusion matrices per model → held-out test set: "
+                                  + caption)
+    for m in rest:
+        body += H.details(f"Confusion matrices of {m} ({len(by_model[m])} test sets)",
+                          H.confusion_tables(by_model[m], caption))
+    return body
+
+
+def _latent_section(lat: dict, rep: str, kinds: dict, fit0: str, out: Path, fig) -> str:
+    for name in ("summary", "shifts", "angles", "separations", "max_rho", "spearman",
+                 "group_rho", "verdicts", "means"):
+        _write(out, f"latent_{name}" if name in ("summary", "shifts", "angles", "means")
+               else name, lat[name])
+    axes = lat.get("axes", "shared")
+    body = H.para(f"Representative model: {rep} ({kinds.get(rep, '?')}), {len(lat['fits'])} "
+                  f"fits (seeds × folds). The picture shows fit {fit0}, {lat['how']}, every "
+                  "utterance of every corpus (training-corpus utterances included), "
+                  + ("on shared axes." if axes == "shared" else
+                     "each corpus on its own axes"
+                     + (f" (on shared axes {', '.join(lat['squeezed'])} would be squeezed "
+                        "by points of other corpora; `--latent-axes shared` draws them so)."
+                        if lat.get("squeezed") else ".")))
+    body += H.figure(fig("latent", lat["png"]["latent"]),
+                     "Latent space per corpus, coloured by emotion, with per-emotion "
+                     "densities on both axes; "
+                     + ("shared axes show shifts and rotations between corpora."
+                        if axes == "shared" else "own axes per corpus: compare shapes, not "
+                        "positions (the arrows below compare positions)."))
+    summ = (lat["summary"].groupby("factor", sort=False)
+            .agg(levels=("n_levels", "first"), silhouette=("silhouette", "mean"),
+                 silhouette_sd=("silhouette", "std"), kmeans_ami=("kmeans_ami", "mean"),
+                 knn_balanced_accuracy=("knn_balanced_accuracy", "mean"),
+                 knn_chance=("knn_chance", "first"), eta2=("eta2_pooled", "mean"))
+            .reset_index())
+    body += ("<h3>Does the latent cluster by emotion or by corpus?</h3>"
+             + H.para("Mean over fits. Silhouette and k-means AMI: how well the latent "
+                      "groups by the factor; k-NN: cross-validated balanced accuracy "
+                      "of predicting the factor from the latent (speaker-grouped folds), "
+                      "next to chance; eta²: share of latent variance explained by the "
+                      "factor.") + H.table(summ))
+    ang = (lat["angles"].groupby(["emotion", "corpus_a", "corpus_b"], sort=False)
+           .agg(angle_deg=("angle_deg", "mean"), angle_sd=("angle_deg", "std"),
+                length_ratio=("length_ratio", "mean")).reset_index())
+    sh = (lat["shifts"].groupby(["corpus", "emotion"], sort=False)
+          .agg(length=("length", "mean"), direction_deg=("direction_deg", "mean"))
+          .reset_index())
+    body += ("<h3>Emotion shifts per corpus</h3>"
+             + H.para("Shift of each emotion's latent mean from neutral (after aligning every "
+                      "fit to the first by orthogonal Procrustes, mean over fits), and the "
+                      "angle between the same shift in two corpora: large angles mean a "
+                      "corpus rotates the emotion layout."))
+    if "shift_arrows" in lat["png"]:
+        body += H.figure(fig("shift_arrows", lat["png"]["shift_arrows"]),
+                         "Each arrow runs from a corpus's neutral mean (dot) to its angry / "
+                         "sad / happy mean, in the aligned latent plane"
+                         + (" (a PCA plane through the means: the latent has more than two "
+                            "dimensions)" if len(lat["zcols"]) > 2 else "")
+                         + "; training corpora in black.")
+    if "angle_heatmaps" in lat["png"]:
+        body += H.figure(fig("angle_heatmaps", lat["png"]["angle_heatmaps"]),
+                         "Angle (°) between the same emotion shift in every two corpora, "
+                         "mean over fits: 0 = same direction, above 90 = the shift points "
+                         "the other way.")
+    body += H.details(f"Shift table ({len(sh)} rows; interpret/latent_shifts.csv)",
+                      H.table(sh, "{:.2f}"))
+    if not ang.empty:
+        body += H.details(f"Angle table ({len(ang)} rows; interpret/latent_angles.csv)",
+                          H.table(ang, "{:.1f}"))
+    return body
+
+
+def _physical_section(lat: dict, fit0: str, fig) -> str:
+    body = H.figure(fig("separations", lat["png"]["separations"]),
+                    "Bhattacharyya separation (1 − BC, Gaussian class model) of each emotion "
+                    "pair along each latent dimension (aligned fits) and along ground-truth "
+                    "activation and valence; boxes over seeds × folds.")
+    body += "<h3>Verdict per dimension</h3><ul>" + "".join(
+        f"<li>{H.esc(v)}</li>" for v in lat["verdicts"]["verdict"]) + "</ul>"
+    body += H.para(f"Fit {fit0}, all utterances; Spearman ρ, Benjamini-Hochberg corrected "
+                   "over all dimensions × targets; a feature group is summarised by its most "
+                   "correlated column.", "note")
+    body += H.figure(fig("correlations", lat["png"]["correlations"]),
+                     "Spearman ρ of each latent dimension with activation, valence and each "
+                     "eGeMAPS feature group (* FDR p < 0.05).")
+    return body
+
+
+def _attribution_section(attr: dict, preds: pd.DataFrame, rep: str, fit0: str, fit0_ids,
+                         opts: ReportOptions, out: Path, fig) -> str:
+    body = ""
+    if "missing" in attr:
+        return H.para(f"Attributions skipped: {attr['missing']}.")
+    for name in ("deeplift", "occlusion", "permutation", "ablation", "anger"):
+        if name in attr:
+            _write(out, "deeplift_anger" if name == "anger" else name, attr[name])
+    single = one_class_fits(preds, rep)
+    if "deeplift" in attr:
+        d = attr["deeplift"]
+        absent = attr.get("deeplift_absent", [])
+        body += H.figure(
+            fig("deeplift", attr["png"]["deeplift"]),
+            f"DeepLIFT attributions of the {d['sample'].nunique()} correctly classified "
+            f"held-out samples (fit {fit0}) to the latent dimensions, summed per feature "
+            "group; reference: the neutral-class mean of the scaled training features; per "
+            "true emotion, groups sorted by mean |attribution|."
+            + (f" No panel for {', '.join(absent)}: this fit classified no held-out "
+               f"{' or '.join(absent)} utterance correctly." if absent else ""))
+    if "occlusion" in attr:
+        body += H.figure(
+            fig("occlusion", attr["png"]["occlusion"]),
+            "Attribution of the whole pipeline's decision: drop of the predicted class's "
+            "decision score when a feature group is replaced by its neutral training mean "
+            "(captum FeatureAblation), per predicted emotion; bars: mean ± sd over samples.")
+    if "permutation" in attr:
+        spread = attr["permutation_spread"]
+        body += H.figure(
+            fig("permutation", attr["png"]["permutation"]),
+            f"Held-out permutation importance of the whole pipeline per test set and feature "
+            f"group ({opts.n_repeats} joint shuffles of the group's columns; mean ± sd over "
+            f"{spread[['seed', 'fold']].drop_duplicates().shape[0]} fits).")
+        used = spread[["seed", "fold", "test"]].drop_duplicates()
+        hit = single.merge(used, on=["seed", "fold", "test"])
+        if not hit.empty:
+            body += H.para(
+                "Caveat: " + "; ".join(f"fit seed {r.seed} fold {r.fold} predicts only "
+                                      f"“{r.predicted}” on {r.test}" for r in
+                                      hit.itertuples())
+                + ". A fit that predicts one class everywhere scores chance UA whatever its "
+                "inputs, so its permutation importances are 0 and say nothing about the "
+                "features; they pull the means above towards 0.", "note")
+    if "ablation" in attr:
+        ab = attr["ablation"].sort_values("delta")
+        seed0, fold0 = fit0_ids
+        body += ("<h3>Group ablation</h3>"
+                 + H.para(f"Retrained without each feature group (fit {fit0}); delta = UA "
+                          "without − UA with, on the zero-shot test sets.")
+                 + H.para("One refit per group, each a new (narrower) network: differences "
+                          "of a few points are retraining noise; look at the large drops. "
+                          "Correlated groups (e.g. loudness and equivalent sound level) can "
+                          "stand in for each other, so removing one may cost little.", "note"))
+        p0 = preds[(preds["seed"] == seed0) & (preds["fold"] == fold0)
+                   & (preds["role"] == "test")]
+        first = single[(single["seed"] == seed0) & (single["fold"] == fold0)
+                       & single["test"].isin(p0["test"].unique())]
+        if not p0.empty and p0["y_pred"].nunique() == 1:
+            body += H.para(f"Caveat: the full fit predicts “{p0['y_pred'].iloc[0]}” for every "
+                           "zero-shot utterance (UA at chance): the deltas below measure "
+                           "nothing about the features.", "note")
+        elif not first.empty:
+            body += H.para("Caveat: the full fit predicts only one class on "
+                           + ", ".join(f"{r.test} (“{r.predicted}”)" for r in
+                                       first.itertuples())
+                           + "; its UA there is chance whatever the inputs, so those "
+                           "utterances add nothing but noise to the deltas.", "note")
+        body += H.table(ab)
+    else:
+        body += H.para("Group ablation (retraining without each feature group) was not run: "
+                       "`emolens report DIR --ablation`, or `[report] ablation = true` in the "
+                       "experiment file.", "note")
+    return body

@@ -88,9 +88,10 @@ def latent_grid(
     ylabel: str | None = None,
     max_points: int = 1500,
     random_state: int = 0,
+    axes: str = "shared",
 ):
     """The paper's latent figure: per corpus a scatter coloured by emotion with marginal
-    density curves per emotion on both axes; every corpus on the same axes.
+    density curves per emotion on both axes.
 
     Args:
         data: one row per sample with the two coordinates, corpus and emotion.
@@ -100,7 +101,11 @@ def latent_grid(
         xlabel, ylabel: axis labels (default: the column names).
         max_points: points drawn per corpus (densities use all points).
         random_state: seed of the drawing subsample.
+        axes: ``"shared"`` (every corpus on the same axes: shows shifts between corpora) or
+            ``"own"`` (each corpus on its own limits: no outlier squeezes a cloud).
     """
+    if axes not in ("shared", "own"):
+        raise ValueError(f"axes must be 'shared' or 'own', got {axes!r}")
     for c in (x, y, corpus, emotion):
         if c not in data.columns:
             raise ValueError(f"latent figure needs column {c!r}")
@@ -110,11 +115,14 @@ def latent_grid(
     pad_x, pad_y = 0.05 * np.ptp(xs) or 1.0, 0.05 * np.ptp(ys) or 1.0
     xlim = (np.nanmin(xs) - pad_x, np.nanmax(xs) + pad_x)
     ylim = (np.nanmin(ys) - pad_y, np.nanmax(ys) + pad_y)
-    gx, gy = np.linspace(*xlim, 200), np.linspace(*ylim, 200)
     ncols = max(1, min(ncols, len(corpora)))
     nrows = int(np.ceil(len(corpora) / ncols))
-    fig = plt.figure(figsize=(3.6 * ncols, 3.6 * nrows + 0.5))
-    outer = fig.add_gridspec(nrows, ncols, wspace=0.35, hspace=0.45)
+    height = 3.6 * nrows + 0.5
+    fig = plt.figure(figsize=(3.6 * ncols, height))
+    # explicit margins: the default top (0.88 of the height) left an empty band above the
+    # first row of a tall grid; the legend takes the top 0.4 inch
+    outer = fig.add_gridspec(nrows, ncols, wspace=0.35, hspace=0.45, left=0.08, right=0.98,
+                             top=1 - 0.45 / height, bottom=0.45 / height)
     rng = np.random.default_rng(random_state)
     for i, c in enumerate(corpora):
         sub = outer[i // ncols, i % ncols].subgridspec(
@@ -123,6 +131,12 @@ def latent_grid(
         top = fig.add_subplot(sub[0, 0], sharex=ax)
         right = fig.add_subplot(sub[1, 1], sharey=ax)
         part = data[data[corpus].astype(str) == c]
+        if axes == "own":
+            px, py = part[x].to_numpy(float), part[y].to_numpy(float)
+            ox, oy = 0.05 * np.ptp(px) or 1.0, 0.05 * np.ptp(py) or 1.0
+            xlim = (np.nanmin(px) - ox, np.nanmax(px) + ox)
+            ylim = (np.nanmin(py) - oy, np.nanmax(py) + oy)
+        gx, gy = np.linspace(*xlim, 200), np.linspace(*ylim, 200)
         for e in emotions:
             pe = part[part[emotion].astype(str) == e]
             if pe.empty:
@@ -152,8 +166,23 @@ def latent_grid(
     handles = [plt.Line2D([], [], color=emotion_color(e), marker=EMOTION_MARKERS.get(e, "o"),
                           linestyle="", markersize=6, label=e) for e in emotions]
     fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False,
-               bbox_to_anchor=(0.5, 1.0 + 0.25 / (3.6 * nrows + 0.5)))
+               bbox_to_anchor=(0.5, 1.0))
     return fig
+
+
+def squeezed_corpora(data: pd.DataFrame, x: str = "z1", y: str = "z2",
+                     corpus: str = "corpus", ratio: float = 0.25) -> list[str]:
+    """Corpora whose central 98 % of points spans less than ``ratio`` of the shared axis
+    range on both axes (an outlier elsewhere squeezes their cloud on shared axes)."""
+    xs, ys = data[x].to_numpy(float), data[y].to_numpy(float)
+    wx, wy = np.ptp(xs) or 1.0, np.ptp(ys) or 1.0
+    out = []
+    for c, part in data.groupby(data[corpus].astype(str), sort=False):
+        qx = np.subtract(*np.nanquantile(part[x], [0.99, 0.01]))
+        qy = np.subtract(*np.nanquantile(part[y], [0.99, 0.01]))
+        if qx < ratio * wx and qy < ratio * wy:
+            out.append(str(c))
+    return out
 
 
 def separation_boxplot(separations: pd.DataFrame, variables: Sequence[str] | None = None):
@@ -303,6 +332,8 @@ def importance_bars(
     value: str = "importance",
     xlabel: str = "drop of UA when the group is permuted",
     top: int | None = 15,
+    legend: Sequence[str] | None = ("mean drop (the group matters)",
+                                    "mean gain (permuting helps)", "± 1 sd"),
 ):
     """Horizontal bars of mean importance per group with ±1 sd error bars, one panel each.
 
@@ -311,6 +342,8 @@ def importance_bars(
             seeds x folds x repeats; the spread is their standard deviation).
         panel: column defining the panels (e.g. test corpus or predicted emotion).
         top: groups shown per panel (largest mean |value|).
+        legend: labels of the positive bars, the negative bars and the error bars (None:
+            no legend).
     """
     panels = list(pd.unique(table[panel].astype(str)))
     # at most 3 panels a row (4 as 2 x 2): wider rows shrink the labels below reading size
@@ -337,5 +370,144 @@ def importance_bars(
         ax.axvline(0, color="black", lw=0.6)
         ax.set_title(p)
         ax.set_xlabel(xlabel)
+    if legend:
+        handles = [plt.Rectangle((0, 0), 1, 1, color=OKABE_ITO["blue"], alpha=0.85,
+                                 label=legend[0]),
+                   plt.Rectangle((0, 0), 1, 1, color=OKABE_ITO["vermillion"], alpha=0.85,
+                                 label=legend[1]),
+                   plt.Line2D([], [], color="black", lw=0.8, marker="|", markersize=6,
+                              label=legend[2])]
+        fig.legend(handles=handles, loc="upper center", ncol=3, frameon=False,
+                   bbox_to_anchor=(0.5, 1.0))
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
+    else:
+        fig.tight_layout()
+    return fig
+
+
+def shift_arrows(positions: pd.DataFrame, x: str = "z1", y: str = "z2",
+                 targets: Sequence[str] = ("angry", "sad", "happy"),
+                 highlight: Sequence[str] = (), reference: str = "neutral",
+                 xlabel: str | None = None, ylabel: str | None = None):
+    """Emotion shifts as arrows in the latent plane: one panel per target emotion, one arrow
+    per corpus from its ``reference`` mean to its target mean, every panel on the same axes.
+
+    Args:
+        positions: ``corpus, emotion`` and the two coordinate columns (one row each).
+        x, y: coordinate columns.
+        targets: emotions, one panel each.
+        highlight: corpora drawn in black and bold (the training corpora).
+        reference: the emotion the arrows start from.
+    """
+    pos = positions.set_index(["corpus", "emotion"])[[x, y]]
+    corpora = list(pd.unique(positions["corpus"].astype(str)))
+    targets = [t for t in targets if (positions["emotion"] == t).any()]
+    cmap = plt.get_cmap("tab10" if len(corpora) <= 10 else "tab20")
+    colour = {c: ("black" if c in highlight else cmap(i % cmap.N))
+              for i, c in enumerate(corpora)}
+    fig, axes = plt.subplots(1, max(1, len(targets)), figsize=(4.0 * max(1, len(targets)),
+                                                                4.4),
+                             sharex=True, sharey=True, squeeze=False)
+    pts = positions[[x, y]].to_numpy(float)
+    span = np.ptp(pts, axis=0) + 1e-9
+    for ax, t in zip(axes[0], targets):
+        heads = []
+        for c in corpora:
+            if (c, reference) not in pos.index or (c, t) not in pos.index:
+                continue
+            (x0, y0), (x1, y1) = pos.loc[(c, reference)], pos.loc[(c, t)]
+            bold = c in highlight
+            ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                        arrowprops={"arrowstyle": "-|>", "lw": 2.0 if bold else 1.3,
+                                    "color": colour[c], "alpha": 0.9, "shrinkA": 0,
+                                    "shrinkB": 0})
+            ax.plot([x0], [y0], "o", color=colour[c], markersize=3.5)
+            heads.append((c, x1, y1, bold))
+        for c, x1, y1, bold in heads:  # a name only where no other head is close
+            crowded = any(o != c and abs(x1 - ox) < 0.08 * span[0]
+                          and abs(y1 - oy) < 0.05 * span[1] for o, ox, oy, _ in heads)
+            if not crowded:
+                ax.text(x1, y1, f" {c}", fontsize=7, va="center",
+                        fontweight="bold" if bold else "normal")
+        ax.set_title(f"{reference} → {t}", color=emotion_color(t))
+        ax.set_xlim(pts[:, 0].min() - 0.08 * span[0], pts[:, 0].max() + 0.2 * span[0])
+        ax.set_ylim(pts[:, 1].min() - 0.08 * span[1], pts[:, 1].max() + 0.08 * span[1])
+        ax.set_xlabel(xlabel or x)
+        ax.grid(color="#eeeeee", lw=0.5)
+    axes[0, 0].set_ylabel(ylabel or y)
+    handles = [plt.Line2D([], [], color=colour[c], lw=2.0 if c in highlight else 1.3,
+                          label=f"{c} (train)" if c in highlight else c) for c in corpora]
+    fig.legend(handles=handles, loc="lower center", ncol=min(6, len(handles)),
+               frameon=False, fontsize=7.5, bbox_to_anchor=(0.5, 0.0))
+    rows = int(np.ceil(len(handles) / 6))
+    fig.tight_layout(rect=(0, (0.22 * rows + 0.1) / 4.4, 1, 1))
+    return fig
+
+
+def angle_heatmaps(matrices: Mapping[str, pd.DataFrame], annotate_max: int = 14):
+    """Corpus x corpus heatmaps of the angle between the same emotion shift, one per emotion.
+
+    Args:
+        matrices: emotion -> square DataFrame of angles in degrees
+            (:func:`emolens.report.per_corpus.angle_matrix`).
+        annotate_max: write the angle in the cells up to this many corpora.
+    """
+    items = [(e, m) for e, m in matrices.items() if not m.empty]
+    n = max((len(m) for _, m in items), default=1)
+    side = max(2.6, 0.34 * n + 1.2)
+    fig, axes = plt.subplots(1, max(1, len(items)), figsize=(side * max(1, len(items)) + 1.0,
+                                                             side),
+                             squeeze=False)
+    im = None
+    for ax, (e, m) in zip(axes[0], items):
+        vals = m.to_numpy(float)
+        im = ax.imshow(np.ma.masked_invalid(vals), cmap="magma_r", vmin=0, vmax=180)
+        if len(m) <= annotate_max:
+            for (i, j), v in np.ndenumerate(vals):
+                if np.isfinite(v) and i != j:
+                    ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=6.5,
+                            color=_text_color(im, v))
+        ax.set_xticks(range(len(m)), list(m.columns), rotation=90, fontsize=7)
+        ax.set_yticks(range(len(m)), list(m.index), fontsize=7)
+        ax.spines[:].set_visible(False)
+        ax.set_title(f"neutral → {e}", color=emotion_color(e))
+    if im is not None:
+        fig.colorbar(im, ax=list(axes[0]), shrink=0.8, label="angle between shifts (°)")
+    return fig
+
+
+def _text_color(im, value: float) -> str:
+    """Black or white, whichever reads better on the cell colour of ``value``."""
+    if not np.isfinite(value):
+        return "black"
+    r, g, b, _ = im.cmap(im.norm(value))
+    return "white" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45 else "black"
+
+
+def corpus_heatmap(wide: pd.DataFrame, title: str, label: str, vmin: float, vmax: float,
+                   cmap: str = "PuOr_r", text: pd.DataFrame | None = None,
+                   fmt: str = "{:.2f}"):
+    """A compact corpus (rows) x statistic (columns) heatmap with the values written in.
+
+    Args:
+        wide: numbers, corpora as index.
+        title, label: figure title and colour-bar label.
+        vmin, vmax, cmap: colour scale.
+        text: optional strings to write instead of the numbers (same shape).
+        fmt: number format when ``text`` is None.
+    """
+    vals = wide.to_numpy(float)
+    fig, ax = plt.subplots(figsize=(0.95 * wide.shape[1] + 2.8, 0.28 * len(wide) + 1.3))
+    im = ax.imshow(np.ma.masked_invalid(vals), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    for (i, j), v in np.ndenumerate(vals):
+        s = text.iloc[i, j] if text is not None else (fmt.format(v) if np.isfinite(v) else "")
+        if s:
+            ax.text(j, i, s, ha="center", va="center", fontsize=7,
+                    color=_text_color(im, v))
+    ax.set_xticks(range(wide.shape[1]), list(wide.columns), rotation=30, ha="right")
+    ax.set_yticks(range(len(wide)), list(wide.index))
+    ax.spines[:].set_visible(False)
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, shrink=0.8, label=label)
     fig.tight_layout()
     return fig

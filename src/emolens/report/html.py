@@ -34,6 +34,9 @@ nav ol{columns:2;font-size:.92em} code{background:#f3f3f3;padding:0 .2em}
 .cms caption{font-size:.86em;font-weight:600;text-align:left;padding-bottom:.2em}
 table.cm td{text-align:center;min-width:3.2em;font-variant-numeric:tabular-nums}
 table.cm td small{opacity:.8}
+.verdict .ci{font-size:.92em;color:#333}
+details{margin:.4em 0 1em} summary{cursor:pointer;color:#0057a0;font-size:.93em}
+.corpus p{margin:.3em 0 .7em}
 """
 
 #: verdict status -> (css class, badge text)
@@ -142,11 +145,30 @@ def confusion_tables(matrices, caption: str) -> str:
             f"<figcaption>{esc(caption)}</figcaption></figure>")
 
 
-def verdict(status: str, title: str, text: str) -> str:
-    """A coloured verdict box; ``status`` is one of :data:`STATUS`."""
+def verdict(status: str, title: str, text: str, interval: str = "") -> str:
+    """A coloured verdict box; ``status`` is one of :data:`STATUS`; ``interval`` (the
+    bootstrap interval and the reason for the badge) goes on its own line."""
     cls, badge = STATUS.get(status, STATUS["n/a"])
+    ci = f'<br><span class="ci">{esc(interval)}</span>' if interval else ""
     return (f'<div class="verdict {cls}"><span class="badge">{esc(badge)}</span>'
-            f"<strong>{esc(title)}</strong><br>{esc(text)}</div>")
+            f"<strong>{esc(title)}</strong><br>{esc(text)}{ci}</div>")
+
+
+def details(summary: str, body: str, open_: bool = False) -> str:
+    """A collapsible ``<details>`` block (no script needed); ``summary`` is escaped."""
+    return (f"<details{' open' if open_ else ''}><summary>{esc(summary)}</summary>"
+            f"{body}</details>\n")
+
+
+def rows_outside_details(html_text: str) -> dict[str, int]:
+    """Table rows (``<tr>``) per ``<h2>`` section that are not inside a ``<details>`` block
+    (the report keeps each under ~40; longer tables go into ``<details>``)."""
+    out: dict[str, int] = {}
+    for part in re.split(r"(?=<h2 )", html_text)[1:]:
+        title = re.sub(r"<[^>]+>", "", part[:part.index("</h2>")])
+        visible = re.sub(r"<details[\s>].*?</details>", "", part, flags=re.S)
+        out[html.unescape(title)] = visible.count("<tr")
+    return out
 
 
 def para(text: str, cls: str | None = None) -> str:

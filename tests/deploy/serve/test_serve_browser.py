@@ -21,7 +21,9 @@ import soundfile as sf
 pytestmark = pytest.mark.slow
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--window-size=1400,1750"]
+         "--disable-component-update", "--no-first-run", "--window-size=1400,1750",
+         # a synthetic microphone (a beeping tone) that needs no permission prompt
+         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 
 
 def _chromium() -> tuple[str, str]:
@@ -162,6 +164,17 @@ def test_page_with_synthetic_speech(browser, bundle, synth, tmp_path):
         from selenium.webdriver.support.ui import WebDriverWait
 
         assert len(browser.find_elements(By.CSS_SELECTOR, "#map ellipse")) == 2 * len(bundle.labels)
+        # record from the (fake) microphone: the take is converted to WAV and analysed
+        n = len(browser.find_elements(By.CSS_SELECTOR, "#map .pt"))
+        browser.find_element(By.ID, "record").click()
+        WebDriverWait(browser, 30).until(lambda d: "Stop" in d.find_element(By.ID, "record").text)
+        time.sleep(2.5)
+        browser.find_element(By.ID, "record").click()
+        WebDriverWait(browser, 120).until(lambda d: "recording 1.wav" in d.find_element(By.ID, "files").text)
+        WebDriverWait(browser, 120).until(
+            lambda d: len(d.find_elements(By.CSS_SELECTOR, "#map .pt")) == n + 1
+            or "skipped:" in d.find_element(By.ID, "files").text.split("recording 1.wav")[-1])
+        assert 'data-file="recording 1.wav"' in browser.page_source, browser.find_element(By.ID, "files").text
         # over the server's size limit: the page says so before uploading anything
         browser.execute_script("state.model.limits.max_upload_mb = 0.01")
         browser.find_element(By.ID, "file-input").send_keys(str(long))

@@ -64,11 +64,12 @@ class Explainer:
             with torch.no_grad():
                 x = torch.as_tensor(self.reference, dtype=torch.float32).reshape(1, -1)
                 self.reference_latent = self.encoder.eval()(x).numpy()[0].astype(float)
-        from emolens.features.groups import FEATURE_GROUPS
+        from emolens.features.groups import column_groups
         from emolens.interpret.attribution import groups_for_columns
 
-        self.groups = FEATURE_GROUPS
-        self.group_index = groups_for_columns(self.columns, FEATURE_GROUPS)
+        # the 27 eGeMAPS groups; blocks of dimensions for an encoder's embedding columns
+        self.groups = column_groups(self.columns)
+        self.group_index = groups_for_columns(self.columns, self.groups)
 
     # ------------------------------------------------------------------ model summary
     def regions_json(self) -> dict[str, Any]:
