@@ -100,6 +100,13 @@ def test_paragraph_reports_rotation_and_warnings():
     assert "sad shift points 135° away from a's" in b["text"] and b["rotated"] == "sad"
     assert b["warnings"] == 1 and c["warnings"] == 0
     assert "lines up with the training corpus" in c["text"]
+    assert "says little" not in b["text"]
+    # a short shift makes the angle uncertain, and the paragraph says so; pairs listed in
+    # either order are averaged as one
+    angles = pd.DataFrame({"emotion": "sad", "corpus_a": ["a", "b"], "corpus_b": ["b", "a"],
+                           "angle_deg": [130.0, 140.0], "length_ratio": [0.1, 10.0]})
+    b = PC.corpus_paragraphs(results, preds, {}, angles).set_index("corpus").loc["b"]
+    assert "points 135° away from a's (one of the two shifts is under a quarter" in b["text"]
 
 
 def test_rows_outside_details_counts_visible_rows_only():

@@ -396,15 +396,14 @@ def shift_arrows(positions: pd.DataFrame, x: str = "z1", y: str = "z2",
         positions: ``corpus, emotion`` and the two coordinate columns (one row each).
         x, y: coordinate columns.
         targets: emotions, one panel each.
-        highlight: corpora drawn in black and bold (the training corpora).
+        highlight: corpora drawn with thick arrows and bold names (the training corpora).
         reference: the emotion the arrows start from.
     """
     pos = positions.set_index(["corpus", "emotion"])[[x, y]]
     corpora = list(pd.unique(positions["corpus"].astype(str)))
     targets = [t for t in targets if (positions["emotion"] == t).any()]
     cmap = plt.get_cmap("tab10" if len(corpora) <= 10 else "tab20")
-    colour = {c: ("black" if c in highlight else cmap(i % cmap.N))
-              for i, c in enumerate(corpora)}
+    colour = {c: cmap(i % cmap.N) for i, c in enumerate(corpora)}
     fig, axes = plt.subplots(1, max(1, len(targets)), figsize=(4.0 * max(1, len(targets)),
                                                                 4.4),
                              sharex=True, sharey=True, squeeze=False)
@@ -418,7 +417,7 @@ def shift_arrows(positions: pd.DataFrame, x: str = "z1", y: str = "z2",
             (x0, y0), (x1, y1) = pos.loc[(c, reference)], pos.loc[(c, t)]
             bold = c in highlight
             ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                        arrowprops={"arrowstyle": "-|>", "lw": 2.0 if bold else 1.3,
+                        arrowprops={"arrowstyle": "-|>", "lw": 2.6 if bold else 1.3,
                                     "color": colour[c], "alpha": 0.9, "shrinkA": 0,
                                     "shrinkB": 0})
             ax.plot([x0], [y0], "o", color=colour[c], markersize=3.5)
@@ -435,7 +434,7 @@ def shift_arrows(positions: pd.DataFrame, x: str = "z1", y: str = "z2",
         ax.set_xlabel(xlabel or x)
         ax.grid(color="#eeeeee", lw=0.5)
     axes[0, 0].set_ylabel(ylabel or y)
-    handles = [plt.Line2D([], [], color=colour[c], lw=2.0 if c in highlight else 1.3,
+    handles = [plt.Line2D([], [], color=colour[c], lw=2.6 if c in highlight else 1.3,
                           label=f"{c} (train)" if c in highlight else c) for c in corpora]
     fig.legend(handles=handles, loc="lower center", ncol=min(6, len(handles)),
                frameon=False, fontsize=7.5, bbox_to_anchor=(0.5, 0.0))
@@ -455,9 +454,9 @@ def angle_heatmaps(matrices: Mapping[str, pd.DataFrame], annotate_max: int = 14)
     items = [(e, m) for e, m in matrices.items() if not m.empty]
     n = max((len(m) for _, m in items), default=1)
     side = max(2.6, 0.34 * n + 1.2)
-    fig, axes = plt.subplots(1, max(1, len(items)), figsize=(side * max(1, len(items)) + 1.0,
+    fig, axes = plt.subplots(1, max(1, len(items)), figsize=(side * max(1, len(items)) + 2.0,
                                                              side),
-                             squeeze=False)
+                             squeeze=False, gridspec_kw={"wspace": 0.08})
     im = None
     for ax, (e, m) in zip(axes[0], items):
         vals = m.to_numpy(float)
@@ -468,7 +467,8 @@ def angle_heatmaps(matrices: Mapping[str, pd.DataFrame], annotate_max: int = 14)
                     ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=6.5,
                             color=_text_color(im, v))
         ax.set_xticks(range(len(m)), list(m.columns), rotation=90, fontsize=7)
-        ax.set_yticks(range(len(m)), list(m.index), fontsize=7)
+        # every panel has the same corpus order: names on the first panel only
+        ax.set_yticks(range(len(m)), list(m.index) if ax is axes[0, 0] else [], fontsize=7)
         ax.spines[:].set_visible(False)
         ax.set_title(f"neutral → {e}", color=emotion_color(e))
     if im is not None:
@@ -497,7 +497,8 @@ def corpus_heatmap(wide: pd.DataFrame, title: str, label: str, vmin: float, vmax
         fmt: number format when ``text`` is None.
     """
     vals = wide.to_numpy(float)
-    fig, ax = plt.subplots(figsize=(0.95 * wide.shape[1] + 2.8, 0.28 * len(wide) + 1.3))
+    fig, ax = plt.subplots(figsize=(0.95 * wide.shape[1] + 2.8,
+                                    max(2.4, 0.28 * len(wide) + 1.3)))
     im = ax.imshow(np.ma.masked_invalid(vals), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     for (i, j), v in np.ndenumerate(vals):
         s = text.iloc[i, j] if text is not None else (fmt.format(v) if np.isfinite(v) else "")

@@ -19,6 +19,10 @@ from emolens.report.findings import unseen_mask
 RECALL_BELOW = 0.5
 #: ... and the wrong predictions named are those taking at least this share of the class.
 CONFUSION_SHARE = 0.2
+#: A model "calls most utterances X" when one class takes this share of its predictions.
+COLLAPSE = 0.6
+#: A shift angle is called uncertain when one shift is shorter than this share of the other.
+SHORT_SHIFT = 0.25
 #: UA within this many points of the mean is "about the mean".
 NEAR_MEAN = 0.02
 
@@ -39,6 +43,28 @@ def mean_positions(means: pd.DataFrame, zcols) -> pd.DataFrame:
     return out.reset_index()
 
 
+def canonical_angles(angles: pd.DataFrame) -> pd.DataFrame:
+    """Mean over fits of each emotion x corpus-pair angle, every pair in one order.
+
+    Fits list a pair in the order their corpora appear (``a, b`` in one, ``b, a`` in
+    another); the pair is sorted before averaging.
+
+    Returns:
+        ``emotion, corpus_a, corpus_b, angle_deg, angle_sd, length_ratio, n_fits``
+        (``length_ratio`` = length_b / length_a after sorting).
+    """
+    a = angles.copy()
+    if "length_ratio" not in a:
+        a["length_ratio"] = np.nan
+    swap = a["corpus_a"].astype(str) > a["corpus_b"].astype(str)
+    a.loc[swap, ["corpus_a", "corpus_b"]] = a.loc[swap, ["corpus_b", "corpus_a"]].to_numpy()
+    a.loc[swap, "length_ratio"] = 1.0 / a.loc[swap, "length_ratio"]
+    return (a.groupby(["emotion", "corpus_a", "corpus_b"], sort=False)
+            .agg(angle_deg=("angle_deg", "mean"), angle_sd=("angle_deg", "std"),
+                 length_ratio=("length_ratio", "mean"), n_fits=("angle_deg", "size"))
+            .reset_index())
+
+
 def angle_matrix(angles: pd.DataFrame, emotion: str, corpora=None) -> pd.DataFrame:
     """Corpus x corpus matrix of the mean angle (degrees) between one emotion's shifts.
 
@@ -50,8 +76,8 @@ def angle_matrix(angles: pd.DataFrame, emotion: str, corpora=None) -> pd.DataFra
     Returns:
         Symmetric DataFrame, 0 on the diagonal, NaN where a corpus lacks the emotion.
     """
-    a = angles[angles["emotion"] == emotion]
-    m = a.groupby(["corpus_a", "corpus_b"], sort=False)["angle_deg"].mean()
+    a = canonical_angles(angles[angles["emotion"] == emotion])
+    m = a.set_index(["corpus_a", "corpus_b"])["angle_deg"]
     if corpora is None:
         corpora = list(pd.unique(pd.concat([a["corpus_a"], a["corpus_b"]])))
     out = pd.DataFrame(np.nan, index=list(corpora), columns=list(corpora))
@@ -123,6 +149,13 @@ def describe_confusions(shares: pd.DataFrame, most: int = 2) -> tuple[str, list[
     return text, rows
 
 
+def _predicted_shares(preds: pd.DataFrame, model: str, test: str) -> pd.Series:
+    """Share of each predicted class on the unseen rows of ``test``, largest first."""
+    p = preds[(preds["model"] == model) & (preds["test"].astype(str) == test)]
+    p = p[unseen_mask(p).to_numpy()] if {"test", "role"} <= set(p.columns) else p
+    return p["y_pred"].astype(str).value_counts(normalize=True)
+
+
 def _warnings_for(corpus: str, warnings) -> list[str]:
     pat = re.compile(rf"(?<![\w-]){re.escape(corpus)}(?![\w-])")
     return [w for w in warnings if pat.search(w)]
@@ -158,7 +191,9 @@ def corpus_paragraphs(results: pd.DataFrame, preds: pd.DataFrame, finding: dict,
                     for c in tr.split("+")})
     ang = None
     if angles is not None and not angles.empty:
-        ang = angles.groupby(["emotion", "corpus_a", "corpus_b"])["angle_deg"].mean()
+        canon = canonical_angles(angles).set_index(["emotion", "corpus_a", "corpus_b"])
+        ang = canon["angle_deg"]
+        ratio = canon["length_ratio"]
     rows = []
     for t in tests:
         model = names[0]
@@ -175,7 +210,12 @@ def corpus_paragraphs(results: pd.DataFrame, preds: pd.DataFrame, finding: dict,
                      "other_ua_mean": float(mean[o])}
             text += f" ({o}: {per[(o, t)] * 100:.1f} %, its mean {mean[o] * 100:.1f} %)"
         text += "."
-        conf, _ = describe_confusions(confusion_shares(preds, model, t))
+        shares = confusion_shares(preds, model, t)
+        called = _predicted_shares(preds, model, t)
+        if len(called) and called.iloc[0] >= COLLAPSE:
+            text += (f" {model} calls {called.iloc[0] * 100:.0f} % of its utterances "
+                     f"{called.index[0]}.")
+        conf, _ = describe_confusions(shares)
         if conf:
             text += f" With {model}, {conf}."
         else:
@@ -185,16 +225,21 @@ def corpus_paragraphs(results: pd.DataFrame, preds: pd.DataFrame, finding: dict,
             found = []
             for (emo, a, b), v in ang.items():
                 if (a == t and b in train) or (b == t and a in train):
-                    found.append((emo, a if b == t else b, v))
+                    r = ratio[(emo, a, b)]
+                    short = bool(np.isfinite(r)) and not SHORT_SHIFT <= r <= 1 / SHORT_SHIFT
+                    found.append((emo, a if b == t else b, v, short))
             if found:
-                max_angle = max(v for *_, v in found)
-                rotated = [(e, c, v) for e, c, v in found if v > 90]
+                max_angle = max(f[2] for f in found)
+                rotated = [f for f in found if f[2] > 90]
                 if rotated:
                     text += (" Its emotion layout rotates against the training corpus: the "
                              + ", ".join(f"{e} shift points {v:.0f}° away from {c}'s"
-                                         for e, c, v in rotated) + ".")
+                                         + (" (one of the two shifts is under a quarter of "
+                                            "the other's length, so its direction says "
+                                            "little)" if short else "")
+                                         for e, c, v, short in rotated) + ".")
                 else:
-                    e, c, v = max(found, key=lambda f: f[2])
+                    e, c, v, _ = max(found, key=lambda f: f[2])
                     text += (" Its emotion layout lines up with the training corpus (every "
                              f"shift within 90°; largest: {e}, {v:.0f}° from {c}).")
         warned = _warnings_for(t, warnings)
@@ -205,6 +250,6 @@ def corpus_paragraphs(results: pd.DataFrame, preds: pd.DataFrame, finding: dict,
                      "shift of the features, not of the emotions.")
         rows.append({"corpus": t, "model": model, "ua": ua, "ua_mean": m, **other,
                      "confusions": conf, "max_angle": max_angle,
-                     "rotated": ", ".join(e for e, *_ in rotated),
+                     "rotated": ", ".join(f[0] for f in rotated),
                      "warnings": len(warned), "text": text})
     return pd.DataFrame(rows)

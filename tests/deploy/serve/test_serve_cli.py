@@ -8,6 +8,8 @@ from typer.testing import CliRunner
 from emolens.cli import app
 from emolens.deploy.serve import commands
 
+REAL_BIND_ERROR = commands.bind_error
+
 
 @pytest.mark.parametrize("host,loop", [("127.0.0.1", True), ("localhost", True), ("::1", True),
                                        ("127.3.2.1", True), ("0.0.0.0", False), ("::", False),
@@ -39,6 +41,8 @@ def fake_server(monkeypatch):
     import emolens.deploy.serve.app as app_mod
 
     seen = {}
+    # nothing listens: whether port 8000 is free on this machine does not matter here
+    monkeypatch.setattr(commands, "bind_error", lambda host, port: None)
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
     monkeypatch.setattr(app_mod, "create_app",
                         lambda predictor, settings, warm_up: seen.update(settings=settings,
@@ -71,4 +75,19 @@ def test_bad_options(fake_server, tmp_path, bundle_dir):
     assert res.exit_code == 2 and "not a folder" in res.output
     res = CliRunner().invoke(app, ["serve", "--model", str(tmp_path / "nope")])
     assert res.exit_code == 2 and "not found" in res.output
+    assert "app" not in fake_server
+
+
+def test_a_busy_port_is_a_clear_error(fake_server, bundle_dir, monkeypatch):
+    import socket
+
+    monkeypatch.setattr(commands, "bind_error", REAL_BIND_ERROR)  # undo the fixture's stand-in
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        res = CliRunner().invoke(app, ["serve", "--model", str(bundle_dir), "--port", str(port)])
+    assert res.exit_code == 2
+    assert f"error: cannot listen on 127.0.0.1:{port}" in res.output and "--port" in res.output
     assert "app" not in fake_server

@@ -35,6 +35,24 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def bind_error(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (None: it can)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as err:
+        return f"unknown host {host!r} ({err.strerror})"
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(addr)
+        except OSError as err:
+            return err.strerror or str(err)
+    return None
+
+
 def serve(
     model: Annotated[
         Optional[Path], typer.Option("--model", "-m", help="Model bundle (default: the built-in model).")
@@ -75,6 +93,11 @@ def serve(
         raise typer.Exit(2)
     if keep is not None and keep.exists() and not keep.is_dir():
         err.print(f"error: --keep {keep}: exists and is not a folder", markup=False)
+        raise typer.Exit(2)
+    problem = bind_error(host, port)
+    if problem:
+        err.print(f"error: cannot listen on {host}:{port}: {problem} (another server? pick "
+                  "another --port)", markup=False)
         raise typer.Exit(2)
     if not is_loopback(host):
         err.print(f"warning: listening on {host}, not only on this computer: anyone who can "

@@ -451,21 +451,21 @@ function jsonText() { return JSON.stringify(state.result.predictions, null, 1) +
 function esc(s) { return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c])); }
 function summaryHtml() {
   const res = state.result, m = state.model, when = new Date().toISOString().slice(0, 16).replace("T", " ");
-  const head = ["file", "speaker", "label"].concat(m.labels.map((c) => "p_" + c), ["z1", "z2", "ood_score", "out-of-domain", "top groups (away from " + m.reference.label + ")"]);
+  const head = ["#", "file", "speaker", "label"].concat(m.labels.map((c) => "p_" + c), ["z1", "z2", "ood_score", "out-of-domain", "top groups (away from " + m.reference.label + ")"]);
   const rows = res.predictions.map((r) => {
     const d = res.details[r.file] || {}, a = d.attribution;
     const top = a ? a.groups.slice(0, 3).map((g) => `${g.group} (${g.along >= 0 ? "+" : ""}${fmt(g.along)})`).join(", ") : "";
-    const cells = [r.file, d.speaker || "", r.label].concat(m.labels.map((c) => fmt(r["p_" + c])), [fmt(r.z1), fmt(r.z2), fmt(r.ood_score), r.ood ? "yes" : "no", top]);
+    const cells = [res.files.indexOf(r.file) + 1, r.file, d.speaker || "", r.label].concat(m.labels.map((c) => fmt(r["p_" + c])), [fmt(r.z1), fmt(r.z2), fmt(r.ood_score), r.ood ? "yes" : "no", top]);
     return "<tr>" + cells.map((c) => `<td>${esc(c)}</td>`).join("") + "</tr>";
   }).join("\n");
   const skipped = res.skipped.map((s) => `<li>${esc(s.file)}: ${esc(s.reason)}</li>`).join("");
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>emolens session ${esc(when)}</title>
-<style>body{font:13px system-ui,sans-serif;margin:20px;max-width:1000px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}svg text{font-size:11px}.grid{stroke:#eee}</style></head><body>
+<style>body{font:13px system-ui,sans-serif;margin:20px;max-width:1000px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}td:nth-child(-n+4){white-space:nowrap}svg text{font-size:11px}.grid{stroke:#eee}</style></head><body>
 <h1>emolens session, ${esc(when)}</h1>
 <p>${esc($("model-line").textContent)}</p>
 <p><b>Normalisation:</b> ${esc(res.normalisation)}</p><p>${esc(res.normalisation_why)}</p>
 ${$("map").outerHTML.replace("<svg", '<svg width="640" height="470" xmlns="http://www.w3.org/2000/svg"')}
-<p>${esc($("map-note").textContent)}</p>
+<p>${esc($("map-note").textContent)} The numbers are those of the table.</p>
 <table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>
 ${rows}</table>
 ${skipped ? `<h2>Skipped</h2><ul>${skipped}</ul>` : ""}
