@@ -144,9 +144,9 @@ class Service:
         Returns:
             ``normalisation``, ``normalisation_why``, ``columns``, ``predictions`` (records
             as ``emolens predict --format json``), ``skipped`` (file, reason), ``details``
-            (per file), ``kept``.
+            (per file), ``kept``, and ``table`` (the predictions as a DataFrame, for CSV).
         """
-        from emolens.features.audio import AudioError, prepare_signal
+        from emolens.features.audio import AudioError
 
         s = self.settings
         if speakers and len(speakers) not in (1, len(uploads)):
@@ -166,15 +166,14 @@ class Service:
         for name, (_, data) in zip(names, uploads):
             try:
                 signal, sr, fmt = decode(data, s.max_duration)
-                prepare_signal(signal, sr)  # the checks of every file: short, silent...
-            except (UploadError, AudioError) as err:
+            except UploadError as err:
                 skipped.append({"file": name, "reason": str(err)})
                 continue
             decoded[name] = (signal, sr, fmt)
         with self.lock:
             rows, ok = [], []
             for name, (signal, sr, _) in decoded.items():
-                try:
+                try:  # prepare_signal's checks (short, silent...) and resampling inside
                     rows.append(self.predictor.signal_features(signal, sr))
                     ok.append(name)
                 except AudioError as err:
