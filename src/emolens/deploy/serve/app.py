@@ -331,7 +331,7 @@ def create_app(predictor: Predictor | None = None, settings: Settings | None = N
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index():
         return HTMLResponse(static.joinpath("index.html").read_text(encoding="utf-8"),
-                            headers=_NO_CACHE)
+                            headers={**_NO_CACHE, "Content-Security-Policy": CSP})
 
     @app.get("/static/{name}", include_in_schema=False)
     def static_file(name: str):
@@ -409,4 +409,10 @@ def create_app(predictor: Predictor | None = None, settings: Settings | None = N
     return app
 
 
-_NO_CACHE = {"Cache-Control": "no-cache"}
+#: The page may load nothing from elsewhere (it needs blob: URLs for the audio player,
+#: inline style attributes for the bars, and a data: favicon).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "
+       "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+       "frame-ancestors 'self'")
+_NO_CACHE = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
