@@ -113,6 +113,23 @@ def test_report_table_round_trips_through_config_toml(folder):
     assert again.report == {"ablation": True}
 
 
+def test_normalisation_vocabulary_is_decided_once_per_model(folder):
+    text = GOOD.replace('name = "t"', 'name = "t"\nnormalisation = "corpus"') + 'by = "speaker"\n'
+    cfg = load_config(write(folder, text))
+    assert cfg.normalisation == "corpus"
+    assert [(m.label, m.normalisation) for m in cfg.models] == [("svc", "corpus"),
+                                                                ("small", "speaker")]
+    assert load_config(write(folder, GOOD)).normalisation == "none"
+    with pytest.warns(FutureWarning, match="'global' is deprecated, write 'none'"):
+        cfg = load_config(write(folder, GOOD.replace('name = "t"',
+                                                     'name = "t"\nnormalisation = "global"')))
+    assert cfg.normalisation == "none" and {m.normalisation for m in cfg.models} == {"none"}
+    with pytest.raises(ConfigError, match=r"'\[models.small\].by' must be one of"):
+        load_config(write(folder, GOOD + 'by = "utterance"\n'))
+    with pytest.raises(ConfigError, match="'normalisation' must be one of .*Did you mean 'speaker'"):
+        load_config(write(folder, GOOD.replace('name = "t"', 'name = "t"\nnormalisation = "speakr"')))
+
+
 def test_report_latent_axes(folder):
     cfg = load_config(write(folder, GOOD + '\n[report]\nlatent_axes = "own"\n'))
     assert cfg.report == {"latent_axes": "own"}

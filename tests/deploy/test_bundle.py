@@ -141,3 +141,14 @@ def test_ood_flags_a_folder_that_normalisation_makes_look_ordinary(bundle, synth
     latent_score = (parts["density"] + parts["reconstruction"]) / 2
     assert (latent_score > bundle.ood.threshold_).mean() < 0.3
     assert np.all(parts["raw"] > bundle.ood.threshold_)
+
+
+def test_normalisation_is_read_in_the_one_vocabulary(copy):
+    by = load_bundle(copy).normalisation["by"]
+    name = load_bundle(copy).normalisation_name
+    assert name == ("none" if by is None else by)
+    _edit(copy, normalisation={"by": name, "clip": 10.0, "min_group_size": 2})
+    assert load_bundle(copy).normalisation["by"] == by  # "none"/"speaker" spelled out
+    _edit(copy, normalisation={"by": "utterance", "clip": 10.0, "min_group_size": 2})
+    with pytest.raises(BundleError, match="normalisation 'by' must be one of 'none', 'corpus'"):
+        load_bundle(copy)

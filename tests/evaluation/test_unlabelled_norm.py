@@ -15,7 +15,7 @@ name = "unlabelled-norm"
 protocol = "transfer"
 folds = 2
 seeds = [0]
-normalisation = "speaker"
+normalisation = "{NORM}"
 cache_dir = "{CACHE}"
 bootstrap = 0
 
@@ -24,13 +24,19 @@ train = ["{TRAIN}"]
 test = ["{TEST}"]
 
 [models.pca_svc]
+{MODEL}
 """
+#: (top-level normalisation, the model's own line): speaker statistics either way, because
+#: a model's own ``by`` wins over the run's (docs/config.md).
+SETTINGS = {"run": ("speaker", ""), "model": ("none", 'by = "speaker"'),
+            "model-in-global": ("global", 'by = "speaker"')}
 
 
-@pytest.fixture(scope="module")
-def run_with_other_emotions(synth_corpora, tmp_path_factory):
+@pytest.fixture(scope="module", params=list(SETTINGS))
+def run_with_other_emotions(synth_corpora, tmp_path_factory, request):
     """Synthetic corpora where some utterances carry a fifth emotion ("fear")."""
     folder = tmp_path_factory.mktemp("unlabelled")
+    norm, model_line = SETTINGS[request.param]
     paths = []
     for name in synth_corpora["names"][:2]:
         m = synth_corpora["manifest"]
@@ -44,7 +50,8 @@ def run_with_other_emotions(synth_corpora, tmp_path_factory):
         m.to_csv(path, index=False)
         paths.append(path)
     text = (CONFIG.replace("{TRAIN}", str(paths[0])).replace("{TEST}", str(paths[1]))
-            .replace("{CACHE}", str(synth_corpora["cache"])))
+            .replace("{CACHE}", str(synth_corpora["cache"])).replace("{NORM}", norm)
+            .replace("{MODEL}", model_line))
     config_path = folder / "exp.toml"
     config_path.write_text(text)
     config = load_config(config_path)
@@ -84,3 +91,12 @@ def test_speaker_statistics_include_the_unlabelled_utterances(run_with_other_emo
     labelled_only = pca.transform(scale.transform(X_t))
     np.testing.assert_allclose(latent, with_all[order], rtol=1e-6, atol=1e-8)
     assert not np.allclose(latent, labelled_only[order], atol=1e-3)
+
+
+def test_metadata_records_the_normalisation_each_model_used(run_with_other_emotions):
+    config, out = run_with_other_emotions
+    assert [s.normalisation for s in config.models] == ["speaker"]
+    pipe = load_pipeline(out / "models" / "pca_svc" / "seed0_fold0")
+    assert pipe.emolens_metadata_["normalisation"] == "speaker"
+    assert pipe.named_steps["scale"].by == "speaker"
+    assert "pca_svc: speaker" in (out / "summary.md").read_text()

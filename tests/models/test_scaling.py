@@ -91,7 +91,10 @@ def test_single_utterance_group_falls_back_to_training_statistics(frame):
     with pytest.warns(SmallGroupWarning, match="new:speaker"):
         Z = scaler.transform(lone)
     np.testing.assert_allclose(Z[0], (lone.to_numpy()[0] - scaler.mean_) / scaler.scale_)
-    assert scaler.last_fallback_groups_ == ["new:speaker"]
+    before = dict(vars(scaler))
+    Z2, fallback = scaler.transform_with_fallback(lone)
+    assert fallback == ["new:speaker"] and np.array_equal(Z, Z2)
+    assert vars(scaler).keys() == before.keys()  # transform changes nothing on the scaler
 
 
 def test_bad_parameters():

@@ -30,6 +30,7 @@ import numpy as np
 import emolens
 from emolens.deploy.calibration import ProbabilityHead
 from emolens.deploy.ood import OODScorer
+from emolens.models.scaling import normalisation_name, scaler_by
 
 __all__ = [
     "FORMAT_VERSION",
@@ -49,7 +50,6 @@ META_FILE = "bundle.json"
 PIPELINE_DIR = "pipeline"
 #: Suffixes a bundle may contain. Anything else (.pkl, .joblib, .pt, .npy, .py, ...) is refused.
 ALLOWED_SUFFIXES = {".json", ".safetensors", ".onnx", ".md", ".txt", ".csv", ".png"}
-NORMALISATIONS = (None, "corpus", "speaker")
 
 
 class BundleError(ValueError):
@@ -72,8 +72,9 @@ class Bundle:
         feature_set: feature set name for emolens.features.extract.
         feature_names: the model's input columns, in order.
         labels: class order of the probabilities.
-        normalisation: ``by`` (None/"corpus"/"speaker"), ``clip`` and ``min_group_size`` of
-            the pipeline's scaler (groups smaller than that use the training statistics).
+        normalisation: ``by`` (the scaler's: None/"corpus"/"speaker", written as in
+            ``FeatureScaler``; :attr:`normalisation_name` gives the name in the one vocabulary
+            none/corpus/speaker), ``clip`` and ``min_group_size`` of the pipeline's scaler (groups smaller than that use the training statistics).
         info: free metadata (model name/params, training corpora, metrics, licenses...).
         encoder: for a pretrained-encoder feature set, what identifies it
             (:attr:`emolens.features.encoders.EncoderConfig.identity`: source, weight and
@@ -92,6 +93,11 @@ class Bundle:
     versions: dict[str, str] = field(default_factory=dict)
     format_version: str = FORMAT_VERSION
     encoder: dict[str, Any] | None = None
+
+    @property
+    def normalisation_name(self) -> str:
+        """``"none"``, ``"corpus"`` or ``"speaker"`` (:data:`emolens.models.scaling.NORMALISATIONS`)."""
+        return normalisation_name(self.normalisation.get("by"))
 
     @property
     def latent_dim(self) -> int:
@@ -247,10 +253,12 @@ def validate_meta(meta: Any) -> None:
     if len(set(meta["feature_names"])) != len(meta["feature_names"]):
         raise BundleError(f"{META_FILE}: 'feature_names' has duplicates")
     norm = meta["normalisation"]
-    if norm.get("by") not in NORMALISATIONS:
-        raise BundleError(
-            f"{META_FILE}: normalisation 'by' must be one of {NORMALISATIONS}, got {norm.get('by')!r}"
-        )
+    # Decided here, once: any spelling of the one vocabulary (null, "none", "corpus",
+    # "speaker"; "global" deprecated) becomes the scaler's ``by`` for everything after.
+    try:
+        norm["by"] = scaler_by(normalisation_name(norm.get("by"), f"{META_FILE}: normalisation 'by'"))
+    except ValueError as err:
+        raise BundleError(str(err)) from None
     for key, typ in (("clip", (int, float, type(None))), ("min_group_size", int)):
         if not isinstance(norm.get(key), typ):
             raise BundleError(f"{META_FILE}: normalisation {key!r} has a wrong type")

@@ -15,7 +15,10 @@ from typing import Any
 import numpy as np
 from scipy.special import softmax
 
-__all__ = ["ProbabilityHead"]
+# The head reads the classifier's scores as emolens.models defines them (re-exported here).
+from emolens.models.fitted import classifier_scores, linear_scores  # noqa: E402,F401
+
+__all__ = ["ProbabilityHead", "classifier_scores", "linear_scores"]
 
 
 class ProbabilityHead:
@@ -101,38 +104,3 @@ class ProbabilityHead:
                 f"{self.intercept_.shape} do not fit {n} labels"
             )
         return self
-
-
-def linear_scores(clf) -> tuple[np.ndarray, np.ndarray, str] | None:
-    """``(W, b, kind)`` when the classifier's scores are affine in its input, else None.
-
-    A linear-kernel SVC's one-vs-one decision values are ``x @ coef_.T + intercept_`` (one
-    per class pair); its one-vs-rest output (votes plus confidences) is not affine, so the
-    pairwise values are what the probability head reads. Logistic regression and LinearSVC
-    decision functions are affine too.
-    """
-    if not hasattr(clf, "coef_") or not hasattr(clf, "intercept_"):
-        return None
-    if getattr(clf, "kernel", "linear") != "linear":
-        return None
-    try:
-        W = np.atleast_2d(np.asarray(clf.coef_, dtype=float))
-    except (AttributeError, ValueError):  # SVC.coef_ raises for non-linear kernels
-        return None
-    b = np.atleast_1d(np.asarray(clf.intercept_, dtype=float))
-    kind = "svc-ovo-linear" if hasattr(clf, "support_vectors_") else "linear-decision"
-    return W, b, kind
-
-
-def classifier_scores(clf, latent) -> np.ndarray:
-    """The head's input: affine classifier scores when available (see :func:`linear_scores`),
-    else ``decision_function``, else log ``predict_proba``."""
-    latent = np.asarray(latent, dtype=float)
-    lin = linear_scores(clf)
-    if lin is not None:
-        W, b, _ = lin
-        return latent @ W.T + b
-    if hasattr(clf, "decision_function"):
-        s = np.asarray(clf.decision_function(latent), dtype=float)
-        return s[:, None] if s.ndim == 1 else s
-    return np.log(np.clip(clf.predict_proba(latent), 1e-12, None))

@@ -157,7 +157,7 @@ def export_onnx(bundle: Bundle, path: str | Path, include_scaler: bool = True,
         "feature_set": bundle.feature_set,
         "feature_names": ",".join(bundle.feature_names),
         "scaler": "training statistics" if include_scaler else "none (input must be z-scored)",
-        "normalisation_of_model": str(bundle.normalisation.get("by")),
+        "normalisation_of_model": bundle.normalisation_name,
     }
     for key, value in meta.items():
         entry = model.metadata_props.add()

@@ -13,7 +13,6 @@ fall back to the training statistics. :attr:`Prediction.normalisation` says what
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,18 +99,18 @@ class Predictor:
         """Scores of the pipeline's classifier on latent codes (the head's input)."""
         return classifier_scores(self.clf, latent)
 
+    def outputs(self, X):
+        """Everything the bundle's pipeline gives for the rows ``X``
+        (:class:`emolens.models.ModelOutput`: scaled rows, latent, reconstruction error,
+        classifier scores, groups that used the training statistics)."""
+        from emolens.models import apply
+
+        return apply(self.bundle.pipeline, X)
+
     def latent(self, X):
         """Scaled features, latent codes and reconstruction errors (None without decoder)."""
-        with warnings.catch_warnings():
-            # Fallback to training statistics is reported by predict_features instead.
-            warnings.simplefilter("ignore", UserWarning)
-            Z = self.scale.transform(X)
-        latent = np.asarray(self.reduce.transform(Z), dtype=float)
-        recon = (
-            np.asarray(self.reduce.reconstruction_error(Z), dtype=float)
-            if hasattr(self.reduce, "reconstruction_error") else None
-        )
-        return Z, latent, recon
+        out = self.outputs(X)
+        return out.scaled, out.latent, out.reconstruction_error
 
     def predict_features(
         self, features: pd.DataFrame, groups=None
@@ -160,9 +159,10 @@ class Predictor:
             # The group id goes into both levels: the scaler reads the one named by its `by`.
             idx = pd.MultiIndex.from_arrays([files, gids, gids], names=["file", "corpus", "speaker"])
         X = pd.DataFrame(X, index=idx, columns=self.bundle.feature_names)
-        Z, latent, recon = self.latent(X)
+        out = self.outputs(X)
+        Z, latent, recon = out.scaled, out.latent, out.reconstruction_error
         if gids is not None:
-            fallback = list(getattr(self.scale, "last_fallback_groups_", []))
+            fallback = out.fallback_groups
             n_groups = len(pd.unique(gids))
             note = (
                 f"per-{self.by} z-scoring (the model's normalisation) over {n_groups} group(s)"
@@ -174,7 +174,7 @@ class Predictor:
                     f"{self.scale.min_group_size} files used the training statistics instead "
                     f"(less reliable: give several files per {self.by})"
                 )
-        proba = self.bundle.head.predict_proba(self.head_inputs(latent))
+        proba = self.bundle.head.predict_proba(out.scores)
         ood = self.bundle.ood.score(latent, recon, X if self.bundle.ood.uses_raw_ else None)
         table = pd.DataFrame({"file": files})
         table["label"] = np.asarray(self.bundle.labels, dtype=object)[proba.argmax(axis=1)]
@@ -263,10 +263,10 @@ def collect_inputs(inputs, by: str | None = None):
             groups.append(row.folder)
             sources.add("folders (one folder = one recording set)")
         elif row.source == "manifest":
-            has = by in ("speaker", "corpus") and by in table.columns
-            value = getattr(row, by) if has else None
-            groups.append(f"{row.origin}:{value}" if has and pd.notna(value) else row.file)
-            sources.add(f"the manifest's {by!r} column" if value is not None else
+            value = getattr(row, by) if by in ("speaker", "corpus") else None
+            known = value is not None and pd.notna(value)
+            groups.append(f"{row.origin}:{value}" if known else row.file)
+            sources.add(f"the manifest's {by!r} column" if known else
                         f"a manifest without a {by!r} column (each file alone)")
         else:
             groups.append(row.file)  # a lone file is its own group -> fallback

@@ -9,7 +9,7 @@ training data) give the threshold. The final pipeline is then fitted on all data
 Group (per-speaker/per-corpus) statistics come from *all* of a speaker's utterances, as in
 ``emolens predict`` on a folder: utterances without one of the 4 labels (``X_unlabelled``)
 join the scaler's statistics but are never fitted, scored or calibrated on — the same
-mechanism as the evaluation runner (:class:`emolens.models.grouped.GroupScaled`).
+mechanism as the evaluation runner (:func:`emolens.models.fit_model`, :func:`emolens.models.apply`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pandas as pd
 
 import emolens
 from emolens.deploy.bundle import Bundle, _now, package_versions
-from emolens.deploy.calibration import ProbabilityHead, classifier_scores, linear_scores
+from emolens.deploy.calibration import ProbabilityHead
 from emolens.deploy.ood import OODScorer, raw_columns
 from emolens.deploy.regions import (
     REFERENCE_KEY,
@@ -30,47 +30,28 @@ from emolens.deploy.regions import (
     attribution_reference,
     latent_regions,
 )
+from emolens.models.fitted import is_grouped, linear_scores
 
 __all__ = ["build_bundle", "heldout_outputs"]
 
 
-def _grouped(pipe) -> bool:
-    return getattr(pipe.named_steps.get("scale"), "by", None) is not None
-
-
 def _fit(pipe, X, y, X_unlabelled):
     """Fit ``pipe`` in place on the labelled rows; group statistics over all rows."""
-    from emolens.models.grouped import GroupScaled
+    from emolens.models import fit_model
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        if _grouped(pipe):
-            GroupScaled(pipe, X_unlabelled).fit(X, y)
-        else:
-            pipe.fit(X, y)
-    return pipe
+        return fit_model(pipe, X, y, X_unlabelled)
 
 
-def _scaled(pipe, X, X_unlabelled=None):
-    """``X`` after the pipeline's scaler (group statistics over all rows of each group)."""
-    from emolens.models.grouped import GroupScaled
+def _outputs(pipe, X, X_unlabelled=None):
+    """What a fitted pipeline gives for ``X`` (:class:`emolens.models.ModelOutput`)."""
+    from emolens.models import apply
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        if _grouped(pipe):
-            return GroupScaled(pipe, X_unlabelled).scaled(X)
-        return pipe.named_steps["scale"].transform(X)
-
-
-def _outputs(pipe, X, X_unlabelled=None, Z=None):
-    reduce, clf = (pipe.named_steps[s] for s in ("reduce", "clf"))
-    Z = _scaled(pipe, X, X_unlabelled) if Z is None else Z
-    if reduce == "passthrough":
+    out = apply(pipe, X, X_unlabelled)
+    if out.latent is None:
         raise ValueError("deployable bundles need a latent: use an autoencoder or PCA model")
-    latent = np.asarray(reduce.transform(Z), dtype=float)
-    recon = (np.asarray(reduce.reconstruction_error(Z), dtype=float)
-             if hasattr(reduce, "reconstruction_error") else None)
-    return latent, recon, classifier_scores(clf, latent)
+    return out
 
 
 def _raw(X: pd.DataFrame) -> pd.DataFrame | None:
@@ -107,8 +88,10 @@ def heldout_outputs(pipe, X: pd.DataFrame, y: np.ndarray, n_splits: int = 5, see
     scores, ood, fold = None, np.full(len(y), np.nan), np.full(len(y), -1)
     for f, (tr, te) in enumerate(cv.split(np.zeros(len(y)), y, speakers)):
         model = _fit(clone(pipe), X.iloc[tr], y[tr], X_unlabelled)
-        lat_tr, rec_tr, _ = _outputs(model, X.iloc[tr], X_unlabelled)
-        lat_te, rec_te, s_te = _outputs(model, X.iloc[te], X_unlabelled)
+        out_tr = _outputs(model, X.iloc[tr], X_unlabelled)
+        out_te = _outputs(model, X.iloc[te], X_unlabelled)
+        lat_tr, rec_tr = out_tr.latent, out_tr.reconstruction_error
+        lat_te, rec_te, s_te = out_te.latent, out_te.reconstruction_error, out_te.scores
         if scores is None:
             scores = np.full((len(y), s_te.shape[1]), np.nan)
         scores[te] = s_te
@@ -169,7 +152,7 @@ def build_bundle(
     X_unlabelled = _check_unlabelled(X, X_unlabelled)
     params = dict(params or {})
     pipe = make_model(model, seed=seed, **params)
-    if not _grouped(pipe):
+    if not is_grouped(pipe):
         X_unlabelled = None
     held = heldout_outputs(pipe, X, y, n_splits=n_splits, seed=seed, ood_params=ood_params,
                            X_unlabelled=X_unlabelled)
@@ -178,8 +161,8 @@ def build_bundle(
     pred = np.asarray(labels, dtype=object)[proba.argmax(1)]
 
     final = _fit(clone(pipe), X, y, X_unlabelled)
-    Z = _scaled(final, X, X_unlabelled)
-    latent, recon, _ = _outputs(final, X, X_unlabelled, Z=Z)
+    out = _outputs(final, X, X_unlabelled)
+    Z, latent, recon = out.scaled, out.latent, out.reconstruction_error
     ood = OODScorer(**(ood_params or {})).fit(latent, recon, _raw(X))
     ood.set_threshold(held["ood"], f"held-out speakers of the training corpora ({n_splits}-fold CV)")
     scale = final.named_steps["scale"]

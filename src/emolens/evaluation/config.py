@@ -7,7 +7,7 @@ The full annotated format is in ``docs/config.md``. In short::
     split = "speaker"              # speaker | stratified (folds inside the training data)
     folds = 5                      # k, or "loso" (one fold per speaker)
     seeds = [0, 1, 2]
-    normalisation = "global"       # global | corpus | speaker
+    normalisation = "none"         # none | corpus | speaker ("global": old name of none)
     features = "egemaps"
     output = "../runs/paper"
 
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import difflib
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,6 @@ else:  # pragma: no cover
 
 PROTOCOLS = ("transfer", "pairwise", "within", "loco")
 SPLITS = ("speaker", "stratified")
-NORMALISATIONS = ("global", "corpus", "speaker")
 TOP_KEYS = (
     "name",
     "protocol",
@@ -94,6 +93,10 @@ class ModelSpec:
     label: str
     model: str
     params: dict[str, Any] = field(default_factory=dict)
+    #: What this model uses (:data:`emolens.models.scaling.NORMALISATIONS`): its own
+    #: ``by``/``scale__by`` when it has one, else the experiment's; decided by
+    #: :func:`parse_config`, the one place that reads both.
+    normalisation: str = "none"
 
 
 @dataclass
@@ -108,7 +111,7 @@ class ExperimentConfig:
     split: str = "speaker"
     folds: int | str = 5
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
-    normalisation: str = "global"
+    normalisation: str = "none"
     features: str = "egemaps"
     output: Path = Path("runs/experiment")
     jobs: int = 1
@@ -262,6 +265,16 @@ def _int_at_least(low: int, note: str = ""):
     return check
 
 
+def _normalisation(value, key):
+    from emolens.models.scaling import NORMALISATIONS, normalisation_name
+
+    try:
+        return normalisation_name(value, f"'{key}'")
+    except ValueError:
+        _choice(value, NORMALISATIONS, key)
+        raise
+
+
 def _bool(value, key):
     if not isinstance(value, bool):
         raise ConfigError(f"'{key}' must be true or false, got {value!r}")
@@ -312,7 +325,7 @@ def _feature_set(value, key):
 SCALAR_KEYS: dict[str, tuple[Any, Any]] = {
     "protocol": ("transfer", _one_of(*PROTOCOLS)),
     "split": ("speaker", _one_of(*SPLITS)),
-    "normalisation": ("global", _one_of(*NORMALISATIONS)),
+    "normalisation": ("none", _normalisation),
     "folds": (5, _folds),
     "seeds": ([0, 1, 2], _seeds),
     "jobs": (1, _int_at_least(1)),
@@ -337,23 +350,39 @@ def _cross_checks(v: dict[str, Any], train: list, test: list) -> None:
         )
 
 
-def model_params(spec: ModelSpec, normalisation: str) -> dict[str, Any]:
-    """``make_model`` keyword arguments of a model spec under the experiment's normalisation
-    (a model's own ``by``/``scale__by`` wins)."""
-    params = dict(spec.params)
-    if not any(k in params for k in ("by", "scale__by")):
-        params["scale__by"] = None if normalisation == "global" else normalisation
+#: Model parameters that choose a model's own normalisation.
+BY_KEYS = ("by", "scale__by")
+
+
+def _with_normalisation(spec: ModelSpec, default: str) -> ModelSpec:
+    """``spec`` with the normalisation it uses: its own ``by``/``scale__by`` wins over the
+    experiment's ``default`` (docs/config.md)."""
+    own = [k for k in BY_KEYS if k in spec.params]
+    if len(own) > 1:
+        raise ConfigError(f"[models.{spec.label}]: give 'by' or 'scale__by', not both")
+    if not own:
+        return replace(spec, normalisation=default)
+    return replace(spec, normalisation=_normalisation(spec.params[own[0]],
+                                                      f"[models.{spec.label}].{own[0]}"))
+
+
+def model_params(spec: ModelSpec) -> dict[str, Any]:
+    """``make_model`` keyword arguments of a model spec, its normalisation as ``scale__by``."""
+    from emolens.models.scaling import scaler_by
+
+    params = {k: v for k, v in spec.params.items() if k not in BY_KEYS}
+    params["scale__by"] = scaler_by(spec.normalisation)
     return params
 
 
-def _check_models(specs: list[ModelSpec], normalisation: str) -> None:
+def _check_models(specs: list[ModelSpec]) -> None:
     """Build every model once with its parameters and check them (names, types, ranges),
     so that a wrong one fails here and not after the features are extracted."""
     from emolens.models import check_model, make_model
 
     for spec in specs:
         try:
-            check_model(make_model(spec.model, seed=0, **model_params(spec, normalisation)))
+            check_model(make_model(spec.model, seed=0, **model_params(spec)))
         except (TypeError, ValueError) as err:
             raise ConfigError(f"[models.{spec.label}]: {err}") from None
 
@@ -400,8 +429,8 @@ def parse_config(data: dict[str, Any], base: Path, source: Path | None = None) -
     if cache_dir is not None:
         cache_dir = _path(cache_dir, base, "'cache_dir'", must_exist=False)
     report = _report(data.get("report", {}))
-    models = _models(data["models"])
-    _check_models(models, values["normalisation"])
+    models = [_with_normalisation(s, values["normalisation"]) for s in _models(data["models"])]
+    _check_models(models)
 
     return ExperimentConfig(
         train=train,

@@ -159,11 +159,12 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None,
     full, manifest, train, test = m.full, m.labelled, m.train, m.test
 
     cache_dir = config.cache_dir or default_cache_dir()
-    # Unlabelled utterances are needed only for per-corpus/per-speaker statistics.
-    files = full["file"] if config.normalisation != "global" else manifest["file"]
+    # Unlabelled utterances are needed only for per-corpus/per-speaker statistics, of any model.
+    groups = sorted({s.normalisation for s in config.models} - {"none"})
+    files = full["file"] if groups else manifest["file"]
     extra = len(files) - len(manifest)
     say(f"features '{config.features}' for {len(files)} files"
-        + (f" ({extra} unlabelled, for the {config.normalisation} statistics only)" if extra else "")
+        + (f" ({extra} unlabelled, for the {'/'.join(groups)} statistics only)" if extra else "")
         + f" (cache {cache_dir})")
     result = extract(
         files.tolist(),
@@ -269,13 +270,13 @@ def prepare_output(out: Path, config: ExperimentConfig, overwrite: bool = False)
 
 
 # -- one fit -------------------------------------------------------------------------------
-def build_model(spec, seed: int, normalisation: str):
-    """``make_model`` for a model spec, seeded, with the experiment's normalisation."""
+def build_model(spec, seed: int):
+    """``make_model`` for a model spec, seeded, with the normalisation the spec uses."""
     from emolens.evaluation.config import model_params
     from emolens.models import make_model
 
     try:
-        return make_model(spec.model, seed=int(seed), **model_params(spec, normalisation))
+        return make_model(spec.model, seed=int(seed), **model_params(spec))
     except (TypeError, ValueError) as err:
         raise ConfigError(f"[models.{spec.label}]: {err}") from err
 
@@ -292,42 +293,30 @@ def fit_splits(spec, runs: list, data: RunData, config: ExperimentConfig) -> lis
         zero-shot test sets).
     """
     from emolens.models import fit_pipelines
-    from emolens.models.grouped import GroupScaled
 
-    pipes = [build_model(spec, seed, config.normalisation) for seed, _ in runs]
-    grouped = getattr(pipes[0].named_steps.get("scale"), "by", None) is not None
-    models = [GroupScaled(p, data.X_unlabelled) if grouped else p for p in pipes]
+    pipes = [build_model(spec, seed) for seed, _ in runs]
     with warnings.catch_warnings():
         # Small per-speaker groups are reported once in the summary, not per fit.
         warnings.simplefilter("ignore", UserWarning)
         Xs = [data.X.iloc[split.train] for _, split in runs]
         ys = [data.y[split.train] for _, split in runs]
-        if grouped:  # the group scaler also sees the speakers' unlabelled utterances
-            Xs = [m.scaled(X, fit=True) for m, X in zip(models, Xs)]
-            fit_pipelines([p[1:] for p in pipes], Xs, ys)
-        else:
-            fit_pipelines(pipes, Xs, ys)
-    return [_evaluate(spec, pipe, model, grouped, split, seed, data, config)
-            for pipe, model, (seed, split) in zip(pipes, models, runs)]
+        fit_pipelines(pipes, Xs, ys, unlabelled=data.X_unlabelled)
+    return [_evaluate(spec, pipe, split, seed, data, config)
+            for pipe, (seed, split) in zip(pipes, runs)]
 
 
-def _evaluate(spec, pipe, model, grouped: bool, split: Split, seed: int, data: RunData,
-              config: ExperimentConfig):
+def _evaluate(spec, pipe, split: Split, seed: int, data: RunData, config: ExperimentConfig):
     """Rows, predictions and shift diagnoses of one fitted model on its split's test sets."""
-    from emolens.models.grouped import with_unlabelled
+    from emolens.models import apply, is_grouped
+    from emolens.models.fitted import with_unlabelled
     from emolens.models.shift import distribution_shift
 
+    grouped = is_grouped(pipe)
     rows, preds, shifts = [], [], []
     for t in split.tests:
         X_t, y_t = data.X.iloc[t.index], data.y[t.index]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            # scale and reduce once; the classifier and the latent output share them
-            scaled = model.scaled(X_t) if grouped else pipe[0].transform(X_t)
-            rep = pipe[1:-1].transform(scaled) if len(pipe) > 2 else scaled
-            y_hat = np.asarray(pipe[-1].predict(rep)).astype(str)
-            reduce = pipe.named_steps.get("reduce")
-            z = None if reduce in (None, "passthrough") else np.asarray(rep, dtype=np.float64)
+        out = apply(pipe, X_t, data.X_unlabelled)
+        y_hat, z = out.predictions, out.latent
         row = {
             "model": spec.label,
             "train": split.train_name,
@@ -556,6 +545,9 @@ def write_summary(
         f"({config.split}) · seeds {config.seeds} · normalisation **{config.normalisation}** · "
         f"features {config.features}",
         "",
+        "Normalisation per model: " + ", ".join(f"{s.label}: {s.normalisation}"
+                                                for s in config.models) + ".",
+        "",
     ]
     if config.split == "stratified" and config.protocol in ("transfer", "pairwise"):
         lines += [
@@ -752,7 +744,7 @@ def run_experiment(
                 save_pipeline(pipe, folder, metadata={
                     "model": spec.label, "make_model": spec.model,
                     "params": spec.params, "train": split.train_name, "seed": seed,
-                    "fold": split.fold, "normalisation": config.normalisation,
+                    "fold": split.fold, "normalisation": spec.normalisation,
                     "features": config.features,
                     "tests": [t.name for t in split.tests]})
             bar.advance(task)

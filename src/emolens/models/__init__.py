@@ -8,6 +8,9 @@ Every model is a scikit-learn ``Pipeline(scale, reduce, clf)`` built by :func:`m
   ``PCA(2)`` or ``"passthrough"``;
 * ``clf``: linear SVC (paper), RBF SVC or logistic regression, ``class_weight="balanced"``.
 
+:func:`apply` returns everything a fitted pipeline gives for some rows as one
+:class:`ModelOutput` (scaled rows, latent, reconstruction error, scores, fallback groups) and
+:func:`fit_model` fits one (group statistics over unlabelled utterances too);
 :func:`save_pipeline` / :func:`load_pipeline` store JSON + safetensors (no pickle);
 :func:`fit_pipelines` fits the folds x seeds of one configuration together (autoencoders in
 lockstep); :func:`n_parameters` counts learned parameters; :func:`distribution_shift` diagnoses a test
@@ -31,6 +34,7 @@ from .factory import (
     n_parameters,
     parameter_counts,
 )
+from .fitted import ModelOutput, apply, fit_model, is_grouped
 from .multifit import fit_pipelines
 from .persistence import PipelineFileError, load_pipeline, save_pipeline
 from .scaling import FeatureScaler, SmallGroupWarning
@@ -43,15 +47,19 @@ __all__ = [
     "FeatureScaler",
     "MODELS",
     "MODEL_NAMES",
+    "ModelOutput",
     "PipelineFileError",
     "ShiftReport",
     "SmallGroupWarning",
     "check_model",
+    "apply",
     "cluster_loss",
     "cyclical_beta",
     "distribution_shift",
     "fit_autoencoders",
+    "fit_model",
     "fit_pipelines",
+    "is_grouped",
     "load_pipeline",
     "make_classifier",
     "make_model",

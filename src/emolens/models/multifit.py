@@ -10,15 +10,18 @@ from __future__ import annotations
 from sklearn.pipeline import Pipeline
 
 from .autoencoder import AutoencoderTransformer, fit_autoencoders
+from .fitted import is_grouped, scaled_input
 
 
-def fit_pipelines(pipes: list[Pipeline], Xs: list, ys: list) -> list[Pipeline]:
+def fit_pipelines(pipes: list[Pipeline], Xs: list, ys: list, unlabelled=None) -> list[Pipeline]:
     """Fit ``pipes[i]`` on ``(Xs[i], ys[i])`` for every i, sharing autoencoder training.
 
     Args:
         pipes: Pipelines with the same step names (fitted in place).
         Xs: one training input per pipeline.
         ys: one label vector per pipeline.
+        unlabelled: unlabelled model input whose rows of the training speakers join a group
+            scaler's statistics (as in :func:`~emolens.models.fitted.fit_model`).
 
     Returns:
         The pipelines, fitted.
@@ -28,9 +31,12 @@ def fit_pipelines(pipes: list[Pipeline], Xs: list, ys: list) -> list[Pipeline]:
     names = [[name for name, _ in p.steps] for p in pipes]
     if any(n != names[0] for n in names):
         raise ValueError("pipelines must have the same steps to be fitted together.")
-    inputs = list(Xs)
+    inputs, first = list(Xs), 0
+    if all(is_grouped(p) for p in pipes):  # the group scaler also sees unlabelled rows
+        inputs = [scaled_input(p, X, unlabelled, fit=True)[0] for p, X in zip(pipes, inputs)]
+        first = 1
     last = len(names[0]) - 1
-    for i in range(last + 1):
+    for i in range(first, last + 1):
         steps = [p.steps[i][1] for p in pipes]
         if i == last:
             for step, X, y in zip(steps, inputs, ys):

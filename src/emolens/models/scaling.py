@@ -19,6 +19,39 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 #: Values of ``FeatureScaler(by=...)``.
 SCALING_GROUPS = (None, "corpus", "speaker")
+#: The one vocabulary of normalisations (configs, bundles, metadata, summaries): ``none``
+#: z-scores with the training statistics (the paper), ``corpus``/``speaker`` with each
+#: group's own statistics. Index i names ``SCALING_GROUPS[i]``.
+NORMALISATIONS = ("none", "corpus", "speaker")
+#: Old spellings still read, each with a deprecation message.
+NORMALISATION_ALIASES = {"global": "none"}
+
+
+def normalisation_name(value, where: str = "normalisation") -> str:
+    """The normalisation ``value`` means, in the one vocabulary :data:`NORMALISATIONS`.
+
+    Accepts a name, ``None`` (the scaler's ``by=None``) and the deprecated alias ``"global"``
+    (with a ``FutureWarning`` naming ``where``).
+
+    Raises:
+        ValueError: any other value.
+    """
+    if value is None:
+        return "none"
+    if isinstance(value, str) and value in NORMALISATION_ALIASES:
+        new = NORMALISATION_ALIASES[value]
+        warnings.warn(f"{where}: '{value}' is deprecated, write '{new}' (same meaning: "
+                      "z-scoring with the training statistics)", FutureWarning, stacklevel=2)
+        return new
+    if value not in NORMALISATIONS:
+        raise ValueError(f"{where} must be one of {', '.join(map(repr, NORMALISATIONS))}, "
+                         f"got {value!r}")
+    return value
+
+
+def scaler_by(name: str):
+    """``FeatureScaler(by=...)`` of a normalisation name (``"none"`` -> ``None``)."""
+    return SCALING_GROUPS[NORMALISATIONS.index(normalisation_name(name))]
 
 
 class SmallGroupWarning(UserWarning):
@@ -68,7 +101,8 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             ``None`` disables clipping.
         min_group_size: groups with fewer rows than this fall back to the training
             statistics (a std from one utterance is meaningless); they are listed in
-            ``fallback_groups_`` (fit) / ``last_fallback_groups_`` (transform) and warned about.
+            ``fallback_groups_`` (fit) / returned by :meth:`transform_with_fallback` and
+            warned about.
 
     Attributes:
         mean_, scale_: training mean and std per feature (std 0 replaced by 1). Always
@@ -179,15 +213,21 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Returns:
             np.ndarray of X's float dtype (float32 stays float32, everything else float64).
         """
+        return self.transform_with_fallback(X, groups)[0]
+
+    def transform_with_fallback(self, X, groups=None) -> tuple[np.ndarray, list]:
+        """:meth:`transform`, and the groups of X that used the training statistics (fewer
+        than ``min_group_size`` rows; warned about). Changes nothing on the scaler.
+
+        Returns:
+            ``(scaled X, fallback groups)``; the list is empty for ``by=None``.
+        """
         check_is_fitted(self, "mean_")
         self._check_params()
         Xv, labels = self._validate(X, groups, reset=False)
         Z, fallback = self._scale(Xv, labels)
-        if self.by is not None:
-            # Recorded only for group scaling so that plain z-scoring keeps transform stateless.
-            self.last_fallback_groups_ = fallback
-            self._warn_fallback(fallback, "transform")
-        return self._finish(Z, Xv.dtype)
+        self._warn_fallback(fallback, "transform")
+        return self._finish(Z, Xv.dtype), fallback
 
     def z_scores(self, X, groups=None) -> np.ndarray:
         """Unclipped float64 z-scores under the chosen normalisation (for shift diagnosis)."""

@@ -313,7 +313,7 @@ def attribution_analysis(results_dir, preds, manifest, features, model, fits,
     # up to max_fits fits (finding iii and its interval).
     corpus_of = manifest.drop_duplicates("file").set_index("file")["corpus"].astype(str)
     if getattr(pipe.named_steps.get("reduce"), "encoder_", None) is not None:
-        long = _deeplift(pipe, X_train[neutral], X, right, cols, FEATURE_GROUPS)
+        long = _deeplift(pipe, X_train, neutral, X, right, cols, FEATURE_GROUPS)
         out["deeplift"] = long
         out["deeplift_absent"] = [e for e in LABELS if e in set(held["y_true"].astype(str))
                                   and e not in set(right["y_true"].astype(str))]
@@ -328,7 +328,8 @@ def attribution_analysis(results_dir, preds, manifest, features, model, fits,
             if pp is None or ok.empty or neu.empty:
                 continue
             ok = _sample(ok, opts.max_samples, opts.random_state)
-            anger.append(_deeplift(pp, _inputs(features, manifest, neu["file"]),
+            anger.append(_deeplift(pp, _inputs(features, manifest, tr["file"]),
+                                   (tr["y_true"] == "neutral").to_numpy(),
                                    _inputs(features, manifest, ok["file"]), ok, cols,
                                    FEATURE_GROUPS).assign(seed=s, fold=f))
         anger = pd.concat(anger, ignore_index=True)
@@ -376,15 +377,18 @@ def attribution_analysis(results_dir, preds, manifest, features, model, fits,
     return out
 
 
-def _deeplift(pipe, X_neutral, X, rows, cols, groups) -> pd.DataFrame:
-    """DeepLIFT of ``pipe``'s encoder on ``X`` (reference: mean of the scaled ``X_neutral``),
-    summed per feature group, with each sample's true emotion."""
+def _deeplift(pipe, X_train, neutral, X, rows, cols, groups) -> pd.DataFrame:
+    """DeepLIFT of ``pipe``'s encoder on ``X`` (reference: mean of the scaled training rows
+    ``X_train[neutral]``), summed per feature group, with each sample's true emotion.
+
+    The training rows are scaled together and the neutral ones picked afterwards: a
+    per-speaker scaler must not get its statistics from the neutral utterances alone.
+    """
+    from emolens.models import apply
+
     enc = pipe.named_steps["reduce"].encoder_
-    scale = pipe.named_steps["scale"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        base = np.asarray(scale.transform(X_neutral), dtype=float).mean(axis=0)
-        Xs = np.asarray(scale.transform(X), dtype=float)
+    base = np.asarray(apply(pipe, X_train).scaled, dtype=float)[neutral].mean(axis=0)
+    Xs = np.asarray(apply(pipe, X).scaled, dtype=float)
     wide = at.latent_deeplift(enc, Xs, base, cols, index=list(rows["file"]))
     long = at.aggregate_groups(wide, groups)
     long["emotion"] = long["sample"].map(dict(zip(rows["file"], rows["y_true"].astype(str))))
@@ -835,8 +839,8 @@ def _build(results_dir, options: ReportOptions | None = None, progress=None,
                     "meaning. The physical interpretation of the 27 feature groups (pitch, "
                     "loudness, spectral flux...) applies to the eGeMAPS columns only.", "note")
             opts.timings["attribution"] = attr["seconds"]
-            attr_body = _attribution_section(attr, mine, rep, fit0, (seed0, fold0), opts, out,
-                                             fig)
+            attr_body += _attribution_section(attr, mine, rep, fit0, (seed0, fold0), opts, out,
+                                              fig)
     findings.append(finding_anger(attr, opts.random_state))
     step(REPORT_STEPS[5])
     _write(out, "findings", findings)
@@ -918,7 +922,7 @@ def _build(results_dir, options: ReportOptions | None = None, progress=None,
 def _confusion_block(cms: dict, lead, budget: int) -> str:
     """Confusion matrices: those of the compared models shown when they fit in ``budget``
     table rows, every model's collapsed per model."""
-    caption = ("Share of each true class (row) predicted as each class, and the count, "
+    caption = ("share of each true class (row) predicted as each class, and the count, "
                "summed over seeds × folds (confusion/*.csv).")
     by_model: dict[str, dict] = {}
     for title, cm in cms.items():
@@ -938,7 +942,7 @@ def _confusion_block(cms: dict, lead, budget: int) -> str:
                                   + caption)
     for m in rest:
         body += H.details(f"Confusion matrices of {m} ({len(by_model[m])} test sets)",
-                          H.confusion_tables(by_model[m], caption))
+                          H.confusion_tables(by_model[m], "Confusion matrices: " + caption))
     return body
 
 

@@ -497,7 +497,8 @@ def corpus_heatmap(wide: pd.DataFrame, title: str, label: str, vmin: float, vmax
         fmt: number format when ``text`` is None.
     """
     vals = wide.to_numpy(float)
-    fig, ax = plt.subplots(figsize=(0.95 * wide.shape[1] + 2.8, 0.28 * len(wide) + 1.3))
+    fig, ax = plt.subplots(figsize=(0.95 * wide.shape[1] + 2.8,
+                                    max(2.4, 0.28 * len(wide) + 1.3)))
     im = ax.imshow(np.ma.masked_invalid(vals), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     for (i, j), v in np.ndenumerate(vals):
         s = text.iloc[i, j] if text is not None else (fmt.format(v) if np.isfinite(v) else "")

@@ -82,14 +82,15 @@ def _ci(values, clusters, random_state: int):
     return interval(two_stage_bootstrap(values, clusters, random_state=random_state))
 
 
-def _verdict(estimate: float, low: float, margin: float, against: int) -> tuple[str, str]:
+def _verdict(estimate: float, low: float, margin: float, against: int,
+             unit: str = "") -> tuple[str, str]:
     """Status and reason from the precedence of the module docstring."""
     if not np.isfinite(estimate):
         return "n/a", "no estimate"
     if estimate < -margin:
-        return "fails", "the mean goes against the claim"
+        return "fails", f"the mean goes against the claim by more than the margin ({unit})"
     if estimate <= margin:
-        return "tie", "the mean difference is within the tie margin"
+        return "tie", f"the mean difference is within the tie margin (± {unit})"
     if not np.isfinite(low):
         return "partly", "no interval (a single observation)"
     if low <= 0:
@@ -194,7 +195,7 @@ def finding_transfer(results: pd.DataFrame, kinds: dict[str, str],
     low, high = _ci(pairs["diff"].to_numpy(), pairs["test"].to_numpy(), random_state)
     wins = int((per["diff"] > TIE_MARGIN).sum())
     losses = int((per["diff"] < -TIE_MARGIN).sum())
-    status, why = _verdict(diff, low, TIE_MARGIN, losses)
+    status, why = _verdict(diff, low, TIE_MARGIN, losses, f"{TIE_MARGIN * 100:g} UA point")
     n = len(per)
     out.update(status=status, reason=why, best_latent=best_lat, best_raw=best_raw,
                ua_latent=float(per["ua_latent"].mean()), ua_raw=float(per["ua_raw"].mean()),
@@ -204,13 +205,20 @@ def finding_transfer(results: pd.DataFrame, kinds: dict[str, str],
                          for r in per.itertuples()},
                text=(f"mean UA on {n} unseen corpora: {best_lat} "
                      f"{out_pct(per['ua_latent'].mean())} vs {best_raw} "
-                     f"{out_pct(per['ua_raw'].mean())} ({diff * 100:+.1f} points); the latent "
+                     f"{out_pct(per['ua_raw'].mean())} ({_points(diff)} points); the latent "
                      f"model is better by more than {TIE_MARGIN * 100:.0f} point on {wins} and "
                      f"worse on {losses} of {n} unseen corpora."),
-               interval=(f"difference {diff * 100:+.1f} points, "
+               interval=(f"difference {_points(diff)} points, "
                          f"{_ci_text(low, high, 100)} (bootstrap over {n} test "
                          f"corpora and {len(pairs)} fit × corpus scores); {why}."))
     return out
+
+
+def _points(d: float) -> str:
+    """A UA difference in points; two decimals next to the tie margin, where one would
+    round onto it."""
+    near = abs(abs(d) - TIE_MARGIN) * 100 < 0.05
+    return f"{d * 100:+.2f}" if near else f"{d * 100:+.1f}"
 
 
 def out_pct(x: float) -> str:
@@ -248,7 +256,7 @@ def finding_activation(by_corpus: pd.DataFrame, pooled: pd.DataFrame | None = No
     low, high = _ci(d["diff"].to_numpy(), d["corpus"].to_numpy(), random_state)
     ahead = int((per["diff"] > RHO_MARGIN).sum())
     behind = int((per["diff"] < -RHO_MARGIN).sum())
-    status, why = _verdict(est, low, RHO_MARGIN, behind)
+    status, why = _verdict(est, low, RHO_MARGIN, behind, f"{RHO_MARGIN:g} in |ρ|")
     n = len(per)
     text = (f"strongest |Spearman ρ| of a latent dimension, within each corpus: activation "
             f"{per[cols[0]].mean():.2f} vs valence {per[cols[1]].mean():.2f} (mean over {n} "
