@@ -277,6 +277,7 @@ def ideas(quick: bool):
         Idea("shrink 10, cw, C=0.5", "shrink", k=10, weights=True, C=0.5),
         Idea("shrink 10, cw, logreg C=0.1", "shrink", k=10, weights=True, clf="logreg", C=0.1),
         Idea("speaker, logreg C=0.1", "speaker", clf="logreg", C=0.1),
+        Idea("speaker, cw, logreg C=0.01", "speaker", weights=True, clf="logreg", C=0.01),
     ]
     return out[:4] if quick else out
 
@@ -285,13 +286,14 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", nargs="*", help="labels of ideas to run")
+    ap.add_argument("--features", default="egemaps", help="feature set (e.g. compare)")
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2],
                     help="draws of the few/skewed conditions")
     args = ap.parse_args(argv)
     if not CORPORA.is_dir():
         sys.exit(f"needs the shared corpora at {CORPORA}")
     t0 = time.time()
-    X, manifest = load()
+    X, manifest = load(features=args.features)
     print(f"loaded {len(X)} utterances in {time.time() - t0:.0f} s", file=sys.stderr)
     results = []
     for idea in ideas(args.quick):

@@ -1,0 +1,45 @@
+"""A bundle trained on two corpora with shrunk speaker statistics and corpus-balanced weights
+(the default model's configuration since issue 10)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def shrunk(synth, tmp_path_factory):
+    from emolens.deploy.bundle import load_bundle, save_bundle
+    from emolens.deploy.train import build_bundle
+
+    X, m = synth["X"], synth["manifest"]
+    y = m.set_index("file").loc[X.index.get_level_values("file"), "label4"].to_numpy()
+    b = build_bundle(X, y, "dae_svc", params={"by": "speaker", "shrink": 10.0, "epochs": 10,
+                                              "clf": "logreg"},
+                     n_splits=4, corpora=synth["names"], balance="corpus")
+    return load_bundle(save_bundle(b, tmp_path_factory.mktemp("shrunk") / "model"))
+
+
+def test_bundle_records_shrink_and_balance(shrunk):
+    assert shrunk.normalisation["shrink"] == 10.0
+    assert shrunk.info["model"]["balance"] == "corpus"
+    assert shrunk.pipeline.named_steps["scale"].shrink == 10.0
+    # the weights replaced the classifier's own class balancing
+    assert shrunk.pipeline.named_steps["clf"].class_weight is None
+
+
+def test_predict_shrinks_towards_the_batch(shrunk, synth):
+    from emolens.deploy.predict import Predictor
+
+    feats = synth["features"]
+    speakers = synth["manifest"].set_index("file").loc[feats.index, "speaker"].to_numpy()
+    p = Predictor(shrunk)
+    table, note = p.predict_features(feats, speakers)
+    assert "shrunk towards the statistics of all" in note
+    assert f"{len(feats)} file(s)" in note
+    # the batch matters: the same speaker's files predicted with another batch move
+    one = speakers == speakers[0]
+    alone, _ = p.predict_features(feats[one], speakers[one])
+    with_all = table.set_index("file").loc[alone["file"], ["z1", "z2"]].to_numpy()
+    assert not np.allclose(alone[["z1", "z2"]].to_numpy(), with_all)
+    assert np.isfinite(table[["z1", "z2"]].to_numpy()).all()
