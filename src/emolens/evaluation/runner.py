@@ -18,17 +18,14 @@ import pandas as pd
 
 from emolens import LABELS, __version__
 from emolens.evaluation.config import ConfigError, ExperimentConfig
+from emolens import results as R
 from emolens.evaluation.confusions import write_confusions
 from emolens.evaluation.metrics import bootstrap_ua, scores
 from emolens.evaluation.protocols import Split, make_splits
+from emolens.results import latent_column
 
 log = logging.getLogger("emolens.run")
 
-RESULT_COLUMNS = (
-    ["model", "train", "test", "role", "seed", "fold", "n", "ua", "wa", "macro_f1"]
-    + [f"recall_{lab}" for lab in LABELS]
-    + ["ua_low", "ua_high"]
-)
 
 
 @dataclass
@@ -198,9 +195,7 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None,
 # -- the results folder --------------------------------------------------------------------
 #: What a run writes into its results folder (the report's parts included). ``--overwrite``
 #: removes these and nothing else; a run also lists what it wrote in :data:`OWNED_FILE`.
-RUN_OUTPUTS = ("config.toml", "manifest.csv", "features.parquet", "skipped.csv", "results.csv",
-               "predictions.parquet", "summary.md", "confusion", "models", "report.html",
-               "interpret")
+RUN_OUTPUTS = R.RUN_OUTPUTS
 OWNED_FILE = ".emolens-run.json"
 
 
@@ -241,7 +236,7 @@ def prepare_output(out: Path, config: ExperimentConfig, overwrite: bool = False)
         raise ConfigError(f"output '{out}' is a file, not a folder; give --out a folder")
     if not out.is_dir() or not any(out.iterdir()):
         return "new"
-    previous = out / "config.toml"
+    previous = out / R.CONFIG
     if previous.is_file() and not overwrite:
         old = _identity(previous.read_text(encoding="utf-8", errors="replace"))
         new = _identity(config_toml(config))
@@ -369,7 +364,7 @@ def _evaluate(spec, pipe, split: Split, seed: int, data: RunData, config: Experi
         )
         if z is not None:
             for k in range(z.shape[1]):
-                frame[f"z{k + 1}"] = z[:, k]
+                frame[R.latent_column(k)] = z[:, k]
         preds.append(frame)
     return pipe, rows, preds, shifts
 
@@ -626,29 +621,39 @@ def write_summary(
         "",
     ]
     text = "\n".join(lines)
-    (out / "summary.md").write_text(text, encoding="utf-8")
+    (out / R.SUMMARY).write_text(text, encoding="utf-8")
     return text
 
 
-def shift_notes(shifts: list[tuple[str, str, str]], n_runs: dict[tuple[str, str], int]) -> list[str]:
-    """One line per test set and diagnosis flagged by the distribution-shift check.
-
-    Models that share a scaler get the same diagnosis; they are listed together rather than
-    repeating the message once per model.
+def shift_records(shifts: list[tuple[str, str, str]],
+                  n_runs: dict[tuple[str, str], int]) -> list[dict]:
+    """One record per test set and diagnosis flagged by the distribution-shift check:
+    ``test``, ``models`` (``model``, ``flagged``, ``runs``), ``message`` and ``text`` (the
+    line of summary.md). Models that share a scaler get the same diagnosis; they are listed
+    together rather than repeating the message once per model.
     """
     counts: dict[tuple[str, str], int] = {}
     first: dict[tuple[str, str], str] = {}
     for model, test, message in shifts:
         counts[(model, test)] = counts.get((model, test), 0) + 1
         first.setdefault((model, test), message)
-    grouped: dict[tuple[str, str], list[str]] = {}
+    grouped: dict[tuple[str, str], list[dict]] = {}
     for (model, test), message in first.items():
-        flagged = f"{model} ({counts[(model, test)]} of {n_runs.get((model, test), '?')} runs)"
-        grouped.setdefault((test, message), []).append(flagged)
-    return [
-        f"{test}, flagged for {', '.join(models)}: {message}"
-        for (test, message), models in grouped.items()
-    ]
+        grouped.setdefault((test, message), []).append(
+            {"model": model, "flagged": counts[(model, test)],
+             "runs": n_runs.get((model, test))})
+    records = []
+    for (test, message), models in grouped.items():
+        flagged = ", ".join(f"{m['model']} ({m['flagged']} of {m['runs'] or '?'} runs)"
+                            for m in models)
+        records.append({"test": test, "models": models, "message": message,
+                        "text": f"{test}, flagged for {flagged}: {message}"})
+    return records
+
+
+def shift_notes(shifts: list[tuple[str, str, str]], n_runs: dict[tuple[str, str], int]) -> list[str]:
+    """The lines of :func:`shift_records` (summary.md, the console)."""
+    return [r["text"] for r in shift_records(shifts, n_runs)]
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -688,13 +693,13 @@ def run_experiment(
     before = set(p.name for p in out.iterdir()) if out.is_dir() else set()
     owned_before = set(_owned(out)) & before
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.toml").write_text(config_toml(config), encoding="utf-8")
+    (out / R.CONFIG).write_text(config_toml(config), encoding="utf-8")
 
     data = load_data(config, progress=progress, console=console, manifests=manifests)
     t_feat = time.perf_counter()
-    data.manifest.to_csv(out / "manifest.csv", index=False)
-    data.features.loc[data.manifest["file"]].to_parquet(out / "features.parquet")
-    data.skipped.to_csv(out / "skipped.csv", index=False)
+    data.manifest.to_csv(out / R.MANIFEST, index=False)
+    data.features.loc[data.manifest["file"]].to_parquet(out / R.FEATURES)
+    data.skipped.to_csv(out / R.SKIPPED, index=False)
 
     plan = {
         seed: make_splits(
@@ -708,7 +713,7 @@ def run_experiment(
         f"× {len(config.models)} model(s) = {total} fits"
     )
     rows, preds, shifts, n_params = [], [], [], {}
-    models_dir = out / "models"
+    models_dir = out / R.MODELS_DIR
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -754,13 +759,17 @@ def run_experiment(
                 console.log(f"{spec.label}: mean held-out UA {np.mean(held) * 100:.1f} %")
     t_fit = time.perf_counter()
 
-    results = pd.DataFrame(rows, columns=RESULT_COLUMNS)
-    results.to_csv(out / "results.csv", index=False)
+    results = pd.DataFrame(rows, columns=R.RESULT_COLUMNS)
+    results.to_csv(out / R.RESULTS, index=False)
     predictions = pd.concat(preds, ignore_index=True)
-    predictions.to_parquet(out / "predictions.parquet", index=False)
+    predictions.to_parquet(out / R.PREDICTIONS, index=False)
+    R.write_json(out / R.TEST_SETS, R.test_set_records(
+        [split for splits in plan.values() for split in splits], data.manifest["corpus"]))
     write_confusions(predictions, out)
     runs = results[results["role"] == "test"].groupby(["model", "test"]).size().to_dict()
-    notes = shift_notes(shifts, runs)
+    records = shift_records(shifts, runs)
+    R.write_json(out / R.SHIFTS, records)
+    notes = [r["text"] for r in records]
     for note in notes:
         console.log(f"[yellow]shift:[/] {note}", highlight=False)
     timing = {"features": t_feat - t0, "models": t_fit - t_feat}
