@@ -20,9 +20,10 @@ For each of ``egemaps``, ``MODEL`` and ``egemaps+MODEL``, with an SVC on the fea
 the paper's denoising autoencoder (2-D latent) + SVC. Prints a markdown table (mean ± std
 over seeds x folds) and writes it to ``<out>/encoders.md``.
 
-``--speed N`` measures cold extraction of the first N EmoDB files with MODEL, with
-``--jobs`` 1 and 2 (files/s, real-time factor) and the peak memory of each extraction
-process (the main process for jobs 1, the largest worker for jobs 2).
+``--speed N`` measures cold extraction of the first N EmoDB files with MODEL: jobs 1 (with
+torch's default threads, and with one thread) and jobs 2 (files/s, real-time factor) and the
+peak memory of each extraction process (the main process for jobs 1, the largest worker for
+jobs 2).
 
 Needs ../shared/corpora (relative to the project root) and the ``encoders`` extra.
 """
@@ -57,7 +58,12 @@ FOUR = ("emodb", "ravdess", "nemo", "tess")
 
 def accuracy(model: str, work: Path, seeds, cache_dir, jobs: int, quick: bool,
              corpora=FOUR) -> str:
-    """The table: pairwise between ``corpora[1]`` and ``corpora[0]``, LOCO over all."""
+    """The table: pairwise between ``corpora[1]`` and ``corpora[0]``, LOCO over all.
+
+    ``corpora`` are folders (or CSV manifests) under ``--root``; a corpus is named after its
+    folder (a manifest: the folder holding it), as emolens names the shared corpora.
+    """
+    names = [Path(c).parent.name if c.endswith(".csv") else Path(c).name for c in corpora]
     from emolens.features import get_config
 
     encoder = get_config(model)
@@ -81,12 +87,12 @@ def accuracy(model: str, work: Path, seeds, cache_dir, jobs: int, quick: bool,
         for name in models:
             row = {"features": label, "model": name}
             p = pair[pair["model"] == name]
-            for train, other in ((corpora[1], corpora[0]), (corpora[0], corpora[1])):
+            for train, other in ((names[1], names[0]), (names[0], names[1])):
                 v = p[(p["train"] == train) & (p["test"] == other)]["ua"] * 100
                 row[f"{train}→{other}"], row[f"{train}→{other} sd"] = v.mean(), v.std(ddof=1)
             lo = loco[(loco["model"] == name) & (loco["role"] == "test")]
             means = []
-            for corpus in corpora:
+            for corpus in names:
                 v = lo[lo["test"] == corpus]["ua"] * 100
                 row[f"LOCO {corpus}"], row[f"LOCO {corpus} sd"] = v.mean(), v.std(ddof=1)
                 means.append(v.mean())
@@ -128,14 +134,17 @@ def speed(model: str, n: int, folder: Path) -> str:
              f"audio, cold cache, {os.cpu_count()} cores)", "",
              "| jobs | files/s | × real time | peak memory per extraction process | load before |",
              "|---|---|---|---|---|"]
-    for jobs in (1, 2):
+    for jobs, label, env in ((1, "1, torch's default threads", {}),
+                             (1, "1, `OMP_NUM_THREADS=1`", {"OMP_NUM_THREADS": "1"}),
+                             (2, "2, one torch thread per worker", {})):
         load = os.getloadavg()[0]
         with tempfile.TemporaryDirectory() as cache:
             out = subprocess.run([sys.executable, "-c", _SPEED, json.dumps(files), model,
-                                  str(jobs), cache], capture_output=True, text=True, check=True)
+                                  str(jobs), cache], capture_output=True, text=True, check=True,
+                                 env={**os.environ, **env})
         r = json.loads(out.stdout.strip().splitlines()[-1])
         memory = r["own_mb"] if jobs == 1 else r["worker_mb"]
-        lines.append(f"| {jobs} | {r['n'] / r['wall']:.1f} | {seconds / r['wall']:.0f} | "
+        lines.append(f"| {label} | {r['n'] / r['wall']:.1f} | {seconds / r['wall']:.0f} | "
                      f"{memory:.0f} MB | {load:.1f} |")
     lines += ["", "Wall time of `emolens.features.extract` in a fresh process (loading the "
               "model included; jobs 2: each worker loads its own copy); load: the 1-min load "

@@ -172,7 +172,9 @@ def _read_confusions(folder: Path) -> dict[tuple[str, str, str], pd.DataFrame]:
 # -- writing -------------------------------------------------------------------------------
 def write_json(path: Path, obj) -> None:
     """``obj`` as indented UTF-8 JSON."""
-    Path(path).write_text(json.dumps(obj, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(obj, indent=1, ensure_ascii=False,
+                      default=lambda o: o.item() if hasattr(o, "item") else str(o))
+    Path(path).write_text(text + "\n", encoding="utf-8")
 
 
 # -- reading -------------------------------------------------------------------------------

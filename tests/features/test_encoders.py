@@ -190,6 +190,28 @@ def test_hybrid_is_both_side_by_side(tiny_encoder, wavs, cache_dir, tmp_path, ma
     assert len(hybrid.skipped) == 1
 
 
+def test_hub_ids_come_from_the_local_cache_only(tiny_encoder, wavs, tmp_path, monkeypatch):
+    """``hf:org/name`` resolves through huggingface_hub's cache layout, never the network."""
+    from huggingface_hub import constants
+
+    cache = tmp_path / "hub"
+    snapshot = cache / "models--tiny--wavlm" / "snapshots" / ("0" * 40)
+    shutil.copytree(tiny_encoder, snapshot)
+    (cache / "models--tiny--wavlm" / "refs").mkdir()
+    (cache / "models--tiny--wavlm" / "refs" / "main").write_text("0" * 40)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    config = get_config("hf:tiny/wavlm@last")
+    assert config.model_dir == snapshot
+    by_id = extract(wavs[:2], config.name, cache_dir=tmp_path / "c", progress=False).features
+    by_folder = extract(wavs[:2], f"hf:{tiny_encoder}@last", cache_dir=tmp_path / "c",
+                        progress=False).features
+    np.testing.assert_allclose(by_id.to_numpy(), by_folder.to_numpy(), rtol=1e-6)
+    assert config.weights_sha256 == get_config(f"hf:{tiny_encoder}").weights_sha256
+    with pytest.raises(EncoderError, match="not in the local Hugging Face cache"):
+        get_config("hf:tiny/absent").check()
+
+
 def test_cli_extract_with_an_encoder(tiny_encoder, wavs, tmp_path):
     out = tmp_path / "f.parquet"
     args = ["extract", *wavs, "--features", f"{tiny_encoder}@1", "-o", str(out),

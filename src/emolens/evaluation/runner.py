@@ -6,6 +6,7 @@ the test sets are explained in :mod:`emolens.evaluation.protocols`.
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import time
@@ -345,8 +346,8 @@ def _evaluate(spec, pipe, split: Split, seed: int, data: RunData, config: Experi
                         )
                 finally:
                     shift_log.disabled = disabled
-                if report.flagged:
-                    shifts.append((t.name, report.message))
+                if report.flagged:  # the numbers, summarised over fits by shift_notes
+                    shifts.append((t.name, report.as_dict()))
             except Exception as err:  # noqa: BLE001 - a diagnosis must never stop a run
                 shifts.append((t.name, f"diagnosis failed: {type(err).__name__}: {err}"))
         frame = pd.DataFrame(
@@ -372,6 +373,10 @@ def _evaluate(spec, pipe, split: Split, seed: int, data: RunData, config: Experi
 def _fit_chunk(spec, runs, data, config):
     import torch
     from threadpoolctl import threadpool_limits
+
+    from emolens._parallel import tolerate_worker_memory
+
+    tolerate_worker_memory()  # a fit's memory is no leak (loky would restart the worker)
 
     # Many tiny fits: extra torch/BLAS threads only contend (PCA's SVD on 2 cores shared
     # with other work was 100x slower with threads); parallelism is across chunks instead.
@@ -625,34 +630,96 @@ def write_summary(
     return text
 
 
-def shift_records(shifts: list[tuple[str, str, str]],
+def _span(values, fmt: str = "{:.2f}", scale: float = 1.0) -> str:
+    """``a`` when every value prints alike, else ``a–b`` (min–max over fits)."""
+    lo, hi = (fmt.format(scale * v) for v in (min(values), max(values)))
+    return lo if lo == hi else f"{lo}–{hi}"
+
+
+def _fits(models: dict[str, int], n_runs: dict, test: str) -> str:
+    return ", ".join(f"{m} ({k} of {n_runs.get((m, test), '?')} fits)" for m, k in models.items())
+
+
+def shift_records(shifts: list[tuple[str, str, dict | str]],
                   n_runs: dict[tuple[str, str], int]) -> list[dict]:
-    """One record per test set and diagnosis flagged by the distribution-shift check:
-    ``test``, ``models`` (``model``, ``flagged``, ``runs``), ``message`` and ``text`` (the
-    line of summary.md). Models that share a scaler get the same diagnosis; they are listed
-    together rather than repeating the message once per model.
+    """One record per test set (and normalisation) flagged by the distribution-shift check,
+    summarised over every flagged fit: how many fits of which model, the range of each number
+    over them, and how the collapsed fits split between classes.
+
+    Each record (``shifts.json``) holds ``test``, ``normalisation`` (None for a failed
+    diagnosis), ``models`` (``{model: flagged fits}``), ``runs`` (``{model: fits}``),
+    ``reports`` (the flagged fits' ``ShiftReport.as_dict()``) and ``text``, the paragraph of
+    summary.md.
+
+    Args:
+        shifts: ``(model, test set, report)`` per flagged fit: ``ShiftReport.as_dict()``, or a
+            message string (a diagnosis that failed).
+        n_runs: fits per ``(model, test set)``.
     """
-    counts: dict[tuple[str, str], int] = {}
-    first: dict[tuple[str, str], str] = {}
-    for model, test, message in shifts:
-        counts[(model, test)] = counts.get((model, test), 0) + 1
-        first.setdefault((model, test), message)
-    grouped: dict[tuple[str, str], list[dict]] = {}
-    for (model, test), message in first.items():
-        grouped.setdefault((test, message), []).append(
-            {"model": model, "flagged": counts[(model, test)],
-             "runs": n_runs.get((model, test))})
-    records = []
-    for (test, message), models in grouped.items():
-        flagged = ", ".join(f"{m['model']} ({m['flagged']} of {m['runs'] or '?'} runs)"
-                            for m in models)
-        records.append({"test": test, "models": models, "message": message,
-                        "text": f"{test}, flagged for {flagged}: {message}"})
-    return records
+    groups: dict[tuple[str, str], list[tuple[str, dict]]] = {}
+    failed: dict[tuple[str, str], list[str]] = {}
+    for model, test, report in shifts:
+        if isinstance(report, dict):
+            groups.setdefault((test, report["normalisation"]), []).append((model, report))
+        else:
+            failed.setdefault((test, str(report)), []).append(model)
+    notes = []
+    for (test, norm), items in groups.items():
+        flagged = collections.Counter(m for m, _ in items)
+        parts = []
+        shifted = [(m, r) for m, r in items if r["shifted"]]
+        if shifted:
+            reps = [r for _, r in shifted]
+            counts = collections.Counter(m for m, _ in shifted)
+            clip = reps[0]["clip"] if reps[0]["clip"] is not None else 10.0
+            worst: dict[str, list[float]] = {}
+            for r in reps:
+                for feature, z in r["worst_features"][:3]:
+                    worst.setdefault(feature, []).append(z)
+            top = sorted(worst, key=lambda f: -len(worst[f]))[:3]
+            feats = ", ".join(f"{f} (median z {_span(worst[f], '{:+.1f}')}, in {len(worst[f])} "
+                              f"of {len(reps)})" for f in top)
+            parts.append(
+                f"lies far outside the training distribution under {norm} for "
+                f"{_fits(counts, n_runs, test)}: median |z| "
+                f"{_span([r['median_abs_z'] for r in reps])} (training "
+                f"{_span([r['train_median_abs_z'] for r in reps])}), "
+                f"{_span([r['share_shifted_features'] for r in reps], '{:.0f}', 100)} % of the "
+                f"features shifted by more than 1 sd (median), "
+                f"{_span([r['share_clipped'] for r in reps], '{:.1f}', 100)} % of values beyond "
+                f"±{clip:g} sd; most shifted features: {feats}.")
+        collapsed: dict[str, list[dict]] = {}
+        for m, r in items:
+            if r["collapsed"]:
+                collapsed.setdefault(m, []).append(r)
+        if collapsed:
+            per_model = []
+            for m, reps in collapsed.items():
+                classes = collections.Counter(str(r["majority_class"]) for r in reps)
+                split = ", ".join(f"{c} in {k}" for c, k in classes.most_common())
+                per_model.append(
+                    f"{m} in {len(reps)} of {n_runs.get((m, test), '?')} fits (onto {split}; "
+                    f"{_span([r['majority_share'] for r in reps], '{:.0f}', 100)} % of the "
+                    "predictions in one class)")
+            parts.append("Predictions collapsed onto one class for " + "; ".join(per_model)
+                         + " (typical of an RBF-SVC on shifted features; the confusion matrix "
+                         "sums all fits).")
+        fixes = list(dict.fromkeys(r["fix"] for _, r in items if r.get("fix")))
+        notes.append({"test": test, "normalisation": norm, "models": dict(flagged),
+                      "runs": {m: n_runs.get((m, test)) for m in flagged},
+                      "reports": [dict(r, model=m) for m, r in items],
+                      "text": f"{test}: " + " ".join(parts + fixes)})
+    for (test, message), models in failed.items():
+        counts = collections.Counter(models)
+        notes.append({"test": test, "normalisation": None, "models": dict(counts),
+                      "runs": {m: n_runs.get((m, test)) for m in counts}, "reports": [],
+                      "text": f"{test}, {_fits(counts, n_runs, test)}: {message}"})
+    return notes
 
 
-def shift_notes(shifts: list[tuple[str, str, str]], n_runs: dict[tuple[str, str], int]) -> list[str]:
-    """The lines of :func:`shift_records` (summary.md, the console)."""
+def shift_notes(shifts: list[tuple[str, str, dict | str]],
+                n_runs: dict[tuple[str, str], int]) -> list[str]:
+    """The paragraphs of :func:`shift_records` (summary.md, the console)."""
     return [r["text"] for r in shift_records(shifts, n_runs)]
 
 

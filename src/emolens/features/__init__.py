@@ -16,9 +16,16 @@ if TYPE_CHECKING:  # static tools see the real imports
     from emolens.features.audio import AudioError, load_audio
     from emolens.features.cache import FeatureCache, default_cache_dir
     from emolens.features.extraction import Extraction, NoFeaturesError, compute_features, extract
-    from emolens.features.groups import FEATURE_GROUPS, feature_group
+    from emolens.features.encoders import EncoderConfig, EncoderError
+    from emolens.features.groups import FEATURE_GROUPS, column_groups, feature_group
     from emolens.features.matrix import model_input
-    from emolens.features.sets import FEATURE_SETS, FeatureConfig, get_config
+    from emolens.features.sets import (
+        FEATURE_SETS,
+        FeatureConfig,
+        HybridConfig,
+        check_feature_set,
+        get_config,
+    )
 
 # Loaded on first use: `emolens --help` must not import pandas/sklearn/torch.
 _EXPORTS = {
@@ -30,11 +37,16 @@ _EXPORTS = {
     "NoFeaturesError": "extraction",
     "compute_features": "extraction",
     "extract": "extraction",
+    "EncoderConfig": "encoders",
+    "EncoderError": "encoders",
     "FEATURE_GROUPS": "groups",
+    "column_groups": "groups",
     "feature_group": "groups",
     "model_input": "matrix",
     "FEATURE_SETS": "sets",
     "FeatureConfig": "sets",
+    "HybridConfig": "sets",
+    "check_feature_set": "sets",
     "get_config": "sets",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -224,6 +224,8 @@ def test_old_bundle_still_serves(bundle, wav_bytes):
 def test_page_and_static_files_fetch_nothing_from_elsewhere(client):
     r = client.get("/")
     assert r.status_code == 200 and "<title>emolens" in r.text
+    csp = r.headers["content-security-policy"]  # the browser itself refuses other hosts
+    assert "default-src 'self'" in csp and "connect-src 'self'" in csp and "http" not in csp
     for name in ("app.js", "style.css"):
         assert client.get(f"/static/{name}").status_code == 200
     assert client.get("/static/app.py").status_code == 404

@@ -144,9 +144,9 @@ class Service:
         Returns:
             ``normalisation``, ``normalisation_why``, ``columns``, ``predictions`` (records
             as ``emolens predict --format json``), ``skipped`` (file, reason), ``details``
-            (per file), ``kept``.
+            (per file), ``kept``, and ``table`` (the predictions as a DataFrame, for CSV).
         """
-        from emolens.features.audio import AudioError, prepare_signal
+        from emolens.features.audio import AudioError
 
         s = self.settings
         if speakers and len(speakers) not in (1, len(uploads)):
@@ -166,15 +166,14 @@ class Service:
         for name, (_, data) in zip(names, uploads):
             try:
                 signal, sr, fmt = decode(data, s.max_duration)
-                prepare_signal(signal, sr)  # the checks of every file: short, silent...
-            except (UploadError, AudioError) as err:
+            except UploadError as err:
                 skipped.append({"file": name, "reason": str(err)})
                 continue
             decoded[name] = (signal, sr, fmt)
         with self.lock:
             rows, ok = [], []
             for name, (signal, sr, _) in decoded.items():
-                try:
+                try:  # prepare_signal's checks (short, silent...) and resampling inside
                     rows.append(self.predictor.signal_features(signal, sr))
                     ok.append(name)
                 except AudioError as err:
@@ -332,7 +331,7 @@ def create_app(predictor: Predictor | None = None, settings: Settings | None = N
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index():
         return HTMLResponse(static.joinpath("index.html").read_text(encoding="utf-8"),
-                            headers=_NO_CACHE)
+                            headers={**_NO_CACHE, "Content-Security-Policy": CSP})
 
     @app.get("/static/{name}", include_in_schema=False)
     def static_file(name: str):
@@ -410,4 +409,10 @@ def create_app(predictor: Predictor | None = None, settings: Settings | None = N
     return app
 
 
-_NO_CACHE = {"Cache-Control": "no-cache"}
+#: The page may load nothing from elsewhere (it needs blob: URLs for the audio player,
+#: inline style attributes for the bars, and a data: favicon).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "
+       "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+       "frame-ancestors 'self'")
+_NO_CACHE = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
