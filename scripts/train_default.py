@@ -128,9 +128,10 @@ def main(argv=None):
     metrics["shipped"] = {"ua": bundle.info["heldout"]["ua"], "ci95": bundle.info["heldout"]["ua_ci95"],
                           "n": len(y), "log_loss": bundle.info["heldout"]["log_loss_calibrated"]}
     args.out.mkdir(parents=True, exist_ok=True)
-    save_bundle(bundle, args.out)
-    load_bundle(args.out)  # validates what was written
+    save_bundle(bundle, args.out)  # sets the creation date the card quotes
+    bundle = load_bundle(args.out)  # validates what was written
     write_card(args, bundle, metrics)
+    save_bundle(bundle, args.out)  # again, so that bundle.json lists the card's SHA-256 too
     size = sum(f.stat().st_size for f in args.out.rglob("*") if f.is_file())
     print(json.dumps(metrics, indent=1))
     print(f"bundle written to {args.out} ({size / 1024:.0f} KiB) in {time.time() - t0:.0f} s")

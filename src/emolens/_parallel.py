@@ -19,10 +19,32 @@ def release_worker_pool() -> None:
         executor.shutdown(wait=True, kill_workers=True)
 
 
+#: Memory growth of a worker (bytes) that loky tolerates before it takes it for a leak.
+WORKER_MEMORY_GROWTH = 8 << 30
+
+
+def tolerate_worker_memory() -> None:
+    """In a loky worker: accept the memory a fit needs as use, not as a leak.
+
+    loky measures a worker's memory after its first task (here: the warm-up, a few imports)
+    and restarts the worker, with the warning "A worker stopped while some jobs were given
+    to the executor ... memory leak", once it holds 300 MB more. A fit on ComParE features
+    (6373 columns, per-speaker scaled copies) legitimately does: the restart cost ~2 s of
+    imports and the warning alarmed users (experiments/best.toml). No-op outside a worker.
+    """
+    try:
+        from joblib.externals.loky import process_executor
+    except ImportError:  # pragma: no cover - joblib without loky
+        return
+    if getattr(process_executor, "_MAX_MEMORY_LEAK_SIZE", 0) < WORKER_MEMORY_GROWTH:
+        process_executor._MAX_MEMORY_LEAK_SIZE = WORKER_MEMORY_GROWTH
+
+
 def _warm_up(modules: tuple[str, ...]) -> int:
     import importlib
     import os
 
+    tolerate_worker_memory()
     for name in modules:
         importlib.import_module(name)
     return os.getpid()

@@ -80,3 +80,35 @@ def test_stream_cli_and_export(bundle_dir, tmp_path, make_signal):
 def test_modes_are_exclusive(bundle_dir, tmp_path):
     res = runner.invoke(app, ["predict", "--model", str(bundle_dir)])
     assert res.exit_code != 0 and "one of them" in res.output
+
+
+def test_long_recording_points_to_stream(bundle_dir, write_wav):
+    # issue 11: a long recording in batch mode gets one label; say that --stream exists
+    long = write_wav("long.wav", seconds=32.0)
+    short = write_wav("short.wav", seconds=2.0)
+    res = _invoke(["predict", str(long), str(short), "--model", str(bundle_dir)])
+    assert "long.wav (32 s) is longer than 30 s" in res.stderr and "--stream" in res.stderr
+    assert "short.wav" not in res.stderr.split("note:")[1]
+    res = _invoke(["predict", str(short), "--model", str(bundle_dir)])
+    assert "--stream" not in res.stderr
+
+
+@pytest.mark.parametrize("kind,reason", [("missing", "missing.wav does not exist"),
+                                         ("empty", "empty file (0 bytes)"),
+                                         ("junk", "not a readable audio file")])
+def test_stream_errors_match_batch_mode(bundle_dir, tmp_path, kind, reason):
+    path = tmp_path / f"{kind}.wav"
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "junk":
+        path.write_bytes(b"RIFF0000WAVEjunk")
+    def plain(output):  # undo the error panel's wrapping (long paths break anywhere)
+        return "".join(output.replace("│", "").split())
+
+    batch = runner.invoke(app, ["predict", str(path), "--model", str(bundle_dir)])
+    assert plain(reason) in plain(batch.output)
+    res = runner.invoke(app, ["predict", "--stream", str(path), "--model", str(bundle_dir)])
+    text = plain(res.output)
+    assert res.exit_code == 2 and plain(reason) in text, res.output
+    if kind != "junk":  # the vague libsndfile words of issue 11
+        assert "Systemerror" not in text and "Formatnotrecognised" not in text

@@ -11,11 +11,17 @@ Layout of a bundle directory (or the same files in a ``.zip``)::
 Loading never unpickles or evaluates anything: only files with an allow-listed suffix may be
 present (JSON, safetensors, ONNX, text), every ``bundle.json`` field is type-checked, and
 version and feature-name mismatches are explained.
+
+Integrity: ``bundle.json`` lists the SHA-256 of every other file of the bundle (``files``);
+loading refuses a file that differs from its hash (a damaged or edited bundle), unless
+``verify=False`` (``--no-verify``) for a bundle edited on purpose. Bundles written before the
+hashes existed load with a warning. Every weight must be a finite number.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import shutil
 import tempfile
@@ -45,7 +51,7 @@ __all__ = [
 
 FORMAT = "emolens-bundle"
 #: major.minor; a different major cannot be read, a newer minor is read with a warning.
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: ``files``, the SHA-256 of every file
 META_FILE = "bundle.json"
 PIPELINE_DIR = "pipeline"
 #: Suffixes a bundle may contain. Anything else (.pkl, .joblib, .pt, .npy, .py, ...) is refused.
@@ -104,11 +110,11 @@ class Bundle:
         return int(self.ood.means_.shape[1])
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``bundle.json`` content."""
+        """The ``bundle.json`` content (without ``files``: :func:`save_bundle` adds them)."""
         norm = dict(self.normalisation)
         return {
             "format": FORMAT,
-            "format_version": self.format_version,
+            "format_version": FORMAT_VERSION,
             "created": self.created or _now(),
             "versions": self.versions or package_versions(),
             "feature_set": self.feature_set,
@@ -149,26 +155,110 @@ def save_bundle(bundle: Bundle, path: str | Path) -> Path:
     if (path / PIPELINE_DIR).exists():
         shutil.rmtree(path / PIPELINE_DIR)
     save_pipeline(bundle.pipeline, path / PIPELINE_DIR)
+    _check_finite(bundle.pipeline, bundle.head, bundle.ood, path)
     meta = bundle.to_dict()
+    meta["files"] = file_hashes(path)
     (path / META_FILE).write_text(json.dumps(meta, indent=1, allow_nan=False) + "\n")
     _check_safe_files(path)  # save_pipeline must not have written anything unsafe either
     return path
 
 
-def load_bundle(path: str | Path | None = None, feature_names: list[str] | None = None) -> Bundle:
+def file_hashes(path: Path) -> dict[str, str]:
+    """SHA-256 of every file of a bundle directory but ``bundle.json``, by relative path."""
+    return {
+        f.relative_to(path).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest()
+        for f in sorted(path.rglob("*"))
+        if f.is_file() and f.relative_to(path).as_posix() != META_FILE
+    }
+
+
+def verify_files(path: Path, meta: dict) -> None:
+    """Check the bundle's files against the SHA-256 hashes in ``bundle.json``.
+
+    Every listed file of ``pipeline/`` (what is loaded) must be there with its hash, and
+    every file there must be listed; a changed or missing documentation file (MODEL_CARD.md)
+    only warns. A bundle without hashes (older than format 1.1) loads with a warning.
+
+    Raises:
+        BundleError: naming the file that was changed, removed or added.
+    """
+    listed = meta.get("files")
+    if listed is None:
+        warnings.warn(
+            f"{path} has no file hashes in {META_FILE} (made before emolens checked bundle "
+            "integrity), so its files cannot be checked; save it again with save_bundle to add "
+            "them",
+            UserWarning,
+            stacklevel=3,
+        )
+        return
+    hint = ("; the bundle was damaged or changed after it was saved (if you edited it on "
+            "purpose, load it with --no-verify / verify=False)")
+    actual = file_hashes(path)
+    for name, digest in listed.items():
+        loaded = name.startswith(PIPELINE_DIR + "/")  # the rest is documentation, never read
+        if name not in actual:
+            if loaded:
+                raise BundleError(f"{path}: {name} is listed in {META_FILE} but missing{hint}")
+            warnings.warn(f"{path}: {name} (listed in {META_FILE}) is missing", UserWarning,
+                          stacklevel=3)
+        elif actual[name] != digest:
+            if loaded:
+                raise BundleError(
+                    f"{path}: {name} does not match its SHA-256 in {META_FILE} "
+                    f"({actual[name][:12]}... instead of {digest[:12]}...){hint}")
+            warnings.warn(
+                f"{path}: {name} was changed after the bundle was saved (documentation only, "
+                "the model is unaffected; save the bundle again to record it)", UserWarning,
+                stacklevel=3)
+    extra = sorted(n for n in actual if n not in listed and n.startswith(PIPELINE_DIR + "/"))
+    if extra:
+        raise BundleError(f"{path}: {', '.join(extra)} not listed in {META_FILE}{hint}")
+
+
+def _check_finite(pipeline, head, ood, path) -> None:
+    """Every learned number of the pipeline, head and out-of-domain scorer is finite."""
+    import torch
+
+    bad = []
+    for name, step in getattr(pipeline, "steps", []):
+        if step == "passthrough":
+            continue
+        for attr, value in vars(step).items():
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f" and not np.isfinite(value).all():
+                bad.append(f"{name}.{attr}")
+            elif isinstance(value, torch.nn.Module):
+                bad += [f"{name}.{attr}.{k}" for k, t in value.state_dict().items()
+                        if t.is_floating_point() and not torch.isfinite(t).all()]
+    for label, part in (("head", head), ("ood", ood)):
+        for attr, value in vars(part).items():
+            if isinstance(value, (np.ndarray, float)) and np.asarray(value).dtype.kind == "f" \
+                    and not np.isfinite(value).all() and not attr.startswith("threshold"):
+                bad.append(f"{label}.{attr}")
+    bad = list(dict.fromkeys(b.replace(".encoder_.", ".module_.encoder.") for b in bad))
+    if bad:
+        raise BundleError(
+            f"{path}: weights that are not finite numbers (NaN or infinite) in "
+            f"{', '.join(bad[:6])}{' ...' if len(bad) > 6 else ''}; the bundle is damaged")
+
+
+def load_bundle(path: str | Path | None = None, feature_names: list[str] | None = None,
+                verify: bool = True) -> Bundle:
     """Read and validate a bundle.
 
     Args:
         path: bundle directory or .zip; None = the default model shipped with emolens.
         feature_names: the extractor's column names to check the bundle against (optional).
+        verify: check every file against its SHA-256 in ``bundle.json`` (False: for a bundle
+            edited on purpose; the weights must still be finite).
 
     Returns:
         The bundle.
 
     Raises:
-        BundleError: missing/unsafe files, bad JSON types, incompatible format version,
-            feature-name mismatch. Warns (UserWarning) on newer minor format versions and
-            different package versions.
+        BundleError: missing/unsafe/changed files, bad JSON types, incompatible format
+            version, feature-name mismatch, non-finite weights. Warns (UserWarning) on newer
+            minor format versions, different package versions and bundles without hashes.
     """
     from emolens.models import load_pipeline
 
@@ -180,7 +270,7 @@ def load_bundle(path: str | Path | None = None, feature_names: list[str] | None 
             raise BundleError(f"{path} is neither a bundle directory nor a .zip archive")
         with tempfile.TemporaryDirectory() as tmp:
             _safe_extract(path, Path(tmp))
-            return load_bundle(Path(tmp), feature_names)
+            return load_bundle(Path(tmp), feature_names, verify)
     if not (path / META_FILE).is_file():
         raise BundleError(f"{path} is not a model bundle: {META_FILE} is missing")
     _check_safe_files(path)
@@ -189,6 +279,8 @@ def load_bundle(path: str | Path | None = None, feature_names: list[str] | None 
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise BundleError(f"{path / META_FILE} is not valid JSON: {err}") from None
     validate_meta(meta)
+    if verify:
+        verify_files(path, meta)
     if feature_names is not None:
         check_feature_names(meta["feature_names"], feature_names)
     if not (path / PIPELINE_DIR).is_dir():
@@ -206,6 +298,7 @@ def load_bundle(path: str | Path | None = None, feature_names: list[str] | None 
         raise BundleError(f"head labels {head.labels_} differ from bundle labels {meta['labels']}")
     if ood.means_.shape[1] != meta["latent_dim"]:
         raise BundleError("out-of-domain scorer and latent_dim disagree")
+    _check_finite(pipeline, head, ood, path)
     return Bundle(
         pipeline=pipeline, head=head, ood=ood, feature_set=meta["feature_set"],
         feature_names=list(meta["feature_names"]), labels=list(meta["labels"]),
@@ -247,6 +340,12 @@ def validate_meta(meta: Any) -> None:
                 f"got {type(meta[key]).__name__} ({str(meta[key])[:40]!r})"
             )
     _check_format_version(meta["format_version"])
+    files = meta.get("files")
+    if files is not None and not (
+        isinstance(files, dict)
+        and all(isinstance(k, str) and isinstance(v, str) and len(v) == 64 for k, v in files.items())
+    ):
+        raise BundleError(f"{META_FILE}: 'files' must map file names to SHA-256 hex digests")
     for key in ("feature_names", "labels"):
         if not meta[key] or not all(isinstance(x, str) for x in meta[key]):
             raise BundleError(f"{META_FILE}: {key!r} must be a non-empty list of strings")

@@ -10,12 +10,18 @@ from typing import Annotated, Optional
 import typer
 
 
-def _load(model: Optional[Path]):
+#: ``--no-verify`` of every command that loads a bundle.
+NoVerify = Annotated[
+    bool, typer.Option("--no-verify", help="Load a bundle whose files differ from the SHA-256 "
+                       "hashes in its bundle.json (one you edited on purpose).")]
+
+
+def _load(model: Optional[Path], no_verify: bool = False):
     from emolens.deploy.bundle import BundleError
     from emolens.deploy.predict import Predictor
 
     try:
-        return Predictor(model)
+        return Predictor(model, verify=not no_verify)
     except BundleError as err:
         raise typer.BadParameter(str(err), param_hint="--model") from None
 
@@ -64,6 +70,7 @@ def predict(
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Feature extraction processes.")] = 1,
     cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Feature cache folder.")] = None,
+    no_verify: NoVerify = False,
 ) -> None:
     """Predict emotions: one row per file with label, probabilities, latent position and an
     out-of-domain score/flag (file, label, p_neutral, p_happy, p_sad, p_angry, z1, z2,
@@ -77,7 +84,7 @@ def predict(
     modes = sum([bool(inputs), stream is not None, mic])
     if modes != 1:
         raise typer.BadParameter("give input files/folders/manifests, or --stream FILE, or --mic (one of them)")
-    predictor = _load(model)
+    predictor = _load(model, no_verify)
     if stream is not None or mic:
         _stream(predictor, stream, mic, window, hop, duration, output, fmt, plot, err)
         return
@@ -103,6 +110,16 @@ def predict(
     _write(result.table, output, fmt)
     if len(result.table) == 0:
         raise typer.Exit(1)
+    from emolens.deploy.predict import LONG_RECORDING_S, long_recordings
+
+    long = long_recordings(result.table["file"])
+    if long:
+        f, seconds = long[0]
+        more = f" and {len(long) - 1} more" if len(long) > 1 else ""
+        err.print(f"note: {Path(f).name} ({seconds:.0f} s){more} is longer than "
+                  f"{LONG_RECORDING_S:.0f} s and got one label for the whole recording; "
+                  "for a timeline over sliding windows use: emolens predict --stream FILE",
+                  highlight=False, markup=False)
 
 
 def _stream(predictor, stream, mic, window, hop, duration, output, fmt, plot, err) -> None:
@@ -153,6 +170,7 @@ def export(
         typer.Option(help="Include z-scoring with the training statistics (--no-scaler: the graph "
                           "expects features already normalised per speaker/corpus and clipped)."),
     ] = True,
+    no_verify: NoVerify = False,
 ) -> None:
     """Export scaler + encoder + classifier + calibrated head as ONNX.
 
@@ -164,7 +182,7 @@ def export(
     from emolens.deploy.bundle import BundleError
     from emolens.deploy.onnx_export import export_onnx
 
-    predictor = _load(bundle)
+    predictor = _load(bundle, no_verify)
     try:
         path = export_onnx(predictor.bundle, output, include_scaler=scaler)
     except BundleError as err:

@@ -27,7 +27,7 @@ from emolens.deploy.bundle import (
 )
 from emolens.deploy.calibration import classifier_scores
 
-__all__ = ["Applied", "Prediction", "Predictor", "collect_inputs"]
+__all__ = ["Applied", "Prediction", "Predictor", "collect_inputs", "long_recordings"]
 
 
 @dataclass
@@ -67,10 +67,11 @@ class Predictor:
 
     Args:
         bundle: a Bundle, a bundle path, or None for the default model.
+        verify: check the bundle's files against their SHA-256 in ``bundle.json``.
     """
 
-    def __init__(self, bundle: Bundle | str | os.PathLike | None = None):
-        self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+    def __init__(self, bundle: Bundle | str | os.PathLike | None = None, verify: bool = True):
+        self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle, verify=verify)
         steps = getattr(self.bundle.pipeline, "named_steps", {})
         missing = [s for s in ("scale", "reduce", "clf") if s not in steps]
         if missing:
@@ -241,6 +242,26 @@ class Predictor:
         if values is None:
             raise AudioError(reason)
         return pd.DataFrame(values, columns=columns)
+
+
+#: Batch prediction gives one label per file: above this many seconds (several utterances,
+#: likely several emotions) ``emolens predict`` points to ``--stream``.
+LONG_RECORDING_S = 30.0
+
+
+def long_recordings(files, limit: float = LONG_RECORDING_S) -> list[tuple[str, float]]:
+    """``(file, seconds)`` of the files longer than ``limit`` (from the header, no decoding)."""
+    import soundfile as sf
+
+    out = []
+    for f in files:
+        try:
+            seconds = float(sf.info(str(f)).duration)
+        except Exception:  # noqa: BLE001 - it was predicted, so it is readable; never fail here
+            continue
+        if seconds > limit:
+            out.append((str(f), seconds))
+    return out
 
 
 def collect_inputs(inputs, by: str | None = None):

@@ -89,14 +89,14 @@ def stream_signal(predictor: Predictor, signal: np.ndarray, sr: int, window: flo
 def stream_file(predictor: Predictor, path: str | Path, window: float = 3.0, hop: float = 1.0,
                 on_window=None) -> pd.DataFrame:
     """Sliding-window timeline of an audio file (read with soundfile, any rate/channels)."""
-    import soundfile as sf
+    from emolens.features.audio import AudioError, read_audio
 
-    from emolens.features.audio import AudioError
-
-    try:
-        signal, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, OSError, RuntimeError, ValueError) as err:
-        raise AudioError(f"{path}: not a readable audio file ({err})") from err
+    if not Path(path).exists():  # as emolens.corpora.discover_inputs says it in batch mode
+        raise AudioError(f"{path} does not exist")
+    try:  # the checks and messages of batch prediction (empty, not audio ...)
+        signal, sr = read_audio(path)
+    except AudioError as err:
+        raise AudioError(f"{path}: {err}") from err
     return stream_signal(predictor, signal.mean(axis=1), sr, window, hop, on_window)
 
 

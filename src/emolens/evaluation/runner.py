@@ -6,6 +6,7 @@ the test sets are explained in :mod:`emolens.evaluation.protocols`.
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import time
@@ -350,8 +351,8 @@ def _evaluate(spec, pipe, split: Split, seed: int, data: RunData, config: Experi
                         )
                 finally:
                     shift_log.disabled = disabled
-                if report.flagged:
-                    shifts.append((t.name, report.message))
+                if report.flagged:  # the numbers, summarised over fits by shift_notes
+                    shifts.append((t.name, report.as_dict()))
             except Exception as err:  # noqa: BLE001 - a diagnosis must never stop a run
                 shifts.append((t.name, f"diagnosis failed: {type(err).__name__}: {err}"))
         frame = pd.DataFrame(
@@ -377,6 +378,10 @@ def _evaluate(spec, pipe, split: Split, seed: int, data: RunData, config: Experi
 def _fit_chunk(spec, runs, data, config):
     import torch
     from threadpoolctl import threadpool_limits
+
+    from emolens._parallel import tolerate_worker_memory
+
+    tolerate_worker_memory()  # a fit's memory is no leak (loky would restart the worker)
 
     # Many tiny fits: extra torch/BLAS threads only contend (PCA's SVD on 2 cores shared
     # with other work was 100x slower with threads); parallelism is across chunks instead.
@@ -630,25 +635,80 @@ def write_summary(
     return text
 
 
-def shift_notes(shifts: list[tuple[str, str, str]], n_runs: dict[tuple[str, str], int]) -> list[str]:
-    """One line per test set and diagnosis flagged by the distribution-shift check.
+def _span(values, fmt: str = "{:.2f}", scale: float = 1.0) -> str:
+    """``a`` when every value prints alike, else ``a–b`` (min–max over fits)."""
+    lo, hi = (fmt.format(scale * v) for v in (min(values), max(values)))
+    return lo if lo == hi else f"{lo}–{hi}"
 
-    Models that share a scaler get the same diagnosis; they are listed together rather than
-    repeating the message once per model.
+
+def _fits(models: dict[str, int], n_runs: dict, test: str) -> str:
+    return ", ".join(f"{m} ({k} of {n_runs.get((m, test), '?')} fits)" for m, k in models.items())
+
+
+def shift_notes(shifts: list[tuple[str, str, dict | str]],
+                n_runs: dict[tuple[str, str], int]) -> list[str]:
+    """One paragraph per test set (and normalisation) flagged by the distribution-shift check,
+    summarised over every flagged fit: how many fits of which model, the range of each number
+    over them, and how the collapsed fits split between classes.
+
+    Args:
+        shifts: ``(model, test set, report)`` per flagged fit: ``ShiftReport.as_dict()``, or a
+            message string (a diagnosis that failed).
+        n_runs: fits per ``(model, test set)``.
     """
-    counts: dict[tuple[str, str], int] = {}
-    first: dict[tuple[str, str], str] = {}
-    for model, test, message in shifts:
-        counts[(model, test)] = counts.get((model, test), 0) + 1
-        first.setdefault((model, test), message)
-    grouped: dict[tuple[str, str], list[str]] = {}
-    for (model, test), message in first.items():
-        flagged = f"{model} ({counts[(model, test)]} of {n_runs.get((model, test), '?')} runs)"
-        grouped.setdefault((test, message), []).append(flagged)
-    return [
-        f"{test}, flagged for {', '.join(models)}: {message}"
-        for (test, message), models in grouped.items()
-    ]
+    groups: dict[tuple[str, str], list[tuple[str, dict]]] = {}
+    failed: dict[tuple[str, str], list[str]] = {}
+    for model, test, report in shifts:
+        if isinstance(report, dict):
+            groups.setdefault((test, report["normalisation"]), []).append((model, report))
+        else:
+            failed.setdefault((test, str(report)), []).append(model)
+    notes = []
+    for (test, norm), items in groups.items():
+        parts = []
+        shifted = [(m, r) for m, r in items if r["shifted"]]
+        if shifted:
+            reps = [r for _, r in shifted]
+            counts = collections.Counter(m for m, _ in shifted)
+            clip = reps[0]["clip"] if reps[0]["clip"] is not None else 10.0
+            worst: dict[str, list[float]] = {}
+            for r in reps:
+                for feature, z in r["worst_features"][:3]:
+                    worst.setdefault(feature, []).append(z)
+            top = sorted(worst, key=lambda f: -len(worst[f]))[:3]
+            feats = ", ".join(f"{f} (median z {_span(worst[f], '{:+.1f}')}, in {len(worst[f])} "
+                              f"of {len(reps)})" for f in top)
+            parts.append(
+                f"lies far outside the training distribution under {norm} for "
+                f"{_fits(counts, n_runs, test)}: median |z| "
+                f"{_span([r['median_abs_z'] for r in reps])} (training "
+                f"{_span([r['train_median_abs_z'] for r in reps])}), "
+                f"{_span([r['share_shifted_features'] for r in reps], '{:.0f}', 100)} % of the "
+                f"features shifted by more than 1 sd (median), "
+                f"{_span([r['share_clipped'] for r in reps], '{:.1f}', 100)} % of values beyond "
+                f"±{clip:g} sd; most shifted features: {feats}.")
+        collapsed: dict[str, list[dict]] = {}
+        for m, r in items:
+            if r["collapsed"]:
+                collapsed.setdefault(m, []).append(r)
+        if collapsed:
+            per_model = []
+            for m, reps in collapsed.items():
+                classes = collections.Counter(str(r["majority_class"]) for r in reps)
+                split = ", ".join(f"{c} in {k}" for c, k in classes.most_common())
+                per_model.append(
+                    f"{m} in {len(reps)} of {n_runs.get((m, test), '?')} fits (onto {split}; "
+                    f"{_span([r['majority_share'] for r in reps], '{:.0f}', 100)} % of the "
+                    "predictions in one class)")
+            parts.append("Predictions collapsed onto one class for " + "; ".join(per_model)
+                         + " (typical of an RBF-SVC on shifted features; the confusion matrix "
+                         "sums all fits).")
+        fixes = list(dict.fromkeys(r["fix"] for _, r in items if r.get("fix")))
+        notes.append(f"{test}: " + " ".join(parts + fixes))
+    for (test, message), models in failed.items():
+        counts = collections.Counter(models)
+        notes.append(f"{test}, {_fits(counts, n_runs, test)}: {message}")
+    return notes
 
 
 # -- the run -------------------------------------------------------------------------------

@@ -49,6 +49,19 @@ def load_audio(path: str | os.PathLike) -> np.ndarray:
         AudioError: with the reason the file cannot be used (missing, empty, not audio,
             corrupt, too short, silent, sampling rate too low, non-finite samples).
     """
+    return prepare_signal(*read_audio(path))
+
+
+def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Read one audio file as it is, with the same checks and messages as :func:`load_audio`
+    (missing, directory, empty, not audio) but no conversion: for streaming.
+
+    Returns:
+        ``(samples x channels float32 array, sampling rate)``.
+
+    Raises:
+        AudioError: with the reason the file cannot be read.
+    """
     import soundfile as sf
 
     path = os.fspath(path)
@@ -69,7 +82,7 @@ def load_audio(path: str | os.PathLike) -> np.ndarray:
     except (OSError, RuntimeError, ValueError, TypeError) as err:
         # soundfile raises a few plain exceptions for truncated or odd headers.
         raise AudioError(f"not a readable audio file ({err})") from err
-    return prepare_signal(signal, sr)
+    return signal, sr
 
 
 def prepare_signal(signal: np.ndarray, sr: int) -> np.ndarray:

@@ -2,8 +2,14 @@
 
 Layout of ``cache_dir``::
 
-    <config-key>.json                      the configuration and its column names
-    <config-key>/<sha256[:2]>/<sha256>.npy one float64 array per audio content
+    <config-key>.json                        the configuration and its column names
+    <config-key>/<sha256[:2]>/<sha256>.npy   one float64 array per audio content
+    <config-key>/<sha256[:2]>/<sha256>.claim while a process computes that entry
+
+Claims coordinate processes that extract into the same cache at once (two ``emolens
+extract`` or ``run`` on one corpus): the first to create the claim file (an exclusive create)
+computes the entry, the others wait for it and read it. A claim whose process has died (same
+machine) or that is older than :data:`CLAIM_TIMEOUT` (another machine) is taken over.
 
 The key is the SHA-256 of the file *bytes*, never its path, so a moved or renamed corpus
 keeps its cache and two copies of one file are computed once. Every file is written to a
@@ -16,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +36,10 @@ CACHE_ENV = "EMOLENS_CACHE"
 _TMP_SUFFIX = ".tmp"
 #: Temporary files older than this were left by a killed run and are removed.
 _STALE_TMP_SECONDS = 24 * 3600
+_CLAIM_SUFFIX = ".claim"
+#: Seconds after which a claim of a process on another machine (whose life cannot be
+#: checked) is taken over. One file takes seconds; a claim this old belongs to a dead run.
+CLAIM_TIMEOUT = 30 * 60
 
 
 def default_cache_dir() -> Path:
@@ -150,6 +161,68 @@ class FeatureCache:
         blob = json.dumps(meta, indent=1).encode()
         atomic_write_bytes(self.cache_dir / f"{self.config.key}.json", lambda h: h.write(blob))
         self._columns = list(columns)
+
+    # -- claims: one process computes an entry, the others wait for it ------------------
+    def claim_path(self, content_hash: str) -> Path:
+        return self.folder / content_hash[:2] / f"{content_hash}{_CLAIM_SUFFIX}"
+
+    def claim(self, content_hash: str) -> bool:
+        """Claim the computation of an entry for this process.
+
+        Returns:
+            True when this process now holds the claim (it must :meth:`release` it); False
+            when a live process holds it.
+        """
+        path = self.claim_path(content_hash)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+            except FileExistsError:
+                if not self._stale(path):
+                    return False
+                try:  # its owner is gone: take it over (whoever re-creates it first wins)
+                    path.unlink()
+                except FileNotFoundError:
+                    pass
+                continue
+            with os.fdopen(fd, "w") as handle:
+                json.dump({"host": socket.gethostname(), "pid": os.getpid(),
+                           "time": time.time()}, handle)
+            return True
+        return False
+
+    def release(self, content_hash: str) -> None:
+        """Give up a claim of this process (after :meth:`put`, or when the file failed)."""
+        try:
+            self.claim_path(content_hash).unlink()
+        except FileNotFoundError:
+            pass
+
+    def claimed(self, content_hash: str) -> bool:
+        """A live process holds the claim of this entry."""
+        path = self.claim_path(content_hash)
+        return path.exists() and not self._stale(path)
+
+    @staticmethod
+    def _stale(path: Path) -> bool:
+        try:
+            age = time.time() - path.stat().st_mtime
+            owner = json.loads(path.read_text())
+            host, pid = owner["host"], int(owner["pid"])
+        except FileNotFoundError:
+            return True
+        except (OSError, ValueError, KeyError, TypeError):
+            return age > 5.0  # being written right now, or damaged
+        if host != socket.gethostname():
+            return age > CLAIM_TIMEOUT
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # someone else's live process
+            pass
+        return age > CLAIM_TIMEOUT and pid != os.getpid()
 
     def purge_stale_temporaries(self) -> int:
         """Remove temporary files left by killed runs (older than a day); returns the count."""

@@ -120,7 +120,11 @@ def extract(
     console.print(
         f"{n_files} files -> {escape(str(output))} "
         f"({result.features.shape[1]} {features} features; "
-        f"{result.n_cached} from cache, {result.n_computed} computed), "
+        f"{result.n_cached} from cache"
+        + (f" ({result.n_waited} computed meanwhile by another process)" if result.n_waited else "")
+        + f", {result.n_computed} computed"
+        + (f", {result.n_shared} byte-identical to another file (read once)"
+           if result.n_shared else "") + "), "
         f"{len(result.skipped)} skipped"
         + (f" -> {escape(str(skipped_csv))}" if len(result.skipped) else ""),
         highlight=False,

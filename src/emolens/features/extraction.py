@@ -28,6 +28,9 @@ from emolens.features.audio import TARGET_SR, AudioError, load_audio
 from emolens.features.cache import FeatureCache, default_cache_dir, hash_file
 from emolens.features.sets import FeatureConfig, HybridConfig, get_config
 
+#: Seconds between looks at entries another process is computing.
+CLAIM_POLL = 0.2
+
 #: Result of one file from a worker: (values, columns or None, reason or None).
 TaskResult = tuple[np.ndarray | None, list[str] | None, str | None]
 
@@ -43,8 +46,13 @@ class Extraction:
         skipped: DataFrame with columns ``file, reason``: one row per file that could not
             be processed.
         feature_set: emolens name of the feature set.
-        n_cached: files served from the cache.
+        n_cached: files served from the cache (those computed meanwhile by another process
+            included).
         n_computed: files computed in this run.
+        n_shared: files whose bytes are identical to another file of the list: read once,
+            so neither cached nor computed for themselves.
+        n_waited: of ``n_cached``, entries another process was computing at the same time
+            (this run waited for them instead of computing them again).
     """
 
     features: pd.DataFrame
@@ -52,6 +60,8 @@ class Extraction:
     feature_set: str = "egemaps"
     n_cached: int = 0
     n_computed: int = 0
+    n_shared: int = 0
+    n_waited: int = 0
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -285,22 +295,70 @@ def extract(
         timings["hash_and_lookup"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        tasks = [(digest, group[0]) for digest, group in todo.items()]
-        n_computed = 0
-        for digest, (values, cols, reason) in _run(tasks, config, jobs, scheduler, columns):
-            group = todo[digest]
-            if values is None:
-                for path in group:
-                    reasons[path] = reason or "unknown error"
-            else:
-                if cols is not None and columns is None:
-                    columns = cols
-                    cache.set_columns(cols)
-                cache.put(digest, values)
-                n_computed += 1
-                for path in group:
-                    results[path] = values
-            advance(len(group))
+        claimed: set[str] = set()
+        n_computed = n_waited = 0
+
+        def compute(digests):
+            # Only entries this process claimed: another process computing the same cache
+            # is never duplicated; its entries are waited for below.
+            nonlocal columns, n_computed
+            tasks = [(d, todo[d][0]) for d in digests]
+            for digest, (values, cols, reason) in _run(tasks, config, jobs, scheduler, columns):
+                group = todo[digest]
+                if values is None:
+                    for path in group:
+                        reasons[path] = reason or "unknown error"
+                else:
+                    if cols is not None and columns is None:
+                        columns = cols
+                        cache.set_columns(cols)
+                    cache.put(digest, values)
+                    n_computed += 1
+                    for path in group:
+                        results[path] = values
+                cache.release(digest)
+                claimed.discard(digest)
+                advance(len(group))
+
+        def take(digests) -> tuple[list[str], list[str]]:
+            """Claim what nobody computes; serve what appeared meanwhile. Returns (ours,
+            held by another live process)."""
+            nonlocal n_waited
+            mine, others = [], []
+            for digest in digests:
+                if cache.claim(digest):
+                    claimed.add(digest)
+                    cached = cache.get(digest)  # finished by another process since the lookup
+                    if cached is None or (width is not None and cached.shape[1] != width):
+                        mine.append(digest)
+                        continue
+                    cache.release(digest)
+                    claimed.discard(digest)
+                else:
+                    cached = cache.get(digest)
+                    if cached is None:
+                        others.append(digest)
+                        continue
+                n_waited += 1
+                for path in todo[digest]:
+                    results[path] = cached
+                advance(len(todo[digest]))
+            return mine, others
+
+        try:
+            mine, waiting = take(list(todo))
+            compute(mine)
+            while waiting:
+                time.sleep(CLAIM_POLL)
+                ready = [d for d in waiting if cache.get(d) is not None or not cache.claimed(d)]
+                if ready:
+                    waiting = [d for d in waiting if d not in set(ready)]
+                    mine, others = take(ready)
+                    waiting += others
+                    compute(mine)
+        finally:
+            for digest in claimed:  # interrupted: let other processes take these over
+                cache.release(digest)
         timings["compute"] = time.perf_counter() - t0
     if n_computed:
         cache.purge_stale_temporaries()
@@ -323,8 +381,10 @@ def extract(
         features=features,
         skipped=skipped,
         feature_set=config.name,
-        n_cached=n_cached,
+        n_cached=n_cached + n_waited,
         n_computed=n_computed,
+        n_shared=len(paths) - len(reasons) - n_cached - n_waited - n_computed,
+        n_waited=n_waited,
         timings=timings,
     )
 
@@ -360,7 +420,7 @@ def _combine(parts: list[Extraction], paths: list[str], config: HybridConfig) ->
     return Extraction(
         features=features, skipped=skipped, feature_set=config.name,
         n_cached=min(p.n_cached for p in parts), n_computed=max(p.n_computed for p in parts),
-        timings=timings,
+        n_shared=parts[0].n_shared, n_waited=max(p.n_waited for p in parts), timings=timings,
     )
 
 

@@ -52,6 +52,7 @@ class ShiftReport:
         shifted: the test set lies far outside the training distribution.
         collapsed: predictions collapsed onto one class.
         message: human-readable verdict with the numbers and the suggested fix ("" if fine).
+        fix: the suggested fix alone ("" if fine).
     """
 
     normalisation: str
@@ -67,6 +68,8 @@ class ShiftReport:
     shifted: bool = False
     collapsed: bool = False
     message: str = ""
+    #: the suggested fix (part of ``message``), for summaries over several fits
+    fix: str = ""
 
     @property
     def flagged(self) -> bool:
@@ -183,7 +186,8 @@ def distribution_shift(
                 f"{report.majority_class!s} (prediction collapse, typical of an RBF-SVC on "
                 "shifted features)."
             )
-        parts.append(_FIX.get(scaler_fitted.by, _FIX[None]))
+        report.fix = _FIX.get(scaler_fitted.by, _FIX[None])
+        parts.append(report.fix)
         report.message = " ".join(parts)
         log.warning(report.message)
     return report

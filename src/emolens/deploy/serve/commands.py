@@ -72,6 +72,9 @@ def serve(
                                                              "one request), MB.")] = 200.0,
     max_duration: Annotated[float, typer.Option(min=1.0, help="Longest file, seconds.")] = 600.0,
     max_files: Annotated[int, typer.Option(min=1, help="Most files per request.")] = 100,
+    no_verify: Annotated[bool, typer.Option(
+        "--no-verify", help="Load a bundle whose files differ from the SHA-256 hashes in its "
+                            "bundle.json (one you edited on purpose).")] = False,
 ) -> None:
     """A local web page: add recordings, see where they land on the model's latent map,
     why (feature groups, DeepLIFT), and the timeline of long clips; JSON API under /api
@@ -106,7 +109,7 @@ def serve(
     from emolens.deploy.commands import _load
     from emolens.deploy.serve.app import Settings, create_app
 
-    predictor = _load(model)
+    predictor = _load(model, no_verify)
     settings = Settings(max_upload_mb=max_upload_mb, max_files=max_files,
                         max_duration=max_duration, keep=keep, runs=runs)
     err.print("loading the model and warming up...", markup=False)
