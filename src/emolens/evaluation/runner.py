@@ -526,6 +526,63 @@ def _markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _ci_lines(results: pd.DataFrame, models: list[str], bootstrap: int) -> list[str]:
+    """summary.md: the bootstrap 95 % CI table of UA (nothing without bounds)."""
+    lines: list[str] = []
+    held = results[results["role"] != "train"]
+    if held["ua_low"].notna().any():
+        ci = held.groupby(["train", "test", "model"], sort=False)[["ua_low", "ua_high"]].mean()
+        table = []
+        for (train, test), g in ci.groupby(level=[0, 1], sort=False):
+            row = {"train": train, "test": test}
+            for m in models:
+                if (train, test, m) in g.index:
+                    lo, hi = g.loc[(train, test, m)]
+                    row[m] = f"[{lo * 100:.1f}, {hi * 100:.1f}]"
+                else:
+                    row[m] = "—"
+            table.append(row)
+        lines += [
+            f"## Bootstrap 95 % CI of UA (%; {bootstrap} resamples of the test "
+            "utterances per run, bounds averaged over seeds × folds)",
+            "",
+            _markdown(pd.DataFrame(table)),
+            "",
+        ]
+    return lines
+
+
+def _parameter_and_data_lines(models: list[str], n_params: dict, data: RunData) -> list[str]:
+    """summary.md: learned parameters per model, corpora used and files skipped."""
+    lines: list[str] = []
+    lines += ["## Parameters", "", "| model | learned parameters | of which encoder |", "|---|---|---|"]
+    for m in models:
+        counts = n_params.get(m, {})
+        lines.append(f"| {m} | {counts.get('total', '—')} | {counts.get('encoder', '—')} |")
+    lines += [
+        "",
+        "Learned parameters = network weights (encoder + decoder) + classifier "
+        "(`emolens.models.n_parameters`); scaler statistics excluded.",
+        "",
+        "## Data",
+        "",
+        "| corpus | role | utterances used | speakers | dropped (no 4-class label) |",
+        "|---|---|---|---|---|",
+    ]
+    for corpus in data.train + data.test:
+        sel = data.manifest[data.manifest["corpus"] == corpus]
+        role = "train" if corpus in data.train else "test"
+        lines.append(
+            f"| {corpus} | {role} | {len(sel)} | {sel['speaker'].nunique()} | "
+            f"{data.dropped.get(corpus, 0)} |"
+        )
+    lines += ["", f"Files skipped during feature extraction: {len(data.skipped)} (skipped.csv)."]
+    if len(data.skipped):
+        for reason, n in data.skipped["reason"].astype(str).value_counts().head(5).items():
+            lines.append(f"- {n} × {reason}")
+    return lines
+
+
 def write_summary(
     out: Path,
     config: ExperimentConfig,
@@ -570,51 +627,8 @@ def write_summary(
         _markdown(summary_table(results, "macro_f1", models)),
         "",
     ]
-    held = results[results["role"] != "train"]
-    if held["ua_low"].notna().any():
-        ci = held.groupby(["train", "test", "model"], sort=False)[["ua_low", "ua_high"]].mean()
-        table = []
-        for (train, test), g in ci.groupby(level=[0, 1], sort=False):
-            row = {"train": train, "test": test}
-            for m in models:
-                if (train, test, m) in g.index:
-                    lo, hi = g.loc[(train, test, m)]
-                    row[m] = f"[{lo * 100:.1f}, {hi * 100:.1f}]"
-                else:
-                    row[m] = "—"
-            table.append(row)
-        lines += [
-            f"## Bootstrap 95 % CI of UA (%; {config.bootstrap} resamples of the test "
-            "utterances per run, bounds averaged over seeds × folds)",
-            "",
-            _markdown(pd.DataFrame(table)),
-            "",
-        ]
-    lines += ["## Parameters", "", "| model | learned parameters | of which encoder |", "|---|---|---|"]
-    for m in models:
-        counts = n_params.get(m, {})
-        lines.append(f"| {m} | {counts.get('total', '—')} | {counts.get('encoder', '—')} |")
-    lines += [
-        "",
-        "Learned parameters = network weights (encoder + decoder) + classifier "
-        "(`emolens.models.n_parameters`); scaler statistics excluded.",
-        "",
-        "## Data",
-        "",
-        "| corpus | role | utterances used | speakers | dropped (no 4-class label) |",
-        "|---|---|---|---|---|",
-    ]
-    for corpus in data.train + data.test:
-        sel = data.manifest[data.manifest["corpus"] == corpus]
-        role = "train" if corpus in data.train else "test"
-        lines.append(
-            f"| {corpus} | {role} | {len(sel)} | {sel['speaker'].nunique()} | "
-            f"{data.dropped.get(corpus, 0)} |"
-        )
-    lines += ["", f"Files skipped during feature extraction: {len(data.skipped)} (skipped.csv)."]
-    if len(data.skipped):
-        for reason, n in data.skipped["reason"].astype(str).value_counts().head(5).items():
-            lines.append(f"- {n} × {reason}")
+    lines += _ci_lines(results, models, config.bootstrap)
+    lines += _parameter_and_data_lines(models, n_params, data)
     lines += ["", "## Distribution shift", ""]
     lines += [f"- {note}" for note in shift_notes] or ["- no warning"]
     lines += [
@@ -724,61 +738,21 @@ def shift_notes(shifts: list[tuple[str, str, dict | str]],
 
 
 # -- the run -------------------------------------------------------------------------------
-def run_experiment(
-    config: ExperimentConfig, out: str | Path | None = None, progress: bool = True, console=None,
-    overwrite: bool = False,
-) -> Path:
-    """Run an experiment and write its results directory.
-
-    Nothing is written before the manifests are read and checked against the protocol;
-    an output folder holding another run is refused (see :func:`prepare_output`).
-
-    Args:
-        config: a validated experiment (:func:`emolens.evaluation.config.load_config`).
-        out: output folder; overrides ``config.output``.
-        progress: show progress bars.
-        console: a ``rich.console.Console`` for log lines (default: stderr).
-        overwrite: replace another run in ``out`` (removes only what a run writes).
+def _fit_plan(plan: dict, data: RunData, config: ExperimentConfig, out: Path, progress: bool,
+              console) -> tuple[list, list, list, dict]:
+    """Fit every model x seed x split of ``plan`` (:func:`_fit_all`), saving the pipelines,
+    with a progress bar and one UA line per finished model.
 
     Returns:
-        the results directory.
+        ``(result rows, prediction frames, (model, test, shift report) triples, parameter
+        counts per model)``.
     """
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from emolens.models import n_parameters, save_pipeline
     from emolens.models.factory import parameter_counts
 
-    console = console or Console(stderr=True)
-    out = Path(out).expanduser().resolve() if out is not None else config.output
-    t0 = time.perf_counter()
-    manifests = read_manifests(config, console)
-    check_features(config)
-    mode = prepare_output(out, config, overwrite)
-    if mode != "new":
-        console.log(f"{'resuming the run in' if mode == 'resume' else 'replacing the run in'} {out}")
-    before = set(p.name for p in out.iterdir()) if out.is_dir() else set()
-    owned_before = set(_owned(out)) & before
-    out.mkdir(parents=True, exist_ok=True)
-    (out / R.CONFIG).write_text(config_toml(config), encoding="utf-8")
-
-    data = load_data(config, progress=progress, console=console, manifests=manifests)
-    t_feat = time.perf_counter()
-    data.manifest.to_csv(out / R.MANIFEST, index=False)
-    data.features.loc[data.manifest["file"]].to_parquet(out / R.FEATURES)
-    data.skipped.to_csv(out / R.SKIPPED, index=False)
-
-    plan = {
-        seed: make_splits(
-            data.manifest, config.protocol, data.train, data.test, config.folds, config.split, seed
-        )
-        for seed in config.seeds
-    }
     total = sum(len(s) for s in plan.values()) * len(config.models)
-    console.log(
-        f"{config.protocol}: {len(plan[config.seeds[0]])} split(s) × {len(config.seeds)} seed(s) "
-        f"× {len(config.models)} model(s) = {total} fits"
-    )
     rows, preds, shifts, n_params = [], [], [], {}
     models_dir = out / R.MODELS_DIR
     with Progress(
@@ -824,6 +798,61 @@ def run_experiment(
             if done[spec.label] == per_model:
                 held = [x["ua"] for x in rows if x["model"] == spec.label and x["role"] != "train"]
                 console.log(f"{spec.label}: mean held-out UA {np.mean(held) * 100:.1f} %")
+    return rows, preds, shifts, n_params
+
+
+def run_experiment(
+    config: ExperimentConfig, out: str | Path | None = None, progress: bool = True, console=None,
+    overwrite: bool = False,
+) -> Path:
+    """Run an experiment and write its results directory.
+
+    Nothing is written before the manifests are read and checked against the protocol;
+    an output folder holding another run is refused (see :func:`prepare_output`).
+
+    Args:
+        config: a validated experiment (:func:`emolens.evaluation.config.load_config`).
+        out: output folder; overrides ``config.output``.
+        progress: show progress bars.
+        console: a ``rich.console.Console`` for log lines (default: stderr).
+        overwrite: replace another run in ``out`` (removes only what a run writes).
+
+    Returns:
+        the results directory.
+    """
+    from rich.console import Console
+
+    console = console or Console(stderr=True)
+    out = Path(out).expanduser().resolve() if out is not None else config.output
+    t0 = time.perf_counter()
+    manifests = read_manifests(config, console)
+    check_features(config)
+    mode = prepare_output(out, config, overwrite)
+    if mode != "new":
+        console.log(f"{'resuming the run in' if mode == 'resume' else 'replacing the run in'} {out}")
+    before = set(p.name for p in out.iterdir()) if out.is_dir() else set()
+    owned_before = set(_owned(out)) & before
+    out.mkdir(parents=True, exist_ok=True)
+    (out / R.CONFIG).write_text(config_toml(config), encoding="utf-8")
+
+    data = load_data(config, progress=progress, console=console, manifests=manifests)
+    t_feat = time.perf_counter()
+    data.manifest.to_csv(out / R.MANIFEST, index=False)
+    data.features.loc[data.manifest["file"]].to_parquet(out / R.FEATURES)
+    data.skipped.to_csv(out / R.SKIPPED, index=False)
+
+    plan = {
+        seed: make_splits(
+            data.manifest, config.protocol, data.train, data.test, config.folds, config.split, seed
+        )
+        for seed in config.seeds
+    }
+    total = sum(len(s) for s in plan.values()) * len(config.models)
+    console.log(
+        f"{config.protocol}: {len(plan[config.seeds[0]])} split(s) × {len(config.seeds)} seed(s) "
+        f"× {len(config.models)} model(s) = {total} fits"
+    )
+    rows, preds, shifts, n_params = _fit_plan(plan, data, config, out, progress, console)
     t_fit = time.perf_counter()
 
     results = pd.DataFrame(rows, columns=R.RESULT_COLUMNS)
