@@ -17,8 +17,7 @@ import pandas as pd
 from emolens.evaluation.config import ExperimentConfig
 from emolens.evaluation.protocols import make_splits
 
-#: File of the selection table in a results directory.
-SELECTION_FILE = "selection.csv"
+from emolens.results import SELECTION as SELECTION_FILE  # noqa: F401 (re-exported)
 
 
 def loco_table(config: ExperimentConfig, data) -> pd.DataFrame:
