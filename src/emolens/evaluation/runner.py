@@ -638,7 +638,7 @@ def write_summary(
 def _span(values, fmt: str = "{:.2f}", scale: float = 1.0) -> str:
     """``a`` when every value prints alike, else ``a–b`` (min–max over fits)."""
     lo, hi = (fmt.format(scale * v) for v in (min(values), max(values)))
-    return lo if lo == hi else f"{lo}–{hi}"
+    return lo if lo == hi else f"{lo} to {hi}" if "+" in fmt else f"{lo}–{hi}"
 
 
 def _fits(models: dict[str, int], n_runs: dict, test: str) -> str:
@@ -701,8 +701,7 @@ def shift_notes(shifts: list[tuple[str, str, dict | str]],
                     f"{_span([r['majority_share'] for r in reps], '{:.0f}', 100)} % of the "
                     "predictions in one class)")
             parts.append("Predictions collapsed onto one class for " + "; ".join(per_model)
-                         + " (typical of an RBF-SVC on shifted features; the confusion matrix "
-                         "sums all fits).")
+                         + " (the confusion matrix sums all fits).")
         fixes = list(dict.fromkeys(r["fix"] for _, r in items if r.get("fix")))
         notes.append(f"{test}: " + " ".join(parts + fixes))
     for (test, message), models in failed.items():
