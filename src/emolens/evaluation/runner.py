@@ -248,8 +248,11 @@ def prepare_output(out: Path, config: ExperimentConfig, overwrite: bool = False)
         new = _identity(config_toml(config))
         if old == new:
             return "resume"
-        diff = next((f"'{a}' there, '{b}' now" for a, b in zip(old, new) if a != b),
-                    f"{len(old)} setting lines there, {len(new)} now")
+        import difflib
+
+        first = next(line for line in difflib.ndiff(old, new) if line[:2] in ("- ", "+ "))
+        diff = (f"'{first[2:]}' there, not now" if first.startswith("-")
+                else f"'{first[2:]}' now, not there")
         raise ConfigError(
             f"output folder '{out}' holds another run with a different configuration "
             f"(first difference: {diff}); writing there would mix the two runs. Use "
