@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "sklearn", "pandas", "scipy", "matplotlib", "opensmile", "captum")
+HEAVY = ("torch", "sklearn", "pandas", "scipy", "matplotlib", "opensmile", "captum",
+         "transformers")
 
 
 def test_cli_import_is_light():
