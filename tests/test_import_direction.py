@@ -11,9 +11,10 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "emolens"
 
-#: Layer of each top-level part of emolens; a module may import its own layer and lower ones.
-#: The base (the package root, ``_lazy``, ``_parallel``, ``palette``) imports no package.
-LAYERS = {"": 0, "_lazy": 0, "_parallel": 0, "palette": 0, "data": 0,
+#: Layer of each top-level part of emolens; a module may import its own part and lower layers.
+#: The package root (``LABELS``) is below all; the base modules (``_lazy``, ``_parallel``,
+#: ``palette``, ``results``) import no package.
+LAYERS = {"": -1, "_lazy": 0, "_parallel": 0, "palette": 0, "results": 0, "data": 0,
           "corpora": 1, "features": 2, "models": 3, "evaluation": 4, "interpret": 5,
           "report": 6, "deploy": 6}
 #: Command-line adapters sit on top of everything (``emolens run`` drives runner and report).

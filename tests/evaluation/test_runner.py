@@ -10,7 +10,9 @@ import pytest
 
 from emolens import LABELS
 from emolens.evaluation.config import ConfigError, load_config
-from emolens.evaluation.runner import RESULT_COLUMNS, run_experiment
+from emolens.evaluation.runner import run_experiment
+from emolens.results import RESULT_COLUMNS
+from emolens.results import load as load_results
 
 CONFIG = """
 name = "tiny"
@@ -52,7 +54,8 @@ def tiny_runs(synth_corpora, tmp_path_factory):
 def test_run_writes_every_promised_file(tiny_runs):
     config, (out, _) = tiny_runs
     for name in ("config.toml", "manifest.csv", "features.parquet", "skipped.csv",
-                 "results.csv", "predictions.parquet", "summary.md", "confusion/index.csv"):
+                 "results.csv", "predictions.parquet", "summary.md", "confusion/index.csv",
+                 "test_sets.json", "shifts.json"):
         assert (out / name).is_file(), name
     results = pd.read_csv(out / "results.csv")
     assert list(results.columns) == RESULT_COLUMNS
@@ -69,7 +72,18 @@ def test_run_writes_every_promised_file(tiny_runs):
     assert len(index) == 3 * 2  # models x (valid, zero-shot)
     assert all((out / "confusion" / f).is_file() for f in index["csv"])
     assert not list((out / "confusion").glob("*.png"))  # the report shows them as tables
+    run = load_results(out)  # everything above, read back through the one reader
+    assert list(run.results.columns) == [*RESULT_COLUMNS, "unseen"]
+    assert set(run.results.loc[run.results["unseen"], "test"]) == {b[0]}
+    sets = run.test_sets.set_index("test")
+    assert sets.loc[b[0], "corpora"] == [b[0]] and sets.loc[b[0], "train_corpora"] == a
+    assert not sets.loc[f"{a[0]}:valid", "unseen"] and bool(sets.loc[b[0], "unseen"])
+    assert set(run.confusions) == {(m, a[0], t) for m in ("svc", "pca_svc", "dae_svc")
+                                   for t in (f"{a[0]}:valid", b[0])}
+    assert run.latent_columns("dae_svc") == ["z1", "z2"] and run.latent_columns("svc") == []
+    assert isinstance(run.shift_notes, list)
     summary = (out / "summary.md").read_text()
+    assert all(note["text"] in summary for note in run.shift_notes)
     assert "| train | test | svc | pca_svc | dae_svc |" in summary
     assert "learned parameters" in summary and "skipped" in summary
     assert load_config(out / "config.toml").models[2].params == {"epochs": 4}

@@ -39,7 +39,13 @@ def make_results_dir(root, with_models: bool = True, latent_dim: int = 2,
                             index=pd.Index(manifest["file"], name="file"))
     manifest.to_csv(root / "manifest.csv", index=False)
     features.to_parquet(root / "features.parquet")
-    (root / "summary.md").write_text("# t\n\n## Distribution shift\n\n- svc on b: collapse\n")
+    from emolens import results as R
+
+    # written as the runner writes them (emolens.results): nothing reads summary.md back
+    (root / R.SUMMARY).write_text("# t\n\n## Distribution shift\n\n- svc on b: collapse\n")
+    R.write_json(root / R.SHIFTS, [{"test": "b", "models": [{"model": "svc", "flagged": 1,
+                                                            "runs": 1}],
+                                    "message": "collapse", "text": "svc on b: collapse"}])
 
     from emolens.features import model_input
     from emolens.models import make_model, save_pipeline
@@ -73,7 +79,11 @@ def make_results_dir(root, with_models: bool = True, latent_dim: int = 2,
                         p[f"z{k + 1}"] = z[:, k]
                 preds.append(p)
     pd.DataFrame(results).to_csv(root / "results.csv", index=False)
-    pd.concat(preds, ignore_index=True).to_parquet(root / "predictions.parquet", index=False)
+    preds = pd.concat(preds, ignore_index=True)
+    preds.to_parquet(root / "predictions.parquet", index=False)
+    from emolens.evaluation.confusions import write_confusions
+
+    write_confusions(preds, root)
     return root
 
 

@@ -23,7 +23,7 @@ def test_report_is_self_contained_and_complete(results_dir):
     for heading in ("Findings of the paper", "Accuracy", "Latent space", "Physical",
                     "Input features"):
         assert heading in text
-    assert "svc on b: collapse" in text  # warnings of summary.md
+    assert "svc on b: collapse" in text  # warnings of the run (shifts.json)
     out = results_dir / "interpret"
     findings = json.loads((out / "findings.json").read_text())
     assert [f["status"] in {"holds", "partly", "fails", "n/a"} for f in findings] == [True] * 3

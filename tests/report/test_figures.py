@@ -1,4 +1,4 @@
-"""Every figure function draws a PNG from small constructed tables."""
+"""Every figure function draws what its table says (axes, labels, artists, values)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,17 @@ def latent():
 
 
 def test_latent_grid_and_tsne(tmp_path, latent):
-    path = F.save(F.latent_grid(latent), tmp_path / "latent.png")
+    fig = F.latent_grid(latent)
+    scatters = fig.axes[0::3]  # per corpus: scatter, top density, right density
+    assert [ax.get_title() for ax in fig.axes if ax.get_title()] == [
+        "x (n = 40)", "y (n = 40)", "z (n = 40)"]
+    # one point cloud per emotion, every utterance of the corpus drawn once
+    assert [len(ax.collections) for ax in scatters] == [4, 4, 4]
+    assert [sum(len(c.get_offsets()) for c in ax.collections) for ax in scatters] == [40] * 3
+    assert scatters[0].get_xlabel() == "z1"
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["neutral", "happy", "sad",
+                                                                  "angry"]
+    path = F.save(fig, tmp_path / "latent.png")
     assert path.read_bytes().startswith(PNG)
     emb = F.tsne_2d(latent[["z1", "z2", "z3"]])
     assert emb.shape == (120, 2)
@@ -38,9 +48,20 @@ def test_latent_grid_and_tsne(tmp_path, latent):
 def test_separation_heatmap(latent):
     seps = pd.concat([ph.pair_separations(latent.sample(frac=.8, random_state=s),
                                           ["z1", "z2", "activation"]) for s in range(3)])
-    assert F.to_png(F.separation_boxplot(seps)).startswith(PNG)
+    ax = F.separation_boxplot(seps).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "angry–happy", "angry–neutral", "angry–sad", "happy–neutral", "happy–sad",
+        "neutral–sad"]
+    assert ax.get_ylabel().startswith("Bhattacharyya separation")
     table = ph.spearman_table(latent[["z1", "z2"]], latent[["activation", "valence"]])
-    assert F.to_png(F.correlation_heatmap(ph.group_correlations(table))).startswith(PNG)
+    groups = ph.group_correlations(table)
+    ax = F.correlation_heatmap(groups).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["z1", "z2"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["activation", "valence"]
+    # each cell shows its rho (no FDR star here: nothing is significant on noise)
+    rho = groups.set_index(["group", "dimension"])["rho"]
+    assert [t.get_text() for t in ax.texts] == [
+        f"{rho[(g, d)]:.2f}" for g in ("activation", "valence") for d in ("z1", "z2")]
 
 
 def test_violins_and_bars():
@@ -48,10 +69,19 @@ def test_violins_and_bars():
     long = pd.DataFrame([(i, e, d, g, rng.normal()) for e in ("neutral", "angry")
                          for g in ("loudness", "pitch") for d in ("z1", "z2") for i in range(10)],
                         columns=["sample", "emotion", "dimension", "group", "attribution"])
-    assert F.to_png(F.attribution_violins(long)).startswith(PNG)
+    fig = F.attribution_violins(long)
+    assert [ax.get_title() for ax in fig.axes] == ["neutral (n = 10)", "angry (n = 10)"]
+    assert sorted(t.get_text() for t in fig.axes[0].get_yticklabels()) == ["loudness", "pitch"]
     imp = pd.DataFrame({"test": ["b"] * 4 + ["c"] * 4, "group": ["loudness", "pitch"] * 4,
                         "importance": rng.normal(size=8)})
-    assert F.to_png(F.importance_bars(imp)).startswith(PNG)
+    fig = F.importance_bars(imp)
+    assert [ax.get_title() for ax in fig.axes] == ["b", "c"]
+    # one bar per group, as long as the group's mean importance in that test set
+    mean = imp.groupby(["test", "group"])["importance"].mean()
+    for ax in fig.axes:
+        groups = [t.get_text() for t in ax.get_yticklabels()]
+        widths = [p.get_width() for p in ax.patches]
+        np.testing.assert_allclose(widths, [mean[(ax.get_title(), g)] for g in groups])
 
 
 def test_emotion_colours_are_fixed_okabe_ito():

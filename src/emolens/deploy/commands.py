@@ -125,8 +125,10 @@ def predict(
 def _stream(predictor, stream, mic, window, hop, duration, output, fmt, plot, err) -> None:
     from emolens.deploy.streaming import plot_timeline, stream_file, stream_mic
     from emolens.features.audio import AudioError
+    from emolens.results import latent_column
 
     realtime = []
+    zcols = [latent_column(k) for k in range(predictor.bundle.latent_dim)]
 
     def show(row):
         lat = row["latency_ms"]
@@ -135,7 +137,7 @@ def _stream(predictor, stream, mic, window, hop, duration, output, fmt, plot, er
             err.print(f"{row['start']:7.2f}-{row['end']:7.2f} s  skipped: {row['skipped']}  "
                       f"latency {lat:6.1f} ms", highlight=False)
             return
-        z = " ".join(f"{k}={row[k]:+.2f}" for k in row if k.startswith("z") and k[1:].isdigit())
+        z = " ".join(f"{k}={row[k]:+.2f}" for k in row if k in zcols)
         flag = "  OOD" if row["ood"] else ""
         err.print(f"{row['start']:7.2f}-{row['end']:7.2f} s  {row['label']:<8} "
                   f"p={row['p_' + row['label']]:.2f}  {z}  latency {lat:6.1f} ms{flag}", highlight=False)

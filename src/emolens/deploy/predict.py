@@ -26,6 +26,7 @@ from emolens.deploy.bundle import (
     load_bundle,
 )
 from emolens.deploy.calibration import classifier_scores
+from emolens.results import latent_column
 
 __all__ = ["Applied", "Prediction", "Predictor", "collect_inputs", "long_recordings"]
 
@@ -92,7 +93,7 @@ class Predictor:
         b = self.bundle
         return (
             ["file", "label"] + [f"p_{c}" for c in b.labels]
-            + [f"z{i + 1}" for i in range(b.latent_dim)] + ["ood_score", "ood"]
+            + [latent_column(i) for i in range(b.latent_dim)] + ["ood_score", "ood"]
         )
 
     # ------------------------------------------------------------------ core
@@ -182,7 +183,7 @@ class Predictor:
         for j, c in enumerate(self.bundle.labels):
             table[f"p_{c}"] = proba[:, j]
         for j in range(latent.shape[1]):
-            table[f"z{j + 1}"] = latent[:, j]
+            table[latent_column(j)] = latent[:, j]
         table["ood_score"] = ood
         table["ood"] = ood > self.bundle.ood.threshold_
         return Applied(table, note, np.asarray(Z, dtype=float), latent)

@@ -172,7 +172,9 @@ def plot_timeline(timeline: pd.DataFrame, path: str | Path, labels) -> Path:
     # legend above the axes: the stacked areas fill the whole plot
     ax1.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(labels), fontsize=8,
                frameon=False)
-    zcols = [c for c in timeline.columns if c.startswith("z") and c[1:].isdigit()]
+    from emolens.results import latent_columns
+
+    zcols = latent_columns(timeline)
     for c in zcols:
         ax2.plot(mid, ok[c].astype(float), marker="o", ms=3, label=c)
     for _, r in ok[ok["ood"].astype(bool)].iterrows():

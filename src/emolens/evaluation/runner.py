@@ -19,17 +19,14 @@ import pandas as pd
 
 from emolens import LABELS, __version__
 from emolens.evaluation.config import ConfigError, ExperimentConfig
+from emolens import results as R
 from emolens.evaluation.confusions import write_confusions
 from emolens.evaluation.metrics import bootstrap_ua, scores
 from emolens.evaluation.protocols import Split, make_splits
+from emolens.results import latent_column
 
 log = logging.getLogger("emolens.run")
 
-RESULT_COLUMNS = (
-    ["model", "train", "test", "role", "seed", "fold", "n", "ua", "wa", "macro_f1"]
-    + [f"recall_{lab}" for lab in LABELS]
-    + ["ua_low", "ua_high"]
-)
 
 
 @dataclass
@@ -199,9 +196,7 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None,
 # -- the results folder --------------------------------------------------------------------
 #: What a run writes into its results folder (the report's parts included). ``--overwrite``
 #: removes these and nothing else; a run also lists what it wrote in :data:`OWNED_FILE`.
-RUN_OUTPUTS = ("config.toml", "manifest.csv", "features.parquet", "skipped.csv", "results.csv",
-               "predictions.parquet", "summary.md", "confusion", "models", "report.html",
-               "interpret")
+RUN_OUTPUTS = R.RUN_OUTPUTS
 OWNED_FILE = ".emolens-run.json"
 
 
@@ -242,7 +237,7 @@ def prepare_output(out: Path, config: ExperimentConfig, overwrite: bool = False)
         raise ConfigError(f"output '{out}' is a file, not a folder; give --out a folder")
     if not out.is_dir() or not any(out.iterdir()):
         return "new"
-    previous = out / "config.toml"
+    previous = out / R.CONFIG
     if previous.is_file() and not overwrite:
         old = _identity(previous.read_text(encoding="utf-8", errors="replace"))
         new = _identity(config_toml(config))
@@ -373,7 +368,7 @@ def _evaluate(spec, pipe, split: Split, seed: int, data: RunData, config: Experi
         )
         if z is not None:
             for k in range(z.shape[1]):
-                frame[f"z{k + 1}"] = z[:, k]
+                frame[R.latent_column(k)] = z[:, k]
         preds.append(frame)
     return pipe, rows, preds, shifts
 
@@ -534,6 +529,63 @@ def _markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _ci_lines(results: pd.DataFrame, models: list[str], bootstrap: int) -> list[str]:
+    """summary.md: the bootstrap 95 % CI table of UA (nothing without bounds)."""
+    lines: list[str] = []
+    held = results[results["role"] != "train"]
+    if held["ua_low"].notna().any():
+        ci = held.groupby(["train", "test", "model"], sort=False)[["ua_low", "ua_high"]].mean()
+        table = []
+        for (train, test), g in ci.groupby(level=[0, 1], sort=False):
+            row = {"train": train, "test": test}
+            for m in models:
+                if (train, test, m) in g.index:
+                    lo, hi = g.loc[(train, test, m)]
+                    row[m] = f"[{lo * 100:.1f}, {hi * 100:.1f}]"
+                else:
+                    row[m] = "—"
+            table.append(row)
+        lines += [
+            f"## Bootstrap 95 % CI of UA (%; {bootstrap} resamples of the test "
+            "utterances per run, bounds averaged over seeds × folds)",
+            "",
+            _markdown(pd.DataFrame(table)),
+            "",
+        ]
+    return lines
+
+
+def _parameter_and_data_lines(models: list[str], n_params: dict, data: RunData) -> list[str]:
+    """summary.md: learned parameters per model, corpora used and files skipped."""
+    lines: list[str] = []
+    lines += ["## Parameters", "", "| model | learned parameters | of which encoder |", "|---|---|---|"]
+    for m in models:
+        counts = n_params.get(m, {})
+        lines.append(f"| {m} | {counts.get('total', '—')} | {counts.get('encoder', '—')} |")
+    lines += [
+        "",
+        "Learned parameters = network weights (encoder + decoder) + classifier "
+        "(`emolens.models.n_parameters`); scaler statistics excluded.",
+        "",
+        "## Data",
+        "",
+        "| corpus | role | utterances used | speakers | dropped (no 4-class label) |",
+        "|---|---|---|---|---|",
+    ]
+    for corpus in data.train + data.test:
+        sel = data.manifest[data.manifest["corpus"] == corpus]
+        role = "train" if corpus in data.train else "test"
+        lines.append(
+            f"| {corpus} | {role} | {len(sel)} | {sel['speaker'].nunique()} | "
+            f"{data.dropped.get(corpus, 0)} |"
+        )
+    lines += ["", f"Files skipped during feature extraction: {len(data.skipped)} (skipped.csv)."]
+    if len(data.skipped):
+        for reason, n in data.skipped["reason"].astype(str).value_counts().head(5).items():
+            lines.append(f"- {n} × {reason}")
+    return lines
+
+
 def write_summary(
     out: Path,
     config: ExperimentConfig,
@@ -578,51 +630,8 @@ def write_summary(
         _markdown(summary_table(results, "macro_f1", models)),
         "",
     ]
-    held = results[results["role"] != "train"]
-    if held["ua_low"].notna().any():
-        ci = held.groupby(["train", "test", "model"], sort=False)[["ua_low", "ua_high"]].mean()
-        table = []
-        for (train, test), g in ci.groupby(level=[0, 1], sort=False):
-            row = {"train": train, "test": test}
-            for m in models:
-                if (train, test, m) in g.index:
-                    lo, hi = g.loc[(train, test, m)]
-                    row[m] = f"[{lo * 100:.1f}, {hi * 100:.1f}]"
-                else:
-                    row[m] = "—"
-            table.append(row)
-        lines += [
-            f"## Bootstrap 95 % CI of UA (%; {config.bootstrap} resamples of the test "
-            "utterances per run, bounds averaged over seeds × folds)",
-            "",
-            _markdown(pd.DataFrame(table)),
-            "",
-        ]
-    lines += ["## Parameters", "", "| model | learned parameters | of which encoder |", "|---|---|---|"]
-    for m in models:
-        counts = n_params.get(m, {})
-        lines.append(f"| {m} | {counts.get('total', '—')} | {counts.get('encoder', '—')} |")
-    lines += [
-        "",
-        "Learned parameters = network weights (encoder + decoder) + classifier "
-        "(`emolens.models.n_parameters`); scaler statistics excluded.",
-        "",
-        "## Data",
-        "",
-        "| corpus | role | utterances used | speakers | dropped (no 4-class label) |",
-        "|---|---|---|---|---|",
-    ]
-    for corpus in data.train + data.test:
-        sel = data.manifest[data.manifest["corpus"] == corpus]
-        role = "train" if corpus in data.train else "test"
-        lines.append(
-            f"| {corpus} | {role} | {len(sel)} | {sel['speaker'].nunique()} | "
-            f"{data.dropped.get(corpus, 0)} |"
-        )
-    lines += ["", f"Files skipped during feature extraction: {len(data.skipped)} (skipped.csv)."]
-    if len(data.skipped):
-        for reason, n in data.skipped["reason"].astype(str).value_counts().head(5).items():
-            lines.append(f"- {n} × {reason}")
+    lines += _ci_lines(results, models, config.bootstrap)
+    lines += _parameter_and_data_lines(models, n_params, data)
     lines += ["", "## Distribution shift", ""]
     lines += [f"- {note}" for note in shift_notes] or ["- no warning"]
     lines += [
@@ -634,7 +643,7 @@ def write_summary(
         "",
     ]
     text = "\n".join(lines)
-    (out / "summary.md").write_text(text, encoding="utf-8")
+    (out / R.SUMMARY).write_text(text, encoding="utf-8")
     return text
 
 
@@ -648,11 +657,16 @@ def _fits(models: dict[str, int], n_runs: dict, test: str) -> str:
     return ", ".join(f"{m} ({k} of {n_runs.get((m, test), '?')} fits)" for m, k in models.items())
 
 
-def shift_notes(shifts: list[tuple[str, str, dict | str]],
-                n_runs: dict[tuple[str, str], int]) -> list[str]:
-    """One paragraph per test set (and normalisation) flagged by the distribution-shift check,
+def shift_records(shifts: list[tuple[str, str, dict | str]],
+                  n_runs: dict[tuple[str, str], int]) -> list[dict]:
+    """One record per test set (and normalisation) flagged by the distribution-shift check,
     summarised over every flagged fit: how many fits of which model, the range of each number
     over them, and how the collapsed fits split between classes.
+
+    Each record (``shifts.json``) holds ``test``, ``normalisation`` (None for a failed
+    diagnosis), ``models`` (``{model: flagged fits}``), ``runs`` (``{model: fits}``),
+    ``reports`` (the flagged fits' ``ShiftReport.as_dict()``) and ``text``, the paragraph of
+    summary.md.
 
     Args:
         shifts: ``(model, test set, report)`` per flagged fit: ``ShiftReport.as_dict()``, or a
@@ -668,6 +682,7 @@ def shift_notes(shifts: list[tuple[str, str, dict | str]],
             failed.setdefault((test, str(report)), []).append(model)
     notes = []
     for (test, norm), items in groups.items():
+        flagged = collections.Counter(m for m, _ in items)
         parts = []
         shifted = [(m, r) for m, r in items if r["shifted"]]
         if shifted:
@@ -706,71 +721,42 @@ def shift_notes(shifts: list[tuple[str, str, dict | str]],
             parts.append("Predictions collapsed onto one class for " + "; ".join(per_model)
                          + " (the confusion matrix sums all fits).")
         fixes = list(dict.fromkeys(r["fix"] for _, r in items if r.get("fix")))
-        notes.append(f"{test}: " + " ".join(parts + fixes))
+        notes.append({"test": test, "normalisation": norm, "models": dict(flagged),
+                      "runs": {m: n_runs.get((m, test)) for m in flagged},
+                      "reports": [dict(r, model=m) for m, r in items],
+                      "text": f"{test}: " + " ".join(parts + fixes)})
     for (test, message), models in failed.items():
         counts = collections.Counter(models)
-        notes.append(f"{test}, {_fits(counts, n_runs, test)}: {message}")
+        notes.append({"test": test, "normalisation": None, "models": dict(counts),
+                      "runs": {m: n_runs.get((m, test)) for m in counts}, "reports": [],
+                      "text": f"{test}, {_fits(counts, n_runs, test)}: {message}"})
     return notes
 
 
+def shift_notes(shifts: list[tuple[str, str, dict | str]],
+                n_runs: dict[tuple[str, str], int]) -> list[str]:
+    """The paragraphs of :func:`shift_records` (summary.md, the console)."""
+    return [r["text"] for r in shift_records(shifts, n_runs)]
+
+
 # -- the run -------------------------------------------------------------------------------
-def run_experiment(
-    config: ExperimentConfig, out: str | Path | None = None, progress: bool = True, console=None,
-    overwrite: bool = False,
-) -> Path:
-    """Run an experiment and write its results directory.
-
-    Nothing is written before the manifests are read and checked against the protocol;
-    an output folder holding another run is refused (see :func:`prepare_output`).
-
-    Args:
-        config: a validated experiment (:func:`emolens.evaluation.config.load_config`).
-        out: output folder; overrides ``config.output``.
-        progress: show progress bars.
-        console: a ``rich.console.Console`` for log lines (default: stderr).
-        overwrite: replace another run in ``out`` (removes only what a run writes).
+def _fit_plan(plan: dict, data: RunData, config: ExperimentConfig, out: Path, progress: bool,
+              console) -> tuple[list, list, list, dict]:
+    """Fit every model x seed x split of ``plan`` (:func:`_fit_all`), saving the pipelines,
+    with a progress bar and one UA line per finished model.
 
     Returns:
-        the results directory.
+        ``(result rows, prediction frames, (model, test, shift report) triples, parameter
+        counts per model)``.
     """
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from emolens.models import n_parameters, save_pipeline
     from emolens.models.factory import parameter_counts
 
-    console = console or Console(stderr=True)
-    out = Path(out).expanduser().resolve() if out is not None else config.output
-    t0 = time.perf_counter()
-    manifests = read_manifests(config, console)
-    check_features(config)
-    mode = prepare_output(out, config, overwrite)
-    if mode != "new":
-        console.log(f"{'resuming the run in' if mode == 'resume' else 'replacing the run in'} {out}")
-    before = set(p.name for p in out.iterdir()) if out.is_dir() else set()
-    owned_before = set(_owned(out)) & before
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.toml").write_text(config_toml(config), encoding="utf-8")
-
-    data = load_data(config, progress=progress, console=console, manifests=manifests)
-    t_feat = time.perf_counter()
-    data.manifest.to_csv(out / "manifest.csv", index=False)
-    data.features.loc[data.manifest["file"]].to_parquet(out / "features.parquet")
-    data.skipped.to_csv(out / "skipped.csv", index=False)
-
-    plan = {
-        seed: make_splits(
-            data.manifest, config.protocol, data.train, data.test, config.folds, config.split, seed
-        )
-        for seed in config.seeds
-    }
     total = sum(len(s) for s in plan.values()) * len(config.models)
-    console.log(
-        f"{config.protocol}: {len(plan[config.seeds[0]])} split(s) × {len(config.seeds)} seed(s) "
-        f"× {len(config.models)} model(s) = {total} fits"
-    )
     rows, preds, shifts, n_params = [], [], [], {}
-    models_dir = out / "models"
+    models_dir = out / R.MODELS_DIR
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -814,15 +800,74 @@ def run_experiment(
             if done[spec.label] == per_model:
                 held = [x["ua"] for x in rows if x["model"] == spec.label and x["role"] != "train"]
                 console.log(f"{spec.label}: mean held-out UA {np.mean(held) * 100:.1f} %")
+    return rows, preds, shifts, n_params
+
+
+def run_experiment(
+    config: ExperimentConfig, out: str | Path | None = None, progress: bool = True, console=None,
+    overwrite: bool = False,
+) -> Path:
+    """Run an experiment and write its results directory.
+
+    Nothing is written before the manifests are read and checked against the protocol;
+    an output folder holding another run is refused (see :func:`prepare_output`).
+
+    Args:
+        config: a validated experiment (:func:`emolens.evaluation.config.load_config`).
+        out: output folder; overrides ``config.output``.
+        progress: show progress bars.
+        console: a ``rich.console.Console`` for log lines (default: stderr).
+        overwrite: replace another run in ``out`` (removes only what a run writes).
+
+    Returns:
+        the results directory.
+    """
+    from rich.console import Console
+
+    console = console or Console(stderr=True)
+    out = Path(out).expanduser().resolve() if out is not None else config.output
+    t0 = time.perf_counter()
+    manifests = read_manifests(config, console)
+    check_features(config)
+    mode = prepare_output(out, config, overwrite)
+    if mode != "new":
+        console.log(f"{'resuming the run in' if mode == 'resume' else 'replacing the run in'} {out}")
+    before = set(p.name for p in out.iterdir()) if out.is_dir() else set()
+    owned_before = set(_owned(out)) & before
+    out.mkdir(parents=True, exist_ok=True)
+    (out / R.CONFIG).write_text(config_toml(config), encoding="utf-8")
+
+    data = load_data(config, progress=progress, console=console, manifests=manifests)
+    t_feat = time.perf_counter()
+    data.manifest.to_csv(out / R.MANIFEST, index=False)
+    data.features.loc[data.manifest["file"]].to_parquet(out / R.FEATURES)
+    data.skipped.to_csv(out / R.SKIPPED, index=False)
+
+    plan = {
+        seed: make_splits(
+            data.manifest, config.protocol, data.train, data.test, config.folds, config.split, seed
+        )
+        for seed in config.seeds
+    }
+    total = sum(len(s) for s in plan.values()) * len(config.models)
+    console.log(
+        f"{config.protocol}: {len(plan[config.seeds[0]])} split(s) × {len(config.seeds)} seed(s) "
+        f"× {len(config.models)} model(s) = {total} fits"
+    )
+    rows, preds, shifts, n_params = _fit_plan(plan, data, config, out, progress, console)
     t_fit = time.perf_counter()
 
-    results = pd.DataFrame(rows, columns=RESULT_COLUMNS)
-    results.to_csv(out / "results.csv", index=False)
+    results = pd.DataFrame(rows, columns=R.RESULT_COLUMNS)
+    results.to_csv(out / R.RESULTS, index=False)
     predictions = pd.concat(preds, ignore_index=True)
-    predictions.to_parquet(out / "predictions.parquet", index=False)
+    predictions.to_parquet(out / R.PREDICTIONS, index=False)
+    R.write_json(out / R.TEST_SETS, R.test_set_records(
+        [split for splits in plan.values() for split in splits], data.manifest["corpus"]))
     write_confusions(predictions, out)
     runs = results[results["role"] == "test"].groupby(["model", "test"]).size().to_dict()
-    notes = shift_notes(shifts, runs)
+    records = shift_records(shifts, runs)
+    R.write_json(out / R.SHIFTS, records)
+    notes = [r["text"] for r in records]
     for note in notes:
         console.log(f"[yellow]shift:[/] {note}", highlight=False)
     timing = {"features": t_feat - t0, "models": t_fit - t_feat}

@@ -24,6 +24,8 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score
 
+from emolens.results import latent_column
+
 __all__ = [
     "groups_for_columns",
     "latent_deeplift",
@@ -109,7 +111,7 @@ def latent_deeplift(
     b = torch.from_numpy(base).expand_as(x).contiguous()
     with torch.no_grad():
         k = encoder(x[:1]).shape[1]
-    dims = list(dimensions) if dimensions is not None else [f"z{i + 1}" for i in range(k)]
+    dims = list(dimensions) if dimensions is not None else [latent_column(i) for i in range(k)]
     index = list(index) if index is not None else list(range(len(X)))
     dl = DeepLift(encoder)
     frames = []

@@ -19,6 +19,8 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from emolens.results import latent_column
+
 __all__ = [
     "as_latent",
     "silhouette_by",
@@ -171,7 +173,7 @@ def eta_squared(Z, labels, columns: Sequence[str] | None = None) -> pd.Series:
     """
     Z = as_latent(Z)
     y = _labels(labels, len(Z))
-    names = list(columns) if columns is not None else [f"z{i + 1}" for i in range(Z.shape[1])]
+    names = list(columns) if columns is not None else [latent_column(i) for i in range(Z.shape[1])]
     if len(names) != Z.shape[1]:
         raise ValueError(f"{len(names)} column names for a latent with {Z.shape[1]} dimensions")
     grand = Z.mean(axis=0)
@@ -213,7 +215,7 @@ def emotion_shifts(
     Z = as_latent(Z)
     emo = _labels(emotion, len(Z), "emotion")
     corp = _labels(corpus, len(Z), "corpus")
-    names = list(columns) if columns is not None else [f"z{i + 1}" for i in range(Z.shape[1])]
+    names = list(columns) if columns is not None else [latent_column(i) for i in range(Z.shape[1])]
     rows = []
     for c in pd.unique(corp):
         in_c = corp == c
@@ -244,7 +246,7 @@ def emotion_means(Z, emotion, corpus, columns: Sequence[str] | None = None) -> p
         One row per corpus x emotion present: ``corpus, emotion, n, <dim>...``.
     """
     Z = as_latent(Z)
-    names = list(columns) if columns is not None else [f"z{i + 1}" for i in range(Z.shape[1])]
+    names = list(columns) if columns is not None else [latent_column(i) for i in range(Z.shape[1])]
     frame = pd.DataFrame(Z, columns=names)
     frame["corpus"] = _labels(corpus, len(Z), "corpus")
     frame["emotion"] = _labels(emotion, len(Z), "emotion")

@@ -38,6 +38,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
+from emolens.results import latent_column
+
 from .networks import build_network
 
 #: Kinds of autoencoder.
@@ -279,7 +281,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "module_")
-        return np.asarray([f"z{i + 1}" for i in range(self.latent_dim)], dtype=object)
+        return np.asarray([latent_column(i) for i in range(self.latent_dim)], dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -27,6 +27,8 @@ from emolens.interpret import physical as ph
 from emolens.report import figures as F
 from emolens.report import findings as FD
 from emolens.report import html as H
+from emolens.results import ResultsError, RunResults, latent_columns
+from emolens.results import load as load_results
 from emolens.report.findings import (  # noqa: F401  (re-exported: the report's API)
     FLUX_GROUPS,
     LOUDNESS_GROUPS,
@@ -72,27 +74,12 @@ _HOW_TO_READ = (
 
 
 # -- loading -------------------------------------------------------------------------------
-def _read(results_dir: Path):
-    need = ["results.csv", "predictions.parquet", "manifest.csv"]
-    missing = [n for n in need if not (results_dir / n).is_file()]
-    if missing:
-        raise ReportError(f"{results_dir} is not a results directory of `emolens run`: "
-                          f"missing {', '.join(missing)}")
-    results = pd.read_csv(results_dir / "results.csv")
-    preds = pd.read_parquet(results_dir / "predictions.parquet")
-    manifest = pd.read_csv(results_dir / "manifest.csv")
-    for name, frame, cols in (("results.csv", results, ["model", "test", "seed", "fold", "ua"]),
-                              ("predictions.parquet", preds,
-                               ["file", "model", "seed", "fold", "test", "role", "y_true",
-                                "y_pred"]),
-                              ("manifest.csv", manifest, ["file", "corpus", "speaker"])):
-        lack = [c for c in cols if c not in frame.columns]
-        if lack:
-            raise ReportError(f"{results_dir / name} lacks column(s) {lack}")
-    features = None
-    if (results_dir / "features.parquet").is_file():
-        features = pd.read_parquet(results_dir / "features.parquet")
-    return results, preds, manifest, features
+def _read(results_dir: Path) -> RunResults:
+    """The results directory through :func:`emolens.results.load` (the one reader)."""
+    try:
+        return load_results(results_dir)
+    except ResultsError as err:
+        raise ReportError(str(err)) from None
 
 
 def _model_kinds(results_dir: Path, models) -> dict[str, str]:
@@ -112,8 +99,7 @@ def _model_kinds(results_dir: Path, models) -> dict[str, str]:
 
 
 def _zcols(frame: pd.DataFrame) -> list[str]:
-    cols = [c for c in frame.columns if c.startswith("z") and c[1:].isdigit()]
-    return sorted(cols, key=lambda c: int(c[1:]))
+    return latent_columns(frame)
 
 
 # -- accuracy ------------------------------------------------------------------------------
@@ -131,16 +117,22 @@ def accuracy_table(results: pd.DataFrame, metric: str = "ua") -> pd.DataFrame:
     return wide, g
 
 
-def confusion_matrices(preds: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Counts summed over seeds x folds, per model x held-out test set."""
-    held = preds[preds["role"] != "train"]
-    out = {}
-    present = set(pd.unique(held["y_true"])) | set(pd.unique(held["y_pred"]))
+def confusion_matrices(run: RunResults) -> dict[str, pd.DataFrame]:
+    """The run's confusion matrices (confusion/*.csv, summed over seeds x folds) titled for the
+    page, grouped as on disk: per model x (training set, held-out test set). The training set
+    is named only where a model has several (pairwise, leave-one-corpus-out)."""
+    present = set()
+    for cm in run.confusions.values():
+        present |= {c for c in cm.index if cm.loc[c].sum() > 0}
+        present |= {c for c in cm.columns if cm[c].sum() > 0}
     labels = [lab for lab in LABELS if lab in present]
-    for (m, t), g in held.groupby(["model", "test"], sort=False):
-        cm = pd.crosstab(g["y_true"], g["y_pred"]).reindex(index=labels, columns=labels,
-                                                           fill_value=0)
-        out[f"{m} → {t}"] = cm
+    trains: dict[str, set] = {}
+    for model, train, _ in run.confusions:
+        trains.setdefault(model, set()).add(train)
+    out = {}
+    for (model, train, test), cm in run.confusions.items():
+        title = f"{model} → {test}" + (f" (trained on {train})" if len(trains[model]) > 1 else "")
+        out[title] = cm.reindex(index=labels, columns=labels, fill_value=0)
     return out
 
 
@@ -433,20 +425,6 @@ def finding_anger(attr: dict, random_state: int = 0) -> dict:
 
 
 # -- report --------------------------------------------------------------------------------
-def _shift_warnings(results_dir: Path) -> list[str]:
-    path = results_dir / "summary.md"
-    if not path.is_file():
-        return []
-    lines, on = [], False
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("## "):
-            on = line.lower().startswith("## distribution shift") or "warning" in line.lower()
-            continue
-        if on and line.startswith("- "):
-            lines.append(line[2:].strip())
-    return lines
-
-
 def _write(out: Path, name: str, obj) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if isinstance(obj, pd.DataFrame):
@@ -730,7 +708,8 @@ def _build(results_dir, options: ReportOptions | None = None, progress=None,
         raise ValueError(f"latent_axes must be 'auto', 'shared' or 'own', got "
                          f"{opts.latent_axes!r}")
     step(REPORT_STEPS[0])
-    results, preds, manifest, features = _read(results_dir)
+    run = _read(results_dir)
+    results, preds, manifest, features = run.results, run.predictions, run.manifest, run.features
     out = results_dir / "interpret"
     figdir = out / "figures"
     models = list(pd.unique(results["model"]))
@@ -761,7 +740,7 @@ def _build(results_dir, options: ReportOptions | None = None, progress=None,
         by_test = FD.transfer_by_corpus(FD.paired_differences(results, f1["best_latent"],
                                                               f1["best_raw"]))
         _write(out, "transfer_by_corpus", by_test)
-    cms = confusion_matrices(preds)
+    cms = confusion_matrices(run)
     acc_body = (H.para("Unweighted accuracy (UA, mean of per-class recall; chance 25 %), mean "
                        "± sd over seeds × folds, in %.")
                 + _long_table(ua_wide, "UA per model and test set"))
@@ -773,7 +752,7 @@ def _build(results_dir, options: ReportOptions | None = None, progress=None,
     if cms:
         acc_body += _confusion_block(cms, [f1.get("best_latent"), f1.get("best_raw")],
                                      budget=MAX_ROWS - min(len(ua_wide), MAX_ROWS) - 1)
-    warn = _shift_warnings(results_dir)
+    warn = [note["text"] for note in run.shift_notes]
 
     # Latent
     zmodels = [m for m in models if _zcols(preds[preds["model"] == m].dropna(axis=1, how="all"))]

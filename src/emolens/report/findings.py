@@ -109,20 +109,15 @@ def _ci_text(low: float, high: float, scale: float = 1.0, fmt: str = "{:+.1f}") 
 
 # -- (i) transfer ----------------------------------------------------------------------------
 def unseen_mask(results: pd.DataFrame) -> pd.Series:
-    """Rows scored zero-shot: role ``test`` and a plain corpus name not in that row's training set.
+    """Rows scored zero-shot (:func:`emolens.results.unseen_mask`: the ``unseen`` column the
+    results reader adds, from the run's structured test sets).
 
     Judged per row, because in a pairwise run a corpus is trained on in some rows and unseen
     in others.
     """
-    test = results["test"].astype(str)
-    train = results.get("train", pd.Series("", index=results.index)).astype(str)
-    mask = pd.Series(
-        [":" not in t and t not in tr.split("+") for t, tr in zip(test, train)],
-        index=results.index,
-    )
-    if "role" in results.columns:
-        mask &= results["role"] == "test"
-    return mask
+    from emolens.results import unseen_mask as mask
+
+    return mask(results)
 
 
 def unseen_tests(results: pd.DataFrame) -> list[str]:

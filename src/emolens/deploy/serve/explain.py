@@ -17,6 +17,7 @@ import numpy as np
 
 from emolens.deploy.predict import Predictor
 from emolens.deploy.regions import ellipse, read_reference, read_regions
+from emolens.results import latent_column
 
 __all__ = ["Explainer", "envelope"]
 
@@ -111,7 +112,7 @@ class Explainer:
 
         wide = latent_deeplift(self.encoder, scaled, self.reference, self.columns)
         long = aggregate_groups(wide, self.groups)
-        dims = [f"z{i + 1}" for i in range(latent.shape[1])]
+        dims = [latent_column(i) for i in range(latent.shape[1])]
         out = []
         for i in range(len(scaled)):
             a = (long[long["sample"] == i].pivot(index="group", columns="dimension",

@@ -144,8 +144,10 @@ function extent() {
   const m = state.model, xs = [], ys = [];
   const add = (x, y) => { xs.push(x); ys.push(y); };
   if (m.regions.available) for (const c of Object.values(m.regions.classes)) {
-    const e = c.ellipses[c.ellipses.length - 1], r = 1.12 * Math.max(e.rx, e.ry); // room for the class name
-    add(e.cx - r, e.cy - r); add(e.cx + r, e.cy + r);
+    // bounding box of the rotated 90 % ellipse, with room for the class name at its tip
+    const e = c.ellipses[c.ellipses.length - 1], a = e.angle * Math.PI / 180, k = 1.12;
+    const hx = k * Math.hypot(e.rx * Math.cos(a), e.ry * Math.sin(a)), hy = k * Math.hypot(e.rx * Math.sin(a), e.ry * Math.cos(a));
+    add(e.cx - hx, e.cy - hy); add(e.cx + hx, e.cy + hy);
   }
   if (m.reference.latent) add(m.reference.latent[0], m.reference.latent[1]);
   if (state.result) for (const p of state.result.predictions) add(p.z1, p.z2);
