@@ -6,12 +6,15 @@
 Runs ``emolens extract`` on the first ``--files`` files of the corpus with a fresh cache:
 once alone, then twice at the same time into another fresh cache, and prints each run's
 summary line (from cache / computed meanwhile by another process / computed) and wall time.
-Before the cache claims, both concurrent runs computed every file.
+Before the cache claims, both concurrent runs computed every file; now the first to claim an
+entry computes it and the other waits for it (the second run does not take a share of the
+work: claims are taken for all missing entries at once).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -38,7 +41,8 @@ def main(argv=None) -> None:
         def start(cache, out):
             return subprocess.Popen([emolens, "extract", str(manifest), "--cache-dir", str(cache),
                                      "-o", str(out)], stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True)
+                                    stderr=subprocess.STDOUT, text=True,
+                                    env={**os.environ, "COLUMNS": "250"})
 
         def summary(text):
             return next((l.strip() for l in text.splitlines() if " files -> " in l), text[-300:])

@@ -106,7 +106,9 @@ def test_a_folder_of_another_run_is_refused_unless_overwrite(write_config, tmp_p
     small = CONFIG.replace("[models.uae_svc]\nepochs = 2", "")
     result = _run(write_config, out, small)
     assert result.exit_code == 2, result.output
-    assert "holds another run" in result.output and "--overwrite" in result.output
+    text = " ".join(result.output.split())
+    assert "holds another run" in text and "--overwrite" in text
+    assert "first difference: 'save_models = true' there, not now" in text
     assert (out / "results.csv").read_bytes() == before  # untouched
 
     result = _run(write_config, out, small, "--overwrite")

@@ -243,8 +243,11 @@ def prepare_output(out: Path, config: ExperimentConfig, overwrite: bool = False)
         new = _identity(config_toml(config))
         if old == new:
             return "resume"
-        diff = next((f"'{a}' there, '{b}' now" for a, b in zip(old, new) if a != b),
-                    f"{len(old)} setting lines there, {len(new)} now")
+        import difflib
+
+        first = next(line for line in difflib.ndiff(old, new) if line[:2] in ("- ", "+ "))
+        diff = (f"'{first[2:]}' there, not now" if first.startswith("-")
+                else f"'{first[2:]}' now, not there")
         raise ConfigError(
             f"output folder '{out}' holds another run with a different configuration "
             f"(first difference: {diff}); writing there would mix the two runs. Use "
@@ -654,7 +657,7 @@ def write_summary(
 def _span(values, fmt: str = "{:.2f}", scale: float = 1.0) -> str:
     """``a`` when every value prints alike, else ``a–b`` (min–max over fits)."""
     lo, hi = (fmt.format(scale * v) for v in (min(values), max(values)))
-    return lo if lo == hi else f"{lo}–{hi}"
+    return lo if lo == hi else f"{lo} to {hi}" if "+" in fmt else f"{lo}–{hi}"
 
 
 def _fits(models: dict[str, int], n_runs: dict, test: str) -> str:
@@ -723,8 +726,7 @@ def shift_records(shifts: list[tuple[str, str, dict | str]],
                     f"{_span([r['majority_share'] for r in reps], '{:.0f}', 100)} % of the "
                     "predictions in one class)")
             parts.append("Predictions collapsed onto one class for " + "; ".join(per_model)
-                         + " (typical of an RBF-SVC on shifted features; the confusion matrix "
-                         "sums all fits).")
+                         + " (the confusion matrix sums all fits).")
         fixes = list(dict.fromkeys(r["fix"] for _, r in items if r.get("fix")))
         notes.append({"test": test, "normalisation": norm, "models": dict(flagged),
                       "runs": {m: n_runs.get((m, test)) for m in flagged},
