@@ -12,14 +12,18 @@ def test_default_bundle_is_shipped_small_and_plain():
     assert sum(p.stat().st_size for p in files) < 1 << 20
     assert {p.suffix for p in files} <= {".json", ".safetensors", ".md"}
     card = (path / "MODEL_CARD.md").read_text()
-    for needle in ("CC0", "CC BY-NC-SA 4.0", "Intended use", "Limitations", "95 %"):
+    for needle in ("CC0", "CC BY-NC-SA 4.0", "CC BY-NC-ND 4.0", "LOCO mean", "Intended use",
+                   "Limitations", "95 %"):
         assert needle in card
 
 
 def test_default_bundle_predicts(make_signal):
     bundle = load_bundle()
     assert bundle.labels == ["neutral", "happy", "sad", "angry"]
-    assert set(bundle.info["training"]["corpora"]) == {"emodb", "ravdess"}
+    # TESS (no-derivatives license) evaluates the shipped model but never trains it
+    assert set(bundle.info["training"]["corpora"]) == {"emodb", "ravdess", "nemo"}
+    assert bundle.normalisation["shrink"] > 0
+    assert "tess" in bundle.info["protocol_metrics"]["zero_shot"]
     pred = Predictor()
     feats = pred.signal_features(make_signal(3.0), 16_000)
     feats.index = ["sig"]

@@ -175,7 +175,11 @@ class Predictor:
             note = (
                 f"per-{self.by} z-scoring (the model's normalisation) over {n_groups} group(s)"
             )
-            if self._shrink:
+            if self._shrink and len(files) < self.scale.min_group_size:
+                note += (f", each shrunk towards the training statistics ({self._shrink:g} "
+                         f"pseudo-utterances; {len(files)} file(s) predicted together are too "
+                         "few for statistics of their own)")
+            elif self._shrink:
                 note += (f", each shrunk towards the statistics of all {len(files)} file(s) "
                          f"predicted together ({self._shrink:g} pseudo-utterances)")
             if fallback and self._shrink:
