@@ -243,12 +243,15 @@ def main(argv=None):
             lines.append(f"| {train} | {test} | 5 % by construction | {n} |")
         else:
             lines.append(f"| {train} | {test} | {100 * rate:.0f} % | {n} |")
-    lines.append(f"| emodb + ravdess (default model) | synthetic (3 corpora) | "
+    from emolens.deploy.bundle import load_bundle
+
+    shipped = " + ".join(load_bundle().info["training"]["corpora"]) + " (default model)"
+    lines.append(f"| {shipped} | synthetic (3 corpora) | "
                  f"{100 * t_def['ood'].mean():.0f} % | {len(t_def)} |")
-    lines.append(f"| emodb + ravdess (default model) | non-speech: noise, tones, chords (one "
+    lines.append(f"| {shipped} | non-speech: noise, tones, chords (one "
                  f"folder) | {100 * t_noise['ood'].mean():.0f} % | {len(t_noise)} |")
     for kind, rate, n in channels:
-        lines.append(f"| emodb + ravdess (default model) | {kind} copies of training utterances "
+        lines.append(f"| {shipped} | {kind} copies of EmoDB/RAVDESS training utterances "
                      f"(`benchmarks/augment.py`) | {100 * rate:.0f} % | {n} |")
     if not rates:
         lines.append("")
