@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import sys
 import tempfile
@@ -26,17 +25,10 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def harmonic(seconds, sr=16_000, f0=150.0, seed=0):
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * sr)) / sr
-    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.05 * np.sin(2 * np.pi * 0.7 * t))) / sr
-    x = sum(np.sin(k * phase) / k for k in range(1, 8)) * (0.5 + 0.5 * np.abs(np.sin(3 * np.pi * t)))
-    return (0.1 * x + 0.003 * rng.normal(size=t.size)).astype(np.float32)
+from _common import harmonic, write_section  # noqa: E402
 
 
 def latency(pred, n=30):
@@ -259,19 +251,8 @@ def main(argv=None):
     text = "\n".join(lines) + "\n"
     print(text)
     if args.docs:
-        write_section(args.docs, text)
+        write_section(args.docs, "Prediction", text)
         print(f"wrote the Prediction section of {args.docs}", file=sys.stderr)
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace (or append) the ``## Prediction`` section, keeping all other sections."""
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Prediction\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: section + "\n", old, count=1)
-    else:
-        new = old.rstrip("\n") + "\n\n" + section
-    path.write_text(new.rstrip("\n") + "\n")
 
 
 if __name__ == "__main__":

@@ -19,24 +19,16 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import re
 import socket
 import statistics
 import threading
 import time
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def harmonic(seconds, sr=16_000, f0=150.0, seed=0):
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * sr)) / sr
-    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.05 * np.sin(2 * np.pi * 0.7 * t))) / sr
-    x = sum(np.sin(k * phase) / k for k in range(1, 8)) * (0.5 + 0.5 * np.abs(np.sin(3 * np.pi * t)))
-    return (0.1 * x + 0.003 * rng.normal(size=t.size)).astype(np.float32)
+from _common import harmonic, write_section  # noqa: E402
 
 
 def wav(seconds: float) -> bytes:
@@ -120,11 +112,7 @@ def main(argv=None):
     ])
     print(section)
     if args.docs:
-        old = args.docs.read_text() if args.docs.exists() else "# Benchmarks\n"
-        pattern = re.compile(r"^## Serve\n.*?(?=^## |\Z)", re.S | re.M)
-        new = (pattern.sub(lambda _: section + "\n", old, count=1) if pattern.search(old)
-               else old.rstrip("\n") + "\n\n" + section)
-        args.docs.write_text(new.rstrip("\n") + "\n")
+        write_section(args.docs, "Serve", section)
 
 
 if __name__ == "__main__":

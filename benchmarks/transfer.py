@@ -96,7 +96,19 @@ def normalise(V, corpus, speaker, how: str, k: float = 0.0, robust: bool = False
 
     how: ``corpus`` | ``speaker`` | ``shrink`` (speaker statistics shrunk towards the corpus
     statistics with ``k`` pseudo-utterances) | ``center`` (speaker mean, corpus spread).
+    The product's normalisations (mean/std statistics) go through
+    :class:`emolens.models.FeatureScaler`; the others are benchmark ideas written here.
     """
+    if not robust and how in ("corpus", "speaker", "shrink"):
+        from emolens.models import FeatureScaler
+
+        idx = pd.MultiIndex.from_arrays([np.arange(len(V)), corpus, speaker],
+                                        names=["file", "corpus", "speaker"])
+        scaler = FeatureScaler(by="corpus" if how == "corpus" else "speaker",
+                               shrink=k if how == "shrink" else 0.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return scaler.fit_transform(pd.DataFrame(V, index=idx))
     Z = np.empty_like(V)
     for c in np.unique(corpus):
         rc = corpus == c
@@ -145,14 +157,6 @@ def classifier(kind: str, C: float, weights: bool):
     raise ValueError(kind)
 
 
-def corpus_class_weights(corpus, y):
-    """Every (corpus, class) cell gets the same total weight."""
-    key = pd.Series(list(zip(corpus, y)))
-    counts = key.map(key.value_counts())
-    w = 1.0 / counts.to_numpy(dtype=float)
-    return w * len(w) / w.sum()
-
-
 class Idea:
     """One fixed configuration: normalisation + optional latent + classifier."""
 
@@ -194,7 +198,9 @@ class Idea:
             Zte = ae.transform(Zte.astype(np.float32))
         model = classifier(self.clf, self.C, self.weights)
         if self.weights:
-            model.fit(Ztr, ytr, sample_weight=corpus_class_weights(ctr, ytr))
+            from emolens.models import balanced_weights
+
+            model.fit(Ztr, ytr, sample_weight=balanced_weights(ytr, ctr))
         else:
             model.fit(Ztr, ytr)
         return model.predict(Zte)

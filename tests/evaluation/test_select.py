@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from emolens.evaluation.config import ConfigError, load_config, with_test
 from emolens.evaluation.runner import run_experiment
-from emolens.evaluation.select import SELECTION_FILE
+from emolens.results import SELECTION as SELECTION_FILE
 
 CONFIG = """
 name = "select"

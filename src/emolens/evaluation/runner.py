@@ -23,7 +23,6 @@ from emolens import results as R
 from emolens.evaluation.confusions import write_confusions
 from emolens.evaluation.metrics import bootstrap_ua, scores
 from emolens.evaluation.protocols import Split, make_splits
-from emolens.results import latent_column
 
 log = logging.getLogger("emolens.run")
 
@@ -601,8 +600,9 @@ def write_summary(
     n_params: dict[str, dict[str, int]],
     shift_notes: list[str],
     timing: dict[str, float],
+    sections: list[str] = (),
 ) -> str:
-    """Write ``summary.md`` and return its text."""
+    """Write ``summary.md`` and return its text; ``sections`` (markdown) come last."""
     models = [s.label for s in config.models]
     chance = 100.0 / len(LABELS)
     lines = [
@@ -649,7 +649,7 @@ def write_summary(
         f"total {timing.get('total', 0):.1f} s.",
         "",
     ]
-    text = "\n".join(lines)
+    text = "\n".join(lines) + "".join("\n" + section for section in sections)
     (out / R.SUMMARY).write_text(text, encoding="utf-8")
     return text
 
@@ -747,6 +747,23 @@ def shift_notes(shifts: list[tuple[str, str, dict | str]],
 
 
 # -- the run -------------------------------------------------------------------------------
+def _held_out_sections(config: ExperimentConfig, data: RunData, results: pd.DataFrame,
+                       selection: pd.DataFrame | None) -> list[str]:
+    """summary.md sections of a leave-one-corpus-out run and of a [select] step."""
+    from emolens.evaluation import select as sel
+
+    sections = []
+    if config.protocol == "loco":
+        table = sel.held_out_table(results, list(data.train), [s.label for s in config.models])
+        sections.append(sel.held_out_markdown(
+            table, "Leave one corpus out: per held-out corpus, mean and worst",
+            "UA % on each training corpus when it is held out (trained on the others), "
+            "mean over seeds; best mean first."))
+    if selection is not None:
+        sections.append(sel.selection_markdown(selection))
+    return sections
+
+
 def _fit_plan(plan: dict, data: RunData, config: ExperimentConfig, out: Path, progress: bool,
               console) -> tuple[list, list, list, dict]:
     """Fit every model x seed x split of ``plan`` (:func:`_fit_all`), saving the pipelines,
@@ -890,20 +907,8 @@ def run_experiment(
         console.log(f"[yellow]shift:[/] {note}", highlight=False)
     timing = {"features": t_feat - t0, "models": t_fit - t_feat}
     timing["total"] = time.perf_counter() - t0
-    write_summary(out, config, data, results, n_params, notes, timing)
-    if selection is not None or config.protocol == "loco":
-        from emolens.evaluation import select as sel
-
-        with open(out / R.SUMMARY, "a", encoding="utf-8") as fh:
-            if config.protocol == "loco":
-                table = sel.held_out_table(results, list(data.train),
-                                           [spec.label for spec in config.models])
-                fh.write("\n" + sel.held_out_markdown(
-                    table, "Leave one corpus out: per held-out corpus, mean and worst",
-                    "UA % on each training corpus when it is held out (trained on the others), "
-                    "mean over seeds; best mean first."))
-            if selection is not None:
-                fh.write("\n" + sel.selection_markdown(selection))
+    write_summary(out, config, data, results, n_params, notes, timing,
+                  _held_out_sections(config, data, results, selection))
     console.log(f"wrote {out} ({timing['total']:.1f} s)")
     owned = sorted(p.name for p in out.iterdir()
                    if p.name not in before or p.name in owned_before or p.name in RUN_OUTPUTS)

@@ -17,7 +17,6 @@ import pandas as pd
 from emolens.evaluation.config import ExperimentConfig
 from emolens.evaluation.protocols import make_splits
 
-from emolens.results import SELECTION as SELECTION_FILE  # noqa: F401 (re-exported)
 
 
 def loco_table(config: ExperimentConfig, data) -> pd.DataFrame:

@@ -16,6 +16,9 @@ import numpy as np
 
 #: Sampling rate every signal is converted to before openSMILE sees it.
 TARGET_SR = 16_000
+#: How every file becomes model audio (part of every feature cache key).
+PREPROCESSING = {"sampling_rate": TARGET_SR, "mono": "mean",
+                 "resampler": "scipy.signal.resample_poly"}
 #: Clips shorter than this (in seconds, before resampling) are rejected: eGeMAPS functionals
 #: over fewer than ~50 frames of 10 ms are mostly undefined or noise.
 MIN_DURATION = 0.5

@@ -44,7 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emolens.features.audio import TARGET_SR
+from emolens.features.audio import PREPROCESSING, TARGET_SR
+from emolens.features.sets import identity_key
 
 #: Install command shown when transformers is missing.
 INSTALL_HINT = "pip install 'emolens[encoders]'"
@@ -299,13 +300,10 @@ class EncoderConfig:
             "chunk": WHISPER_CHUNK_SECONDS if self.is_whisper else CHUNK_SECONDS,
             "vad_db": VAD_RANGE_DB,
             "transformers": _major_version("transformers"),
-            "sampling_rate": TARGET_SR,
-            "mono": "mean",
-            "resampler": "scipy.signal.resample_poly",
+            **PREPROCESSING,
             "schema": ENCODER_SCHEMA,
         }
-        blob = json.dumps(identity, sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]
+        return identity_key(identity)
 
     def feature_names(self) -> list[str]:
         """Column names: ``emb_mean_0000``... then ``emb_std_0000``..."""

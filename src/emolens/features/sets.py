@@ -19,10 +19,16 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 
-from emolens.features.audio import TARGET_SR
+from emolens.features.audio import PREPROCESSING
 
 #: Bump when the preprocessing or the cache file layout changes, to invalidate old entries.
 CACHE_SCHEMA = 1
+
+
+def identity_key(identity: dict) -> str:
+    """Short content hash of a feature set's identity (its cache key)."""
+    blob = json.dumps(identity, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -52,17 +58,13 @@ class FeatureConfig:
     def key(self) -> str:
         """Short hash of everything that changes the numbers: the openSMILE set and version
         and the preprocessing (16 kHz mono by channel averaging, polyphase resampling)."""
-        identity = {
+        return identity_key({
             "feature_set": self.feature_set,
             "feature_level": self.feature_level,
             "opensmile": _opensmile_version(),
-            "sampling_rate": TARGET_SR,
-            "mono": "mean",
-            "resampler": "scipy.signal.resample_poly",
+            **PREPROCESSING,
             "schema": CACHE_SCHEMA,
-        }
-        blob = json.dumps(identity, sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]
+        })
 
     @property
     def cache_meta(self) -> dict:
