@@ -8,7 +8,13 @@ import torch
 from sklearn.metrics import silhouette_score
 from torch import nn
 
-from emolens.models import AutoencoderTransformer, FeatureScaler, cluster_loss, cyclical_beta
+from emolens.models import (
+    AutoencoderTransformer,
+    FeatureScaler,
+    cluster_loss,
+    cyclical_beta,
+    fit_autoencoders,
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +58,7 @@ def test_loss_curve_decreases(Xs):
     assert ae.reconstruction_error(X + 5).mean() > err.mean()
 
 
-@pytest.mark.parametrize("kind", ["uae", "dae", "vae", "cvae", "ssvae"])
+@pytest.mark.parametrize("kind", ["uae", "dae", "vae", "cvae", "ssvae", "sae"])
 def test_bit_identical_with_same_seed(Xs, kind):
     X, y = Xs
     rng_before = torch.random.get_rng_state()
@@ -153,3 +159,43 @@ def test_bad_parameters(Xs, params, match):
     X, _ = Xs
     with pytest.raises(ValueError, match=match):
         AutoencoderTransformer(**params).fit(X)
+
+
+def test_sae_latent_separates_the_classes(Xs):
+    X, y = Xs
+    params = dict(epochs=30, seed=0)
+    dae = AutoencoderTransformer(kind="dae", **params).fit(X, y)
+    sae = AutoencoderTransformer(kind="sae", gamma=3.0, **params).fit(X, y)
+    assert silhouette_score(sae.transform(X), y) > silhouette_score(dae.transform(X), y)
+    assert list(sae.classes_) == sorted(set(y))
+    # The softmax head only trains the latent: the fitted network is a plain autoencoder.
+    assert not hasattr(sae.module_, "head")
+    assert sae.module_.state_dict().keys() == dae.module_.state_dict().keys()
+    # Without the cross-entropy it is the DAE, bit for bit.
+    silent = AutoencoderTransformer(kind="sae", gamma=0.0, **params).fit(X, y)
+    np.testing.assert_array_equal(silent.transform(X), dae.transform(X))
+
+
+def test_sae_sample_weight_and_missing_labels(Xs):
+    X, y = Xs
+
+    def latent(weights=None):
+        ae = AutoencoderTransformer(kind="sae", epochs=5, seed=1)
+        fit_autoencoders([ae], [X], [y], None if weights is None else [weights])
+        return ae.transform(X)
+
+    plain = latent()
+    np.testing.assert_array_equal(AutoencoderTransformer(kind="sae", epochs=5, seed=1)
+                                  .fit(X, y).transform(X), plain)
+    counts = {c: int((y == c).sum()) for c in set(y)}
+    # Explicit class-balanced weights are what it uses without weights.
+    np.testing.assert_allclose(latent(np.array([1.0 / counts[c] for c in y])), plain, atol=1e-5)
+    assert not np.allclose(latent(np.where(y == y[0], 10.0, 1.0)), plain, atol=1e-3)
+    partial = y.astype(object)
+    partial[::2] = None
+    ae = AutoencoderTransformer(kind="sae", epochs=3).fit(X, partial)
+    assert set(ae.classes_) == set(y[1::2])
+    with pytest.raises(ValueError, match="sample_weight must hold"):
+        latent(np.ones(5))
+    with pytest.raises(ValueError, match="no weight"):
+        latent(np.zeros(len(y)))

@@ -15,6 +15,7 @@ ESTIMATORS = [
     AutoencoderTransformer(kind="dae", epochs=3, batch_size=16),
     AutoencoderTransformer(kind="cvae", epochs=3, batch_size=16),
     AutoencoderTransformer(kind="ssvae", epochs=3, batch_size=16),
+    AutoencoderTransformer(kind="sae", epochs=3, batch_size=16),
 ]
 
 # Every check applies: no expected failures. (FeatureScaler(by="corpus"/"speaker") is left out

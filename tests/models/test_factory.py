@@ -25,11 +25,12 @@ FAST = {"reduce__epochs": 40}
 
 
 def _fast(name):
-    return FAST if name.split("_")[0] in ("uae", "dae", "vae", "cvae", "ssvae") else {}
+    return FAST if name.split("_")[0] in ("uae", "dae", "vae", "cvae", "ssvae", "sae") else {}
 
 
 def test_every_model_is_a_three_step_pipeline():
-    assert {"svc", "pca_svc", "uae_svc", "dae_svc", "vae_svc", "cvae_svc", "ssvae_svc"} <= set(MODEL_NAMES)
+    assert {"svc", "pca_svc", "uae_svc", "dae_svc", "vae_svc", "cvae_svc", "ssvae_svc",
+            "sae_svc"} <= set(MODEL_NAMES)
     for name in MODEL_NAMES:
         pipe = make_model(name)
         assert isinstance(pipe, Pipeline)

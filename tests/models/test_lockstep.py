@@ -28,7 +28,7 @@ def _weights(ae):
     return [p.detach().clone() for p in ae.module_.parameters()]
 
 
-@pytest.mark.parametrize("kind", ["uae", "dae", "vae", "cvae", "ssvae"])
+@pytest.mark.parametrize("kind", ["uae", "dae", "vae", "cvae", "ssvae", "sae"])
 def test_together_equals_alone(parts, kind):
     Xs, ys = parts
     alone = [AutoencoderTransformer(kind=kind, epochs=6, seed=s).fit(X, y)
@@ -125,3 +125,16 @@ def test_memory_budget_splits_a_group(parts, monkeypatch):
     alone = AutoencoderTransformer(epochs=2, seed=2).fit(Xs[0])
     for wa, wb in zip(_weights(alone), _weights(small[2])):
         torch.testing.assert_close(wa, wb, rtol=0, atol=1e-5)
+
+
+def test_fit_pipelines_weights_the_sae_cross_entropy(xy):
+    X, y = xy
+    weights = np.where(y == y[0], 5.0, 1.0)
+    pipes = [make_model("sae_svc", clf="logreg", seed=0, reduce__epochs=4) for _ in range(2)]
+    fit_pipelines(pipes[:1], [X], [y])
+    fit_pipelines(pipes[1:], [X], [y], sample_weights=[weights])
+    scaled = pipes[0][:1].transform(X)
+    direct = AutoencoderTransformer(kind="sae", epochs=4, seed=0)
+    fit_autoencoders([direct], [scaled], [y], [weights])
+    np.testing.assert_allclose(pipes[1][:2].transform(X), direct.transform(scaled), atol=1e-5)
+    assert not np.allclose(pipes[0][:2].transform(X), direct.transform(scaled), atol=1e-3)

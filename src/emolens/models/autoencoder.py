@@ -1,4 +1,5 @@
-"""scikit-learn transformer around the paper's autoencoders (UAE, DAE, VAE, cVAE, ssVAE).
+"""scikit-learn transformer around the paper's autoencoders (UAE, DAE, VAE, cVAE, ssVAE) and a
+supervised DAE (SAE).
 
 Training choices (paper.md; the paper's code was never published):
 
@@ -18,6 +19,13 @@ Training choices (paper.md; the paper's code was never published):
   ``kind="ssvae"`` adds ``gamma`` × L_clus on the labelled rows of each batch, L_clus = (sum of
   Euclidean distances of latent means to their class centroid) / (sum of distances between
   class centroids); rows whose label is missing only contribute to the ELBO.
+* ``kind="sae"`` is the DAE plus a linear softmax head on the latent, trained with the
+  reconstruction error + ``gamma`` × cross-entropy of the head on the labelled rows
+  (class-balanced, or weighted by the ``sample_weights`` of :func:`fit_autoencoders`;
+  unlabelled rows only reconstruct). Two
+  unsupervised dimensions cannot hold what separates four emotions across several corpora
+  (docs/benchmarks.md#transfer); the head makes them. It is only a training device: it is
+  dropped after fitting, and the pipeline's classifier reads the latent as for any kind.
 * ``loss_curve_`` holds the mean reconstruction MSE per epoch for every kind (comparable
   across kinds); ``objective_curve_`` the full training objective per epoch.
 * Reproducibility: weights are initialised under ``torch.manual_seed(seed)`` inside a forked
@@ -43,7 +51,9 @@ from emolens.results import latent_column
 from .networks import build_network
 
 #: Kinds of autoencoder.
-AE_KINDS = ("uae", "dae", "vae", "cvae", "ssvae")
+AE_KINDS = ("uae", "dae", "vae", "cvae", "ssvae", "sae")
+#: Kinds that use labels in ``fit``.
+SUPERVISED_KINDS = ("ssvae", "sae")
 NOISE_KINDS = ("gaussian", "masking")
 _DEFAULT_BETA = {"vae": 1.0, "cvae": 0.25, "ssvae": 1.0}
 
@@ -93,16 +103,18 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     Args:
         kind: ``"uae"`` undercomplete AE, ``"dae"`` denoising AE, ``"vae"`` variational AE,
             ``"cvae"`` VAE with cyclical KL annealing, ``"ssvae"`` semi-supervised VAE with the
-            cluster loss (uses ``y`` in fit; missing labels are unsupervised rows).
+            cluster loss (uses ``y`` in fit; missing labels are unsupervised rows), ``"sae"``
+            supervised DAE (a softmax head on the latent, ``gamma`` × cross-entropy; uses ``y``
+            in fit).
         latent_dim: size of the latent (paper: 2).
         hidden: encoder hidden widths, mirrored in the decoder (paper: (40, 20, 10)).
-        noise: DAE corruption, ``"gaussian"`` (additive) or ``"masking"``.
+        noise: DAE/SAE corruption, ``"gaussian"`` (additive) or ``"masking"``.
         noise_std: std of the additive Gaussian noise of the DAE.
         mask_rate: probability of zeroing an input for ``noise="masking"``.
         epochs, lr, batch_size, weight_decay: Adam training settings.
         beta: KL weight; ``None`` means 1.0 for vae/ssvae and a maximum of 0.25 for cvae.
         cycles, ramp: cyclical annealing of the cvae (4 cycles, rising over half of each).
-        gamma: weight of the ssvae cluster loss.
+        gamma: weight of the ssvae cluster loss or of the sae cross-entropy.
         seed: seeds weight init, shuffling, noise and sampling.
         device: torch device (``"cpu"``; bit-for-bit reproducibility is only promised there).
 
@@ -111,7 +123,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         encoder_: ``nn.Module`` mapping inputs to the latent (the mean for VAEs), in eval mode.
         loss_curve_: mean reconstruction MSE per epoch.
         objective_curve_: training objective per epoch.
-        classes_: (ssvae fitted with labels) the class labels used by the cluster loss.
+        classes_: (ssvae/sae fitted with labels) the class labels their loss used.
     """
 
     def __init__(
@@ -198,8 +210,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
     # -- fitting ------------------------------------------------------------------------
     def _label_codes(self, y, n_rows: int):
-        """Integer codes for the cluster loss; -1 marks unlabelled rows."""
-        if self.kind != "ssvae" or y is None:
+        """Integer codes for the supervised loss; -1 marks unlabelled rows."""
+        if self.kind not in SUPERVISED_KINDS or y is None:
             return None, None
         y = np.asarray(y, dtype=object)
         if y.ndim != 1 or y.shape[0] != n_rows:
@@ -218,11 +230,15 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         return codes, classes
 
     def fit(self, X, y=None):
-        """Train the autoencoder on X (labels only used by ``kind="ssvae"``).
+        """Train the autoencoder on X (labels only used by ``kind="ssvae"`` and ``"sae"``).
+
+        The sae's cross-entropy is class-balanced; other row weights (e.g.
+        :func:`~emolens.models.balanced_weights`) go through :func:`fit_autoencoders`, as
+        :func:`~emolens.models.fit_pipelines` passes them.
 
         Args:
             X: scaled features (n_samples, n_features).
-            y: class labels for ssvae (missing values allowed); ignored by other kinds.
+            y: class labels for ssvae/sae (missing values allowed); ignored by other kinds.
 
         Returns:
             self
@@ -230,14 +246,17 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         fit_autoencoders([self], [X], [y])
         return self
 
-    def _prepare(self, X, y):
-        """Validate parameters and data; the float32 tensor and label codes for training."""
+    def _prepare(self, X, y, sample_weight=None):
+        """Validate parameters and data; the array, label codes and cross-entropy weights."""
         self._check_params()
         Xv = validate_data(self, X, dtype=[np.float64, np.float32])
         codes, classes = self._label_codes(y, Xv.shape[0])
         if classes is not None:
             self.classes_ = classes
-        return Xv, codes
+        weights = None
+        if self.kind == "sae" and codes is not None:
+            weights = _ce_weights(codes, sample_weight)
+        return Xv, codes, weights
 
     def _settings(self) -> tuple:
         """Everything that must be equal for autoencoders to train in lockstep (not the seed)."""
@@ -300,7 +319,25 @@ def count_parameters(module: nn.Module) -> int:
 LOCKSTEP_BYTES = 1 << 30
 
 
-def fit_autoencoders(estimators, Xs, ys=None) -> list:
+def _ce_weights(codes: np.ndarray, sample_weight) -> np.ndarray:
+    """Cross-entropy weight per row (0 for unlabelled rows), mean 1 over the labelled rows."""
+    labelled = codes >= 0
+    if sample_weight is None:
+        counts = np.bincount(codes[labelled])
+        w = np.zeros(len(codes))
+        w[labelled] = 1.0 / counts[codes[labelled]]
+    else:
+        w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+        if w.shape[0] != len(codes) or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError(f"sample_weight must hold {len(codes)} finite values >= 0.")
+        w = np.where(labelled, w, 0.0)
+    total = w.sum()
+    if total <= 0:
+        raise ValueError("sample_weight gives the labelled rows no weight.")
+    return w * (labelled.sum() / total)
+
+
+def fit_autoencoders(estimators, Xs, ys=None, sample_weights=None) -> list:
     """Fit autoencoders that differ only in ``seed`` (and data) together, in lockstep.
 
     Each one trains as it would alone (own initialisation, shuffling, noise and sampling from
@@ -316,7 +353,9 @@ def fit_autoencoders(estimators, Xs, ys=None) -> list:
     Args:
         estimators: ``AutoencoderTransformer`` instances (fitted in place).
         Xs: one scaled feature matrix per estimator.
-        ys: one label vector (or None) per estimator; only ``kind="ssvae"`` uses them.
+        ys: one label vector (or None) per estimator; only ``kind="ssvae"``/``"sae"`` use them.
+        sample_weights: one weight vector (or None: class-balanced) per estimator, the weight
+            of each row in the sae cross-entropy; other kinds ignore them.
 
     Returns:
         The estimators, fitted.
@@ -324,19 +363,22 @@ def fit_autoencoders(estimators, Xs, ys=None) -> list:
     estimators = list(estimators)
     Xs = list(Xs)
     ys = [None] * len(estimators) if ys is None else list(ys)
-    if not len(estimators) == len(Xs) == len(ys):
-        raise ValueError("estimators, Xs and ys must have the same length.")
+    ws = [None] * len(estimators) if sample_weights is None else list(sample_weights)
+    if not len(estimators) == len(Xs) == len(ys) == len(ws):
+        raise ValueError("estimators, Xs, ys and sample_weights must have the same length.")
     groups: dict[tuple, list] = {}
-    for est, X, y in zip(estimators, Xs, ys):
+    for est, X, y, w in zip(estimators, Xs, ys, ws):
         if not isinstance(est, AutoencoderTransformer):
             raise TypeError(f"expected AutoencoderTransformer, got {type(est).__name__}.")
-        Xv, codes = est._prepare(X, y)
+        Xv, codes, weights = est._prepare(X, y, w)
         n, n_features = Xv.shape
         steps = math.ceil(n / min(int(est.batch_size), n))
-        key = (est._settings(), n_features, steps, codes is None)  # labelled ssvae apart
-        groups.setdefault(key, []).append((est, Xv, codes))
+        # labelled ssvae/sae apart from unlabelled, and sae by number of classes (head size)
+        n_classes = None if codes is None else len(est.classes_)
+        key = (est._settings(), n_features, steps, n_classes)
+        groups.setdefault(key, []).append((est, Xv, codes, weights))
     for members in groups.values():
-        est, Xv, _ = members[0]
+        est, Xv, _, _ = members[0]
         width = int(est.batch_size)
         span = math.ceil(len(Xv) / min(width, len(Xv))) * width
         # A member's training tensors are ~6 epoch-sized float32 copies of its data; cap a
@@ -382,16 +424,20 @@ def _linear(key: str, params: dict, x: torch.Tensor) -> torch.Tensor:
 
 
 def _train_lockstep(members: list) -> None:
-    """Train ``members`` (estimator, X, label codes), all with the same settings and steps."""
+    """Train ``members`` (estimator, X, label codes, cross-entropy weights), all with the same
+    settings and steps."""
     est0 = members[0][0]
     device = torch.device(est0.device)
     K = len(members)
     n_features = members[0][1].shape[1]
+    supervised = est0.kind == "sae" and est0.gamma > 0 and members[0][2] is not None
     modules, gens, data, codes_t = [], [], [], []
-    for est, Xv, codes in members:
+    for est, Xv, codes, _ in members:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(est.seed))
             module = build_network(est.kind, n_features, tuple(est.hidden), est.latent_dim)
+            if supervised:  # the training-only softmax head on the latent
+                module.head = nn.Linear(est.latent_dim, len(est.classes_))
         modules.append(module.to(device))
         gens.append(torch.Generator(device=device).manual_seed(int(est.seed)))
         data.append(torch.tensor(Xv, dtype=torch.float32, device=device))
@@ -413,6 +459,12 @@ def _train_lockstep(members: list) -> None:
     for k, X in enumerate(data):
         X_all[k, : len(X)] = X
     rows = torch.arange(K, device=device)[:, None]
+    if supervised:  # label code and cross-entropy weight per padded row (padding: -1, 0)
+        codes_all = torch.full((K, n_max + 1), -1, dtype=torch.long, device=device)
+        ce_w_all = torch.zeros(K, n_max + 1, device=device)
+        for k, (_, _, codes, weights) in enumerate(members):
+            codes_all[k, : len(codes)] = torch.as_tensor(codes, device=device)
+            ce_w_all[k, : len(codes)] = torch.as_tensor(weights, dtype=torch.float32, device=device)
     batches = [min(int(est0.batch_size), n) for n in sizes]
     # Every step is padded to the full batch size: a member's rows never shift with the others'.
     width = int(est0.batch_size)
@@ -420,7 +472,7 @@ def _train_lockstep(members: list) -> None:
     total_steps = steps_per_epoch * int(est0.epochs)
     variational = modules[0].variational
     # A DAE with zero Gaussian noise draws none: it is then the UAE, bit for bit.
-    dae = est0.kind == "dae" and not (est0.noise == "gaussian" and est0.noise_std == 0)
+    dae = est0.kind in ("dae", "sae") and not (est0.noise == "gaussian" and est0.noise_std == 0)
     ssvae = est0.kind == "ssvae" and est0.gamma > 0 and codes_t[0] is not None
     beta_max = est0.beta_
     curves = [[] for _ in range(K)]
@@ -471,6 +523,10 @@ def _train_lockstep(members: list) -> None:
                     loss = loss + est0.gamma * _cluster_terms(mu, idx[:, cut], w, codes_t, loss)
             else:
                 loss = rec
+                if supervised:
+                    loss = loss + est0.gamma * _cross_entropy(
+                        _linear("head", params, z), codes_all[rows, idx[:, cut]],
+                        ce_w_all[rows, idx[:, cut]], m)
             optimiser.zero_grad(set_to_none=True)
             loss.sum().backward()
             optimiser.step()
@@ -482,11 +538,13 @@ def _train_lockstep(members: list) -> None:
             curves[k].append(r)
             objectives[k].append(o)
 
-    for k, (est, _, _) in enumerate(members):
+    for k, (est, _, _, _) in enumerate(members):
         module = modules[k]
         with torch.no_grad():
             for name, p in module.named_parameters():
                 p.copy_(_layout(params[name][k]))
+        if supervised:  # the classifier of the pipeline reads the latent; the head goes
+            del module.head
         module.eval()
         est.module_ = module
         est.encoder_ = module.encoder
@@ -521,6 +579,16 @@ def _draw(est, shape, gen: torch.Generator, device) -> torch.Tensor:
     if est.noise == "gaussian":
         return torch.randn(shape, generator=gen, device=device)
     return (torch.rand(shape, generator=gen, device=device) >= est.mask_rate).float()
+
+
+def _cross_entropy(logits: torch.Tensor, codes: torch.Tensor, weights: torch.Tensor,
+                   m: torch.Tensor) -> torch.Tensor:
+    """Weighted cross-entropy of each member's batch (K, width, classes), summed over its
+    labelled rows and divided by its real rows ``m`` (so it scales like the batch mean)."""
+    K, width, n_classes = logits.shape
+    ce = nn.functional.cross_entropy(logits.reshape(-1, n_classes), codes.clamp(min=0).reshape(-1),
+                                     reduction="none").view(K, width)
+    return (ce * weights).sum(1) / m
 
 
 def _cluster_terms(mu: torch.Tensor, idx: torch.Tensor, w: torch.Tensor, codes_t,

@@ -34,6 +34,9 @@ MODELS = {
     "vae_svc": ("vae", "linear"),
     "cvae_svc": ("cvae", "linear"),
     "ssvae_svc": ("ssvae", "linear"),
+    # Supervised DAE: the DAE's 2-D latent also trained to separate the classes (a linear
+    # softmax head on it); with clf="logreg" the interpretable model of experiments/transfer.toml.
+    "sae_svc": ("sae", "linear"),
 }
 MODEL_NAMES = tuple(MODELS)
 CLASSIFIERS = ("linear", "rbf", "logreg")

@@ -49,7 +49,8 @@ def fit_pipelines(pipes: list[Pipeline], Xs: list, ys: list, unlabelled=None,
             scaler's statistics (as in :func:`~emolens.models.fitted.fit_model`).
         sample_weights: one weight vector per pipeline for the final (classifier) step
             (e.g. :func:`balanced_weights`), or None. The classifier's ``class_weight`` is then
-            switched off: the weights already balance the classes.
+            switched off: the weights already balance the classes. A supervised autoencoder
+            (``kind="sae"``) weights its cross-entropy with them too.
 
     Returns:
         The pipelines, fitted.
@@ -78,7 +79,7 @@ def fit_pipelines(pipes: list[Pipeline], Xs: list, ys: list, unlabelled=None,
                         step.set_params(class_weight=None)
                     step.fit(X, y, sample_weight=w)
         elif all(isinstance(s, AutoencoderTransformer) for s in steps):
-            fit_autoencoders(steps, inputs, ys)
+            fit_autoencoders(steps, inputs, ys, sample_weights)
             inputs = [s.transform(X) for s, X in zip(steps, inputs)]
         else:
             inputs = [X if s in (None, "passthrough") else s.fit_transform(X, y)

@@ -102,6 +102,6 @@ class VariationalAutoencoder(nn.Module):
 
 def build_network(kind: str, n_in: int, hidden: tuple[int, ...], latent_dim: int) -> nn.Module:
     """Network for an ``AutoencoderTransformer`` kind."""
-    if kind in ("uae", "dae"):
+    if kind in ("uae", "dae", "sae"):
         return Autoencoder(n_in, hidden, latent_dim)
     return VariationalAutoencoder(n_in, hidden, latent_dim)
