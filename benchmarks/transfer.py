@@ -161,10 +161,10 @@ class Idea:
     """One fixed configuration: normalisation + optional latent + classifier."""
 
     def __init__(self, label, how="speaker", k=0.0, robust=False, clf="rbf", C=1.0,
-                 weights=False, latent=None, epochs=50, select=None):
+                 weights=False, latent=None, epochs=50, select=None, gamma=1.0):
         self.label, self.how, self.k, self.robust = label, how, k, robust
         self.clf, self.C, self.weights, self.latent, self.epochs = clf, C, weights, latent, epochs
-        self.select = select
+        self.select, self.gamma = select, gamma
 
     def prepare(self, V, corpus, speaker, label):
         """Learn what the normalisation needs from the training corpora (``mixed``: which
@@ -190,17 +190,20 @@ class Idea:
         if self.select is not None:
             keep = self.select(Ztr, ytr, ctr)
         Ztr, Zte = Ztr[:, keep], Zte[:, keep]
-        if self.latent:
-            from emolens.models import AutoencoderTransformer
+        from emolens.models import balanced_weights
 
-            ae = AutoencoderTransformer(kind=self.latent, latent_dim=2, epochs=self.epochs, seed=seed)
-            Ztr = ae.fit(Ztr.astype(np.float32)).transform(Ztr.astype(np.float32))
+        w = balanced_weights(ytr, ctr) if self.weights else None
+        if self.latent:
+            from emolens.models import AutoencoderTransformer, fit_autoencoders
+
+            ae = AutoencoderTransformer(kind=self.latent, latent_dim=2, epochs=self.epochs,
+                                        gamma=self.gamma, seed=seed)
+            fit_autoencoders([ae], [Ztr.astype(np.float32)], [ytr], [w])  # labels: ssvae/sae
+            Ztr = ae.transform(Ztr.astype(np.float32))
             Zte = ae.transform(Zte.astype(np.float32))
         model = classifier(self.clf, self.C, self.weights)
         if self.weights:
-            from emolens.models import balanced_weights
-
-            model.fit(Ztr, ytr, sample_weight=balanced_weights(ytr, ctr))
+            model.fit(Ztr, ytr, sample_weight=w)
         else:
             model.fit(Ztr, ytr)
         return model.predict(Zte)
@@ -284,6 +287,10 @@ def ideas(quick: bool):
         Idea("shrink 10, cw, logreg C=0.1", "shrink", k=10, weights=True, clf="logreg", C=0.1),
         Idea("speaker, logreg C=0.1", "speaker", clf="logreg", C=0.1),
         Idea("speaker, cw, logreg C=0.01", "speaker", weights=True, clf="logreg", C=0.01),
+        Idea("shrink 10, cw, DAE 2-D latent, logreg C=0.1", "shrink", k=10, weights=True,
+             clf="logreg", C=0.1, latent="dae"),
+        Idea("shrink 10, cw, supervised DAE 2-D latent (gamma 3), logreg C=0.1", "shrink", k=10,
+             weights=True, clf="logreg", C=0.1, latent="sae", gamma=3.0),
     ]
     return out[:4] if quick else out
 
