@@ -426,131 +426,154 @@ def _linear(key: str, params: dict, x: torch.Tensor) -> torch.Tensor:
 def _train_lockstep(members: list) -> None:
     """Train ``members`` (estimator, X, label codes, cross-entropy weights), all with the same
     settings and steps."""
-    est0 = members[0][0]
-    device = torch.device(est0.device)
-    K = len(members)
-    n_features = members[0][1].shape[1]
-    supervised = est0.kind == "sae" and est0.gamma > 0 and members[0][2] is not None
-    modules, gens, data, codes_t = [], [], [], []
-    for est, Xv, codes, _ in members:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(est.seed))
-            module = build_network(est.kind, n_features, tuple(est.hidden), est.latent_dim)
-            if supervised:  # the training-only softmax head on the latent
-                module.head = nn.Linear(est.latent_dim, len(est.classes_))
-        modules.append(module.to(device))
-        gens.append(torch.Generator(device=device).manual_seed(int(est.seed)))
-        data.append(torch.tensor(Xv, dtype=torch.float32, device=device))
-        codes_t.append(None if codes is None else torch.as_tensor(codes, device=device))
-    # Stacked copies of every member's parameters, weights transposed to (K, in, out): the
-    # layout batched matrix products (and their gradients) run fastest on.
-    names = [name for name, _ in modules[0].named_parameters()]
-    params = {
-        name: torch.stack([_layout(dict(m.named_parameters())[name].detach()) for m in modules])
-        .contiguous().requires_grad_()
-        for name in names
-    }
-    optimiser = _adam(list(params.values()), est0.lr, est0.weight_decay)
+    run = _Lockstep(members)
+    for _ in range(int(run.est.epochs)):
+        run.epoch()
+    run.finish()
 
-    sizes = [len(X) for X in data]
-    n_max = max(sizes)
-    # One padded tensor of all members' rows; index n_max is an all-zero padding row.
-    X_all = torch.zeros(K, n_max + 1, n_features, device=device)
-    for k, X in enumerate(data):
-        X_all[k, : len(X)] = X
-    rows = torch.arange(K, device=device)[:, None]
-    if supervised:  # label code and cross-entropy weight per padded row (padding: -1, 0)
-        codes_all = torch.full((K, n_max + 1), -1, dtype=torch.long, device=device)
-        ce_w_all = torch.zeros(K, n_max + 1, device=device)
-        for k, (_, _, codes, weights) in enumerate(members):
-            codes_all[k, : len(codes)] = torch.as_tensor(codes, device=device)
-            ce_w_all[k, : len(codes)] = torch.as_tensor(weights, dtype=torch.float32, device=device)
-    batches = [min(int(est0.batch_size), n) for n in sizes]
-    # Every step is padded to the full batch size: a member's rows never shift with the others'.
-    width = int(est0.batch_size)
-    steps_per_epoch = math.ceil(sizes[0] / batches[0])
-    total_steps = steps_per_epoch * int(est0.epochs)
-    variational = modules[0].variational
-    # A DAE with zero Gaussian noise draws none: it is then the UAE, bit for bit.
-    dae = est0.kind in ("dae", "sae") and not (est0.noise == "gaussian" and est0.noise_std == 0)
-    ssvae = est0.kind == "ssvae" and est0.gamma > 0 and codes_t[0] is not None
-    beta_max = est0.beta_
-    curves = [[] for _ in range(K)]
-    objectives = [[] for _ in range(K)]
-    span = steps_per_epoch * width
-    step = 0
-    for _ in range(int(est0.epochs)):
-        idx, mask, noise, eps = _draw_epoch(est0, sizes, batches, gens, width, span,
-                                            n_features, dae, variational, device)
-        counts = mask.view(K, steps_per_epoch, width).sum(2)
+
+class _Lockstep:
+    """The state of one lockstep group: stacked weights, their optimiser, padded data."""
+
+    def __init__(self, members: list):
+        est = self.est = members[0][0]
+        self.members = members
+        self.device = device = torch.device(est.device)
+        self.K = K = len(members)
+        self.n_features = members[0][1].shape[1]
+        self.supervised = est.kind == "sae" and est.gamma > 0 and members[0][2] is not None
+        self.modules, self.gens, self.codes_t = [], [], []
+        for e, Xv, codes, _ in members:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(e.seed))
+                module = build_network(e.kind, self.n_features, tuple(e.hidden), e.latent_dim)
+                if self.supervised:  # the training-only softmax head on the latent
+                    module.head = nn.Linear(e.latent_dim, len(e.classes_))
+            self.modules.append(module.to(device))
+            self.gens.append(torch.Generator(device=device).manual_seed(int(e.seed)))
+            self.codes_t.append(None if codes is None else torch.as_tensor(codes, device=device))
+        # Stacked copies of every member's parameters, weights transposed to (K, in, out):
+        # the layout batched matrix products (and their gradients) run fastest on.
+        self.params = {
+            name: torch.stack([_layout(dict(m.named_parameters())[name].detach())
+                               for m in self.modules]).contiguous().requires_grad_()
+            for name, _ in self.modules[0].named_parameters()
+        }
+        self.optimiser = _adam(list(self.params.values()), est.lr, est.weight_decay)
+        self.sizes = sizes = [len(Xv) for _, Xv, _, _ in members]
+        n_max = max(sizes)
+        # One padded tensor of all members' rows; index n_max is an all-zero padding row.
+        self.X_all = torch.zeros(K, n_max + 1, self.n_features, device=device)
+        for k, (_, Xv, _, _) in enumerate(members):
+            self.X_all[k, : len(Xv)] = torch.tensor(Xv, dtype=torch.float32, device=device)
+        self.rows = torch.arange(K, device=device)[:, None]
+        if self.supervised:  # label code and cross-entropy weight per padded row (-1, 0)
+            self.codes_all = torch.full((K, n_max + 1), -1, dtype=torch.long, device=device)
+            self.ce_w_all = torch.zeros(K, n_max + 1, device=device)
+            for k, (_, _, codes, weights) in enumerate(members):
+                self.codes_all[k, : len(codes)] = torch.as_tensor(codes, device=device)
+                self.ce_w_all[k, : len(codes)] = torch.as_tensor(weights, dtype=torch.float32,
+                                                                 device=device)
+        self.batches = [min(int(est.batch_size), n) for n in sizes]
+        # Every step is padded to the full batch size: a member's rows never shift with the
+        # others'.
+        self.width = int(est.batch_size)
+        self.steps_per_epoch = math.ceil(sizes[0] / self.batches[0])
+        self.total_steps = self.steps_per_epoch * int(est.epochs)
+        self.variational = self.modules[0].variational
+        # A DAE with zero Gaussian noise draws none: it is then the UAE, bit for bit.
+        self.dae = est.kind in ("dae", "sae") and not (est.noise == "gaussian"
+                                                       and est.noise_std == 0)
+        self.ssvae = est.kind == "ssvae" and est.gamma > 0 and self.codes_t[0] is not None
+        self.curves = [[] for _ in range(K)]
+        self.objectives = [[] for _ in range(K)]
+        self.step = 0
+
+    def epoch(self) -> None:
+        """One pass over every member's rows; appends to the loss and objective curves."""
+        est, K, spe, width = self.est, self.K, self.steps_per_epoch, self.width
+        idx, mask, noise, eps = _draw_epoch(est, self.sizes, self.batches, self.gens, width,
+                                            spe * width, self.n_features, self.dae,
+                                            self.variational, self.device)
+        counts = mask.view(K, spe, width).sum(2)
         # One gather per epoch, stored step-major so that every step's batch is contiguous.
-        epoch_x = X_all[rows, idx]
-        if not dae:
+        epoch_x = self.X_all[self.rows, idx]
+        if not self.dae:
             epoch_in = epoch_x
-        elif est0.noise == "gaussian":
-            epoch_in = epoch_x + est0.noise_std * noise
+        elif est.noise == "gaussian":
+            epoch_in = epoch_x + est.noise_std * noise
         else:
             epoch_in = epoch_x * noise
         noise = None  # free it before the step-major copies (memory peak on wide features)
         epoch_x, epoch_in, epoch_w = (
-            _step_major(t, steps_per_epoch) for t in (epoch_x, epoch_in, mask[..., None]))
-        rec_sum = torch.zeros(K, device=device)
-        obj_sum = torch.zeros(K, device=device)
-        for s in range(steps_per_epoch):
+            _step_major(t, spe) for t in (epoch_x, epoch_in, mask[..., None]))
+        rec_sum = torch.zeros(K, device=self.device)
+        obj_sum = torch.zeros(K, device=self.device)
+        for s in range(spe):
             cut = slice(s * width, (s + 1) * width)
-            xb, inp, w = epoch_x[s], epoch_in[s], epoch_w[s][..., 0]
             m = counts[:, s]
-            if variational:
-                h = _apply(modules[0].encoder.body, "encoder.body", params, inp)
-                mu = _linear("encoder.mu", params, h)
-                logvar = _linear("logvar", params, h)
-                z = mu + eps[:, cut] * torch.exp(0.5 * logvar)
-                recon = _apply(modules[0].decoder, "decoder", params, z)
-            else:
-                z = _apply(modules[0].encoder, "encoder", params, inp)
-                recon = _apply(modules[0].decoder, "decoder", params, z)
-            sq_rows = ((recon - xb).pow(2) * w[..., None]).sum(2)
-            rec = sq_rows.sum(1) / (m * n_features)
-            if variational:
-                kl_rows = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(2)
-                kl = (kl_rows * w).sum(1) / m
-                if est0.kind == "cvae":
-                    beta = cyclical_beta(step, total_steps, beta_max, est0.cycles, est0.ramp)
-                else:
-                    beta = beta_max
-                loss = sq_rows.sum(1) / m + beta * kl
-                if ssvae:
-                    loss = loss + est0.gamma * _cluster_terms(mu, idx[:, cut], w, codes_t, loss)
-            else:
-                loss = rec
-                if supervised:
-                    loss = loss + est0.gamma * _cross_entropy(
-                        _linear("head", params, z), codes_all[rows, idx[:, cut]],
-                        ce_w_all[rows, idx[:, cut]], m)
-            optimiser.zero_grad(set_to_none=True)
+            eps_s = eps[:, cut] if self.variational else None
+            rec, loss = self._loss(epoch_x[s], epoch_in[s], epoch_w[s][..., 0], m, idx[:, cut],
+                                   eps_s)
+            self.optimiser.zero_grad(set_to_none=True)
             loss.sum().backward()
-            optimiser.step()
-            step += 1
+            self.optimiser.step()
+            self.step += 1
             rec_sum += rec.detach() * m
             obj_sum += loss.detach() * m
-        n_rows = torch.tensor(sizes, dtype=torch.float32, device=device)
-        for k, (r, o) in enumerate(zip((rec_sum / n_rows).tolist(), (obj_sum / n_rows).tolist())):
-            curves[k].append(r)
-            objectives[k].append(o)
+        n_rows = torch.tensor(self.sizes, dtype=torch.float32, device=self.device)
+        for k, (r, o) in enumerate(zip((rec_sum / n_rows).tolist(),
+                                       (obj_sum / n_rows).tolist())):
+            self.curves[k].append(r)
+            self.objectives[k].append(o)
 
-    for k, (est, _, _, _) in enumerate(members):
-        module = modules[k]
-        with torch.no_grad():
-            for name, p in module.named_parameters():
-                p.copy_(_layout(params[name][k]))
-        if supervised:  # the classifier of the pipeline reads the latent; the head goes
-            del module.head
-        module.eval()
-        est.module_ = module
-        est.encoder_ = module.encoder
-        est.loss_curve_ = curves[k]
-        est.objective_curve_ = objectives[k]
-        est.n_parameters_ = count_parameters(module)
+    def _loss(self, xb, inp, w, m, idx, eps):
+        """Per-member mean reconstruction error and training objective of one step's batch
+        (targets ``xb``, network input ``inp``, real-row mask ``w``, ``m`` real rows)."""
+        est, params, module = self.est, self.params, self.modules[0]
+        if self.variational:
+            h = _apply(module.encoder.body, "encoder.body", params, inp)
+            mu = _linear("encoder.mu", params, h)
+            logvar = _linear("logvar", params, h)
+            z = mu + eps * torch.exp(0.5 * logvar)
+        else:
+            z = _apply(module.encoder, "encoder", params, inp)
+        recon = _apply(module.decoder, "decoder", params, z)
+        sq_rows = ((recon - xb).pow(2) * w[..., None]).sum(2)
+        rec = sq_rows.sum(1) / (m * self.n_features)
+        if not self.variational:
+            loss = rec
+            if self.supervised:
+                loss = loss + est.gamma * _cross_entropy(
+                    _linear("head", params, z), self.codes_all[self.rows, idx],
+                    self.ce_w_all[self.rows, idx], m)
+            return rec, loss
+        kl_rows = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(2)
+        kl = (kl_rows * w).sum(1) / m
+        if est.kind == "cvae":
+            beta = cyclical_beta(self.step, self.total_steps, est.beta_, est.cycles, est.ramp)
+        else:
+            beta = est.beta_
+        loss = sq_rows.sum(1) / m + beta * kl
+        if self.ssvae:
+            loss = loss + est.gamma * _cluster_terms(mu, idx, w, self.codes_t, loss)
+        return rec, loss
+
+    def finish(self) -> None:
+        """Copy the trained weights back into each member's module and set its attributes."""
+        for k, (est, _, _, _) in enumerate(self.members):
+            module = self.modules[k]
+            with torch.no_grad():
+                for name, p in module.named_parameters():
+                    p.copy_(_layout(self.params[name][k]))
+            if self.supervised:  # the pipeline's classifier reads the latent; the head goes
+                del module.head
+            module.eval()
+            est.module_ = module
+            est.encoder_ = module.encoder
+            est.loss_curve_ = self.curves[k]
+            est.objective_curve_ = self.objectives[k]
+            est.n_parameters_ = count_parameters(module)
 
 
 def _draw_epoch(est, sizes, batches, gens, width, span, n_features, dae, variational, device):
