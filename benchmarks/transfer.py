@@ -289,6 +289,8 @@ def ideas(quick: bool):
         Idea("speaker, cw, logreg C=0.01", "speaker", weights=True, clf="logreg", C=0.01),
         Idea("shrink 10, cw, DAE 2-D latent, logreg C=0.1", "shrink", k=10, weights=True,
              clf="logreg", C=0.1, latent="dae"),
+        Idea("shrink 10, cw, supervised DAE 2-D latent (gamma 1), logreg C=0.1", "shrink", k=10,
+             weights=True, clf="logreg", C=0.1, latent="sae", gamma=1.0),
         Idea("shrink 10, cw, supervised DAE 2-D latent (gamma 3), logreg C=0.1", "shrink", k=10,
              weights=True, clf="logreg", C=0.1, latent="sae", gamma=3.0),
     ]
