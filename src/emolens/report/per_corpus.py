@@ -2,7 +2,7 @@
 "what this run says" paragraph of every zero-shot corpus.
 
 Pure functions on tables (results, predictions, the latent statistics of
-:mod:`emolens.report.build`); they return DataFrames / strings and write nothing.
+:mod:`emolens.report.analyses`); they return DataFrames / strings and write nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pandas as pd
 
 from emolens import LABELS
 from emolens.report.findings import unseen_mask
+from emolens.results import infer_test_sets
 
 #: A true class is "confused" when its recall is below this ...
 RECALL_BELOW = 0.5
@@ -163,7 +164,7 @@ def _warnings_for(corpus: str, warnings) -> list[str]:
 
 def corpus_paragraphs(results: pd.DataFrame, preds: pd.DataFrame, finding: dict,
                       angles: pd.DataFrame | None = None, warnings=(),
-                      models=None) -> pd.DataFrame:
+                      models=None, test_sets: pd.DataFrame | None = None) -> pd.DataFrame:
     """The "what this run says" paragraph of every zero-shot corpus, from the numbers.
 
     Args:
@@ -172,8 +173,11 @@ def corpus_paragraphs(results: pd.DataFrame, preds: pd.DataFrame, finding: dict,
         finding: finding (i) (gives the latent and raw model compared; else ``models``).
         angles: :func:`emolens.interpret.shift_angles` rows of the representative model
             (several fits allowed), or None.
-        warnings: warning lines of the run (summary.md).
+        warnings: warning lines of the run (shifts.json).
         models: models to quote when the finding names none (default: the first two).
+        test_sets: the run's test sets (:attr:`emolens.results.RunResults.test_sets`); their
+            ``train_corpora`` are the corpora an angle is measured against (default: from
+            ``results`` by :func:`emolens.results.infer_test_sets`).
 
     Returns:
         One row per zero-shot corpus: ``corpus, model, ua, ua_mean, other_model, other_ua,
@@ -187,8 +191,9 @@ def corpus_paragraphs(results: pd.DataFrame, preds: pd.DataFrame, finding: dict,
              else list(models or pd.unique(results["model"]))[:2])
     per = sel.groupby(["model", "test"])["ua"].mean()
     mean = per.groupby("model").mean()
-    train = sorted({c for tr in results.get("train", pd.Series(dtype=str)).dropna().astype(str)
-                    for c in tr.split("+")})
+    if test_sets is None:
+        test_sets = infer_test_sets(results)
+    train = sorted({str(c) for corpora in test_sets["train_corpora"] for c in corpora})
     ang = None
     if angles is not None and not angles.empty:
         canon = canonical_angles(angles).set_index(["emotion", "corpus_a", "corpus_b"])
