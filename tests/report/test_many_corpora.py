@@ -10,8 +10,10 @@ import pytest
 
 from emolens.report import build_report
 from emolens.report import per_corpus as PC
-from emolens.report.build import MAX_ROWS, REPORT_STEPS, _fit_label, one_class_fits
+from emolens.report.analyses import fit_label, one_class_fits
+from emolens.report.build import REPORT_STEPS
 from emolens.report.html import details, rows_outside_details
+from emolens.report.page import MAX_ROWS
 
 CORPORA = tuple("abcdefghij")  # a trains; b..j (9) are zero-shot
 
@@ -122,8 +124,8 @@ def test_one_class_fits_and_pairwise_fit_label():
                           "y_pred": ["sad", "sad", "sad", "angry"]})
     single = one_class_fits(preds, "m")
     assert single[["fold", "predicted", "n"]].values.tolist() == [[0, "sad", 2]]
-    assert _fit_label(preds, "m", 0, 1) == "seed 0 fold 1, trained on b"
-    assert _fit_label(preds.assign(train="a"), "m", 0, 1) == "seed 0 fold 1"
+    assert fit_label(preds, "m", 0, 1) == "seed 0 fold 1, trained on b"
+    assert fit_label(preds.assign(train="a"), "m", 0, 1) == "seed 0 fold 1"
 
 
 def test_paragraph_takes_the_training_corpora_from_the_test_sets():

@@ -5,7 +5,8 @@ from typing import TYPE_CHECKING
 from emolens._lazy import lazy_exports
 
 if TYPE_CHECKING:  # static tools see the real imports
-    from emolens.report.build import ReportError, ReportOptions, build_report
+    from emolens.report.analyses import ReportOptions
+    from emolens.report.build import ReportError, build_report
 
 # Loaded on first use (`emolens --help` must not import pandas/sklearn/torch): the
 # names are the TYPE_CHECKING imports above.
