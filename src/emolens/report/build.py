@@ -362,9 +362,9 @@ def _attribution_task(results_dir, preds, manifest, features, model, fits,
             attr["permutation_spread"] = spread
             many = spread["test"].nunique() > 6  # many test sets: fewer bars per panel
             png["permutation"] = F.to_png(F.importance_bars(
-                spread, panel="test", top=8 if many else 15, legend=("mean UA drop (the group matters)",
-                                              "mean UA gain (permuting helps)",
-                                              "± 1 sd over fits")))
+                spread, panel="test", top=8 if many else 15,
+                legend=("mean UA drop (the group matters)", "mean UA gain (permuting helps)",
+                        "± 1 sd over fits")))
         attr["png"] = png
         attr["seconds"] = time.perf_counter() - t
         return attr

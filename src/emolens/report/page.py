@@ -99,8 +99,8 @@ def findings_section(data: ReportData) -> str:
          "Finding (iii) per corpus: rank (#) of each feature group by mean |DeepLIFT| on "
          "correctly classified angry utterances of that corpus (n: utterances × fits), colour "
          "= its share of the total (interpret/anger_by_corpus.csv)."))
-    per_figs = "".join(H.figure(part["png"][name], caption) for part, name, caption in per_corpus
-                       if name in part.get("png", {}))
+    per_figs = "".join(H.figure(part["png"][name], caption)
+                       for part, name, caption in per_corpus if name in part.get("png", {}))
     by_test = data.transfer_by_corpus
     if not by_test.empty:
         t = by_test.assign(**{c: by_test[c] * 100 for c in ("ua_latent", "ua_raw", "diff",
