@@ -35,9 +35,14 @@ def test_every_stage_is_registered():
 def test_lazy_package_exports(package):
     import importlib
 
+    from emolens._lazy import type_checking_imports
+
     mod = importlib.import_module(f"emolens.{package}")
+    exports = type_checking_imports(mod.__name__)  # the names, listed once
+    assert mod.__all__ == sorted(exports) and len(exports) >= 3
     for name in mod.__all__:
-        assert getattr(mod, name) is not None
+        source = importlib.import_module(f"emolens.{package}.{exports[name]}")
+        assert getattr(mod, name) is getattr(source, name)
         assert name in dir(mod)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         mod.nope  # noqa: B018

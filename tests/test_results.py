@@ -34,7 +34,7 @@ def _pairwise_dir(root):
 
 
 def test_confusions_are_grouped_alike_on_disk_and_on_the_page(tmp_path):
-    from emolens.report.build import confusion_matrices
+    from emolens.report.analyses import confusion_matrices
 
     run = R.load(_pairwise_dir(tmp_path))
     assert set(run.confusions) == {("m", "a", "c"), ("m", "b", "c")}

@@ -118,3 +118,23 @@ def test_caveats_one_class_fit_and_deeplift_class_without_a_correct_utterance(re
     assert "happy" not in set(deeplift["emotion"])
     # the training corpus is named only when the run has several
     assert "fold 0, trained on" not in text
+
+
+def test_analyses_apart_from_the_page(results_dir, tmp_path):
+    from emolens.report import ReportOptions
+    from emolens.report.build import analyse, interpret_tables
+    from emolens.report.page import report_page
+    from emolens.results import load
+
+    run = tmp_path / "run"
+    shutil.copytree(results_dir, run, ignore=shutil.ignore_patterns("interpret", "report.html"))
+    before = sorted(p.relative_to(run) for p in run.rglob("*"))
+    opts = ReportOptions(max_samples=40, n_repeats=1, max_fits=1)
+    data = analyse(load(run), opts)
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before  # nothing written
+    assert data.model == "uae_svc" and len(data.findings) == 3
+    tables = interpret_tables(data)
+    assert {"findings.json", "findings.csv", "latent_summary.csv", "deeplift.csv"} <= set(tables)
+    assert list(tables["findings.csv"]["finding"]) == ["i", "ii", "iii"]
+    html = report_page(data, opts, ["interpret/findings.csv"]).render()
+    assert "Findings of the paper" in html and "<code>interpret/findings.csv</code>" in html

@@ -10,8 +10,10 @@ import pytest
 
 from emolens.report import build_report
 from emolens.report import per_corpus as PC
-from emolens.report.build import MAX_ROWS, REPORT_STEPS, _fit_label, one_class_fits
+from emolens.report.analyses import fit_label, one_class_fits
+from emolens.report.build import REPORT_STEPS
 from emolens.report.html import details, rows_outside_details
+from emolens.report.page import MAX_ROWS
 
 CORPORA = tuple("abcdefghij")  # a trains; b..j (9) are zero-shot
 
@@ -122,5 +124,23 @@ def test_one_class_fits_and_pairwise_fit_label():
                           "y_pred": ["sad", "sad", "sad", "angry"]})
     single = one_class_fits(preds, "m")
     assert single[["fold", "predicted", "n"]].values.tolist() == [[0, "sad", 2]]
-    assert _fit_label(preds, "m", 0, 1) == "seed 0 fold 1, trained on b"
-    assert _fit_label(preds.assign(train="a"), "m", 0, 1) == "seed 0 fold 1"
+    assert fit_label(preds, "m", 0, 1) == "seed 0 fold 1, trained on b"
+    assert fit_label(preds.assign(train="a"), "m", 0, 1) == "seed 0 fold 1"
+
+
+def test_paragraph_takes_the_training_corpora_from_the_test_sets():
+    # the training set's name says nothing about its corpora: test_sets.json does
+    results = pd.DataFrame([dict(model="x", train="pool", test=t, role="test", seed=0, fold=0,
+                                 ua=0.5) for t in ("b", "c")])
+    preds = pd.DataFrame([dict(model="x", train="pool", test="b", role="test", seed=0, fold=0,
+                               y_true="sad", y_pred="sad")])
+    angles = pd.DataFrame({"emotion": "sad", "corpus_a": ["a", "a"], "corpus_b": ["b", "c"],
+                           "angle_deg": [135.0, 20.0]})
+    sets = pd.DataFrame([dict(train="pool", test=t, role="test", train_corpora=["a"],
+                              corpora=[t], unseen=True) for t in ("b", "c")])
+    b = PC.corpus_paragraphs(results, preds, {}, angles, test_sets=sets).set_index("corpus")
+    assert "sad shift points 135° away from a's" in b.loc["b", "text"]
+    assert "lines up with the training corpus" in b.loc["c", "text"]
+    # without them the name is the only clue, and "pool" is no corpus
+    b = PC.corpus_paragraphs(results, preds, {}, angles).set_index("corpus")
+    assert b["max_angle"].isna().all()

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from emolens.report.build import finding_transfer, unseen_tests
+from emolens.report.findings import finding_transfer, unseen_tests
 
 
 def _pairwise_results():

@@ -35,31 +35,6 @@ if TYPE_CHECKING:  # static tools see the real imports
         to_label4,
     )
 
-# Loaded on first use: `emolens --help` must not import pandas/sklearn/torch.
-_EXPORTS = {
-    "CORPORA": "load",
-    "detect_corpus": "load",
-    "load_corpus": "load",
-    "load_release": "load",
-    "load_folders": "manifest",
-    "read_manifest": "manifest",
-    "RELEASES": "releases",
-    "INPUT_COLUMNS": "inputs",
-    "InputError": "inputs",
-    "audio_extensions": "inputs",
-    "audio_files": "inputs",
-    "discover_inputs": "inputs",
-    "COLUMNS": "schema",
-    "EMOTIONS": "schema",
-    "LABEL4": "schema",
-    "NRC_VAD": "schema",
-    "NRC_VAD_SOURCE": "schema",
-    "CorpusError": "schema",
-    "category_av": "schema",
-    "make_manifest": "schema",
-    "normalize_emotion": "schema",
-    "to_label4": "schema",
-}
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
-
-__all__ = sorted(_EXPORTS)
+# Loaded on first use (`emolens --help` must not import pandas/sklearn/torch): the
+# names are the TYPE_CHECKING imports above.
+__getattr__, __dir__, __all__ = lazy_exports(__name__)

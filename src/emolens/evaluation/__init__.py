@@ -19,22 +19,6 @@ if TYPE_CHECKING:  # static tools see the real imports
     from emolens.evaluation.protocols import Split, TestSet, fold_indices, make_splits
     from emolens.evaluation.runner import run_experiment
 
-# Loaded on first use: `emolens --help` must not import pandas/sklearn/torch.
-_EXPORTS = {
-    "ConfigError": "config",
-    "ExperimentConfig": "config",
-    "load_config": "config",
-    "LeakageError": "guard",
-    "check_disjoint": "guard",
-    "bootstrap_ua": "metrics",
-    "confusion": "metrics",
-    "scores": "metrics",
-    "Split": "protocols",
-    "TestSet": "protocols",
-    "fold_indices": "protocols",
-    "make_splits": "protocols",
-    "run_experiment": "runner",
-}
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
-
-__all__ = sorted(_EXPORTS)
+# Loaded on first use (`emolens --help` must not import pandas/sklearn/torch): the
+# names are the TYPE_CHECKING imports above.
+__getattr__, __dir__, __all__ = lazy_exports(__name__)

@@ -867,17 +867,42 @@ def run_experiment(
     data.features.loc[data.manifest["file"]].to_parquet(out / R.FEATURES)
     data.skipped.to_csv(out / R.SKIPPED, index=False)
 
-    selection = None
-    if config.select:
-        from emolens.evaluation.select import select
+    config, selection = _select(config, data, out, console)
+    plan = _plan(config, data, console)
+    rows, preds, shifts, n_params = _fit_plan(plan, data, config, out, progress, console)
+    t_fit = time.perf_counter()
+    results, notes = _write_results(out, plan, data, rows, preds, shifts, console)
+    timing = {"features": t_feat - t0, "models": t_fit - t_feat}
+    timing["total"] = time.perf_counter() - t0
+    write_summary(out, config, data, results, n_params, notes, timing,
+                  _held_out_sections(config, data, results, selection))
+    console.log(f"wrote {out} ({timing['total']:.1f} s)")
+    owned = sorted(p.name for p in out.iterdir()
+                   if p.name not in before or p.name in owned_before or p.name in RUN_OUTPUTS)
+    (out / OWNED_FILE).write_text(json.dumps({"emolens": __version__, "entries": owned}, indent=1)
+                                  + "\n", encoding="utf-8")
+    return out
 
-        console.log(f"selecting among {len(config.models)} model(s) by leave-one-corpus-out "
-                    f"over {', '.join(data.train)}")
-        config, selection = select(config, data)
-        selection.to_csv(out / R.SELECTION, index=False)
-        best = selection.iloc[0]
-        console.log(f"selected [bold]{best['model']}[/]: LOCO mean UA {best['mean']:.1f} %, "
-                    f"worst {best['worst']:.1f} %")
+
+def _select(config: ExperimentConfig, data: RunData, out: Path, console):
+    """With ``[select]``: the configuration chosen by leave-one-corpus-out (selection.csv
+    written), else ``config`` as it is. Returns ``(config, selection table or None)``."""
+    if not config.select:
+        return config, None
+    from emolens.evaluation.select import select
+
+    console.log(f"selecting among {len(config.models)} model(s) by leave-one-corpus-out "
+                f"over {', '.join(data.train)}")
+    config, selection = select(config, data)
+    selection.to_csv(out / R.SELECTION, index=False)
+    best = selection.iloc[0]
+    console.log(f"selected [bold]{best['model']}[/]: LOCO mean UA {best['mean']:.1f} %, "
+                f"worst {best['worst']:.1f} %")
+    return config, selection
+
+
+def _plan(config: ExperimentConfig, data: RunData, console) -> dict:
+    """seed -> the protocol's splits; says how many fits that makes."""
     plan = {
         seed: make_splits(
             data.manifest, config.protocol, data.train, data.test, config.folds, config.split, seed
@@ -889,9 +914,12 @@ def run_experiment(
         f"{config.protocol}: {len(plan[config.seeds[0]])} split(s) × {len(config.seeds)} seed(s) "
         f"× {len(config.models)} model(s) = {total} fits"
     )
-    rows, preds, shifts, n_params = _fit_plan(plan, data, config, out, progress, console)
-    t_fit = time.perf_counter()
+    return plan
 
+
+def _write_results(out: Path, plan: dict, data: RunData, rows, preds, shifts, console):
+    """results.csv, predictions.parquet, test_sets.json, confusion/ and shifts.json; returns
+    the results table and the shift warnings (text)."""
     results = pd.DataFrame(rows, columns=R.RESULT_COLUMNS)
     results.to_csv(out / R.RESULTS, index=False)
     predictions = pd.concat(preds, ignore_index=True)
@@ -905,13 +933,4 @@ def run_experiment(
     notes = [r["text"] for r in records]
     for note in notes:
         console.log(f"[yellow]shift:[/] {note}", highlight=False)
-    timing = {"features": t_feat - t0, "models": t_fit - t_feat}
-    timing["total"] = time.perf_counter() - t0
-    write_summary(out, config, data, results, n_params, notes, timing,
-                  _held_out_sections(config, data, results, selection))
-    console.log(f"wrote {out} ({timing['total']:.1f} s)")
-    owned = sorted(p.name for p in out.iterdir()
-                   if p.name not in before or p.name in owned_before or p.name in RUN_OUTPUTS)
-    (out / OWNED_FILE).write_text(json.dumps({"emolens": __version__, "entries": owned}, indent=1)
-                                  + "\n", encoding="utf-8")
-    return out
+    return results, notes

@@ -27,28 +27,6 @@ if TYPE_CHECKING:  # static tools see the real imports
         get_config,
     )
 
-# Loaded on first use: `emolens --help` must not import pandas/sklearn/torch.
-_EXPORTS = {
-    "AudioError": "audio",
-    "load_audio": "audio",
-    "FeatureCache": "cache",
-    "default_cache_dir": "cache",
-    "Extraction": "extraction",
-    "NoFeaturesError": "extraction",
-    "compute_features": "extraction",
-    "extract": "extraction",
-    "EncoderConfig": "encoders",
-    "EncoderError": "encoders",
-    "FEATURE_GROUPS": "groups",
-    "column_groups": "groups",
-    "feature_group": "groups",
-    "model_input": "matrix",
-    "FEATURE_SETS": "sets",
-    "FeatureConfig": "sets",
-    "HybridConfig": "sets",
-    "check_feature_set": "sets",
-    "get_config": "sets",
-}
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
-
-__all__ = sorted(_EXPORTS)
+# Loaded on first use (`emolens --help` must not import pandas/sklearn/torch): the
+# names are the TYPE_CHECKING imports above.
+__getattr__, __dir__, __all__ = lazy_exports(__name__)

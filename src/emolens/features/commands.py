@@ -62,14 +62,26 @@ def extract(
     Results are cached by audio content: a rerun or a resumed run computes only what is new.
     """
     from rich.console import Console
+
+    console, err = Console(), Console(stderr=True)
+    _check_options(features, output, err)
+    files = collect_files(manifests)
+    skipped_csv = skipped_path(output)
+    result = _extract_or_exit(files, features, jobs, cache_dir, scheduler, progress,
+                              skipped_csv, console, err)
+    _write_parquet(result.features, output)
+    _write_skipped(result.skipped, skipped_csv)
+    if len(result.skipped):
+        _print_skipped(console, result.skipped)
+    console.print(_summary(result, features, output, skipped_csv), highlight=False)
+
+
+def _check_options(features: str, output: Path, err) -> None:
+    """A known feature set (its extra installed) and a .parquet output, else exit."""
     from rich.markup import escape
 
-    from emolens.features.extraction import NoFeaturesError
-    from emolens.features.extraction import extract as run_extract
     from emolens.features.sets import check_feature_set
 
-    console = Console()
-    err = Console(stderr=True)
     try:
         check_feature_set(features)
     except ValueError as exc:
@@ -81,11 +93,20 @@ def extract(
         raise typer.BadParameter(
             f"{output} must end in .parquet", param_hint="-o/--output"
         )
-    files = collect_files(manifests)
-    skipped_csv = skipped_path(output)
+
+
+def _extract_or_exit(files, features, jobs, cache_dir, scheduler, progress, skipped_csv,
+                     console, err):
+    """:func:`emolens.features.extract`; no features, Ctrl-C/SIGTERM or a missing extra
+    become a message and an exit code."""
+    from rich.markup import escape
+
+    from emolens.features.extraction import NoFeaturesError
+    from emolens.features.extraction import extract as run_extract
+
     previous = _terminate_as_interrupt()
     try:
-        result = run_extract(
+        return run_extract(
             files,
             feature_set=features,
             jobs=jobs,
@@ -112,12 +133,13 @@ def extract(
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
-    _write_parquet(result.features, output)
-    _write_skipped(result.skipped, skipped_csv)
-    if len(result.skipped):
-        _print_skipped(console, result.skipped)
+
+def _summary(result, features: str, output: Path, skipped_csv: Path) -> str:
+    """The closing line: files, features, cache use, skipped."""
+    from rich.markup import escape
+
     n_files = result.features.index.get_level_values("file").nunique()
-    console.print(
+    return (
         f"{n_files} files -> {escape(str(output))} "
         f"({result.features.shape[1]} {features} features; "
         f"{result.n_cached} from cache"
@@ -126,8 +148,7 @@ def extract(
         + (f", {result.n_shared} byte-identical to another file (read once)"
            if result.n_shared else "") + "), "
         f"{len(result.skipped)} skipped"
-        + (f" -> {escape(str(skipped_csv))}" if len(result.skipped) else ""),
-        highlight=False,
+        + (f" -> {escape(str(skipped_csv))}" if len(result.skipped) else "")
     )
 
 

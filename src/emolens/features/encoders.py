@@ -216,21 +216,20 @@ class EncoderConfig:
     def is_whisper(self) -> bool:
         return self.model_config.get("model_type") == "whisper"
 
+    def _config_int(self, key: str, whisper_key: str, what: str) -> int:
+        """An integer of config.json, under ``key`` (``whisper_key`` in a Whisper config)."""
+        value = self.model_config.get(whisper_key if self.is_whisper else key)
+        if not isinstance(value, int):
+            raise EncoderError(f"{self.model_dir}/config.json gives no {what}")
+        return value
+
     @property
     def hidden_size(self) -> int:
-        cfg = self.model_config
-        size = cfg.get("d_model") if self.is_whisper else cfg.get("hidden_size")
-        if not isinstance(size, int):
-            raise EncoderError(f"{self.model_dir}/config.json gives no hidden size")
-        return size
+        return self._config_int("hidden_size", "d_model", "hidden size")
 
     @property
     def n_layers(self) -> int:
-        cfg = self.model_config
-        n = cfg.get("encoder_layers") if self.is_whisper else cfg.get("num_hidden_layers")
-        if not isinstance(n, int):
-            raise EncoderError(f"{self.model_dir}/config.json gives no number of layers")
-        return n
+        return self._config_int("num_hidden_layers", "encoder_layers", "number of layers")
 
     @property
     def weights_sha256(self) -> str:

@@ -260,133 +260,163 @@ def extract(
     if getattr(config, "is_encoder", False):
         config.check()  # missing extra, model not found, bad layer: one clear error now
     cache = FeatureCache(cache_dir if cache_dir is not None else default_cache_dir(), config)
-
-    results: dict[str, np.ndarray] = {}
-    reasons: dict[str, str] = {}
-    todo: dict[str, list[str]] = {}  # content hash -> paths with that content
-    columns = cache.columns
-    width = None if columns is None else len(columns) + (2 if config.is_lld else 0)
+    batch = _Batch(config, cache, jobs, scheduler)
     timings: dict[str, float] = {}
-    n_cached = 0
-
     with _progress_bar(progress, len(paths), config.name) as advance:
+        batch.advance = advance
         t0 = time.perf_counter()
+        batch.look_up(paths)
+        timings["hash_and_lookup"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        batch.compute_all()
+        timings["compute"] = time.perf_counter() - t0
+    if batch.n_computed:
+        cache.purge_stale_temporaries()
+    return batch.extraction(paths, timings)
+
+
+class _Batch:
+    """One :func:`extract` call on one configuration: what is done, skipped and to compute.
+
+    Files are grouped by content hash (``todo``: hash -> paths with those bytes); every hash
+    is served from the cache, computed here (after claiming it in the cache) or waited for
+    while another process computes it.
+    """
+
+    def __init__(self, config, cache: FeatureCache, jobs: int, scheduler):
+        self.config, self.cache, self.jobs, self.scheduler = config, cache, jobs, scheduler
+        self.advance = lambda n: None
+        self.columns = cache.columns
+        # rows of a cache entry; an entry of another width is stale and computed again
+        self.width = (None if self.columns is None
+                      else len(self.columns) + (2 if config.is_lld else 0))
+        self.results: dict[str, np.ndarray] = {}
+        self.reasons: dict[str, str] = {}
+        self.todo: dict[str, list[str]] = {}
+        self.claimed: set[str] = set()
+        self.n_cached = self.n_computed = self.n_waited = 0
+
+    def _usable(self, cached) -> bool:
+        return cached is not None and (self.width is None or cached.shape[1] == self.width)
+
+    def look_up(self, paths: list[str]) -> None:
+        """Hash every file; serve cache hits, collect the rest in ``todo``."""
         for path in paths:
             try:
                 digest = hash_file(path)
             except FileNotFoundError:
-                reasons[path] = "file not found"
+                self.reasons[path] = "file not found"
             except IsADirectoryError:
-                reasons[path] = "is a directory, not an audio file"
+                self.reasons[path] = "is a directory, not an audio file"
             except OSError as err:
-                reasons[path] = f"cannot read file ({err.strerror or err})"
+                self.reasons[path] = f"cannot read file ({err.strerror or err})"
             else:
-                if digest in todo:
-                    todo[digest].append(path)
+                if digest in self.todo:
+                    self.todo[digest].append(path)
                     continue
-                cached = cache.get(digest)
-                if cached is not None and (width is None or cached.shape[1] == width):
-                    results[path] = cached
-                    n_cached += 1
-                else:
-                    todo[digest] = [path]
+                cached = self.cache.get(digest)
+                if not self._usable(cached):
+                    self.todo[digest] = [path]
                     continue
-            advance(1)
-        timings["hash_and_lookup"] = time.perf_counter() - t0
+                self.results[path] = cached
+                self.n_cached += 1
+            self.advance(1)
 
-        t0 = time.perf_counter()
-        claimed: set[str] = set()
-        n_computed = n_waited = 0
-
-        def compute(digests):
-            # Only entries this process claimed: another process computing the same cache
-            # is never duplicated; its entries are waited for below.
-            nonlocal columns, n_computed
-            tasks = [(d, todo[d][0]) for d in digests]
-            for digest, (values, cols, reason) in _run(tasks, config, jobs, scheduler, columns):
-                group = todo[digest]
-                if values is None:
-                    for path in group:
-                        reasons[path] = reason or "unknown error"
-                else:
-                    if cols is not None and columns is None:
-                        columns = cols
-                        cache.set_columns(cols)
-                    cache.put(digest, values)
-                    n_computed += 1
-                    for path in group:
-                        results[path] = values
-                cache.release(digest)
-                claimed.discard(digest)
-                advance(len(group))
-
-        def take(digests) -> tuple[list[str], list[str]]:
-            """Claim what nobody computes; serve what appeared meanwhile. Returns (ours,
-            held by another live process)."""
-            nonlocal n_waited
-            mine, others = [], []
-            for digest in digests:
-                if cache.claim(digest):
-                    claimed.add(digest)
-                    cached = cache.get(digest)  # finished by another process since the lookup
-                    if cached is None or (width is not None and cached.shape[1] != width):
-                        mine.append(digest)
-                        continue
-                    cache.release(digest)
-                    claimed.discard(digest)
-                else:
-                    cached = cache.get(digest)
-                    if cached is None:
-                        others.append(digest)
-                        continue
-                n_waited += 1
-                for path in todo[digest]:
-                    results[path] = cached
-                advance(len(todo[digest]))
-            return mine, others
-
+    def compute_all(self) -> None:
+        """Compute what nobody else computes, then wait for the entries others hold."""
         try:
-            mine, waiting = take(list(todo))
-            compute(mine)
+            mine, waiting = self._take(list(self.todo))
+            self._compute(mine)
             while waiting:
                 time.sleep(CLAIM_POLL)
-                ready = [d for d in waiting if cache.get(d) is not None or not cache.claimed(d)]
+                ready = [d for d in waiting
+                         if self.cache.get(d) is not None or not self.cache.claimed(d)]
                 if ready:
                     waiting = [d for d in waiting if d not in set(ready)]
-                    mine, others = take(ready)
+                    mine, others = self._take(ready)
                     waiting += others
-                    compute(mine)
+                    self._compute(mine)
         finally:
-            for digest in claimed:  # interrupted: let other processes take these over
-                cache.release(digest)
-        timings["compute"] = time.perf_counter() - t0
-    if n_computed:
-        cache.purge_stale_temporaries()
+            for digest in self.claimed:  # interrupted: let other processes take these over
+                self.cache.release(digest)
 
+    def _compute(self, digests) -> None:
+        # Only entries this process claimed: another process computing the same cache is
+        # never duplicated; its entries are waited for (compute_all).
+        tasks = [(d, self.todo[d][0]) for d in digests]
+        for digest, (values, cols, reason) in _run(tasks, self.config, self.jobs,
+                                                   self.scheduler, self.columns):
+            group = self.todo[digest]
+            if values is None:
+                for path in group:
+                    self.reasons[path] = reason or "unknown error"
+            else:
+                if cols is not None and self.columns is None:
+                    self.columns = cols
+                    self.cache.set_columns(cols)
+                self.cache.put(digest, values)
+                self.n_computed += 1
+                for path in group:
+                    self.results[path] = values
+            self.cache.release(digest)
+            self.claimed.discard(digest)
+            self.advance(len(group))
+
+    def _take(self, digests) -> tuple[list[str], list[str]]:
+        """Claim what nobody computes; serve what appeared meanwhile. Returns (ours, held by
+        another live process)."""
+        mine, others = [], []
+        for digest in digests:
+            if self.cache.claim(digest):
+                self.claimed.add(digest)
+                cached = self.cache.get(digest)  # finished by another process since the lookup
+                if not self._usable(cached):
+                    mine.append(digest)
+                    continue
+                self.cache.release(digest)
+                self.claimed.discard(digest)
+            else:
+                cached = self.cache.get(digest)
+                if cached is None:
+                    others.append(digest)
+                    continue
+            self.n_waited += 1
+            for path in self.todo[digest]:
+                self.results[path] = cached
+            self.advance(len(self.todo[digest]))
+        return mine, others
+
+    def extraction(self, paths: list[str], timings: dict) -> Extraction:
+        """The result, rows in the order of ``paths``.
+
+        Raises:
+            NoFeaturesError: no file could be processed.
+        """
+        skipped = _skipped(paths, self.reasons)
+        if not self.results:
+            raise NoFeaturesError(skipped)
+        if self.columns is None:  # every file came from a cache whose metadata was removed
+            self.columns = feature_names(self.config)
+            self.cache.set_columns(self.columns)
+        n_found = self.n_cached + self.n_waited
+        return Extraction(
+            features=_frame(paths, self.results, self.columns, self.config),
+            skipped=skipped,
+            feature_set=self.config.name,
+            n_cached=n_found,
+            n_computed=self.n_computed,
+            n_shared=len(paths) - len(self.reasons) - n_found - self.n_computed,
+            n_waited=self.n_waited,
+            timings=timings,
+        )
+
+
+def _skipped(paths: list[str], reasons: dict[str, str]) -> pd.DataFrame:
+    """``file, reason`` of the paths that have a reason, in the order of ``paths``."""
     bad = [p for p in paths if p in reasons]
-    skipped = pd.DataFrame(
-        {
-            "file": pd.Series(bad, dtype="str"),
-            "reason": pd.Series([reasons[p] for p in bad], dtype="str"),
-        },
-        columns=["file", "reason"],
-    )
-    if not results:
-        raise NoFeaturesError(skipped)
-    if columns is None:  # every file came from a cache whose metadata was removed
-        columns = feature_names(config)
-        cache.set_columns(columns)
-    features = _frame(paths, results, columns, config)
-    return Extraction(
-        features=features,
-        skipped=skipped,
-        feature_set=config.name,
-        n_cached=n_cached + n_waited,
-        n_computed=n_computed,
-        n_shared=len(paths) - len(reasons) - n_cached - n_waited - n_computed,
-        n_waited=n_waited,
-        timings=timings,
-    )
+    return pd.DataFrame({"file": pd.Series(bad, dtype="str"),
+                         "reason": pd.Series([reasons[p] for p in bad], dtype="str")},
+                        columns=["file", "reason"])
 
 
 def feature_names(config) -> list[str]:
@@ -409,10 +439,7 @@ def _combine(parts: list[Extraction], paths: list[str], config: HybridConfig) ->
     for part in parts:
         for file, reason in part.skipped.itertuples(index=False):
             reasons.setdefault(file, f"{part.feature_set}: {reason}")
-    bad = [p for p in paths if p in reasons]
-    skipped = pd.DataFrame({"file": pd.Series(bad, dtype="str"),
-                            "reason": pd.Series([reasons[p] for p in bad], dtype="str")},
-                           columns=["file", "reason"])
+    skipped = _skipped(paths, reasons)
     timings: dict[str, float] = {}
     for part in parts:
         for k, v in part.timings.items():

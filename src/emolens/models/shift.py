@@ -134,32 +134,10 @@ def distribution_shift(
     """
     if not isinstance(scaler_fitted, FeatureScaler):
         raise TypeError(f"scaler_fitted must be a fitted FeatureScaler, got {type(scaler_fitted).__name__}.")
-    Z = scaler_fitted.z_scores(X_test, groups=groups)
-    absz = np.abs(Z)
-    clip = scaler_fitted.clip
-    limit = float(clip) if clip is not None else 10.0
-    median_abs_z = float(np.median(absz)) if absz.size else 0.0
-    share_clipped = float(np.mean(absz > limit)) if absz.size else 0.0
-    names = getattr(scaler_fitted, "feature_names_in_", None)
-    if names is None:
-        names = [f"x{i}" for i in range(Z.shape[1])]
-    med = np.median(Z, axis=0) if Z.shape[0] else np.zeros(Z.shape[1])
-    order = np.argsort(-np.abs(med), kind="stable")[:5]
-    worst = [(str(names[i]), float(med[i])) for i in order]
-
-    report = ShiftReport(
-        normalisation=_describe(scaler_fitted),
-        n_samples=int(Z.shape[0]),
-        median_abs_z=median_abs_z,
-        train_median_abs_z=float(getattr(scaler_fitted, "train_median_abs_z_", float("nan"))),
-        share_clipped=share_clipped,
-        share_shifted_features=float(np.mean(np.abs(med) > FEATURE_SHIFT_SD)) if med.size else 0.0,
-        clip=None if clip is None else float(clip),
-        worst_features=worst,
-    )
+    report = _statistics(scaler_fitted, scaler_fitted.z_scores(X_test, groups=groups))
     report.shifted = (
-        median_abs_z > median_abs_z_limit
-        or share_clipped > clipped_share_limit
+        report.median_abs_z > median_abs_z_limit
+        or report.share_clipped > clipped_share_limit
         or report.share_shifted_features > shifted_features_limit
     )
     if y_pred is not None and len(y_pred):
@@ -167,27 +145,59 @@ def distribution_shift(
         report.majority_share = float(counts.max() / counts.sum())
         report.majority_class = values[int(np.argmax(counts))]
         report.collapsed = report.majority_share > collapse_limit and len(y_pred) >= 10
-
     if report.flagged:
-        parts = []
-        if report.shifted:
-            feats = ", ".join(f"{f} (median z = {z:+.1f})" for f, z in worst[:3])
-            parts.append(
-                f"{name} lies far outside the training distribution under {report.normalisation}: "
-                f"median |z| = {median_abs_z:.2f} (training: {report.train_median_abs_z:.2f}), "
-                f"{100 * report.share_shifted_features:.0f} % of the features shifted by more "
-                f"than {FEATURE_SHIFT_SD:g} sd (median), "
-                f"{100 * share_clipped:.1f} % of values beyond ±{limit:g} sd; "
-                f"most shifted features: {feats}."
-            )
-        if report.collapsed:
-            parts.append(
-                f"{100 * report.majority_share:.0f} % of the predictions on {name} are "
-                f"{report.majority_class!s} (prediction collapse, typical of an RBF-SVC on "
-                "shifted features)."
-            )
         report.fix = _FIX.get(scaler_fitted.by, _FIX[None])
-        parts.append(report.fix)
-        report.message = " ".join(parts)
+        report.message = _message(report, name)
         log.warning(report.message)
     return report
+
+
+def _clip_limit(clip) -> float:
+    """Where values count as clipped: the scaler's clip, 10 sd without one."""
+    return float(clip) if clip is not None else 10.0
+
+
+def _statistics(scaler_fitted: FeatureScaler, Z: np.ndarray) -> ShiftReport:
+    """The report's numbers from the test set's z-scores ``Z`` (no verdict yet)."""
+    absz = np.abs(Z)
+    clip = scaler_fitted.clip
+    names = getattr(scaler_fitted, "feature_names_in_", None)
+    if names is None:
+        names = [f"x{i}" for i in range(Z.shape[1])]
+    med = np.median(Z, axis=0) if Z.shape[0] else np.zeros(Z.shape[1])
+    order = np.argsort(-np.abs(med), kind="stable")[:5]
+    return ShiftReport(
+        normalisation=_describe(scaler_fitted),
+        n_samples=int(Z.shape[0]),
+        median_abs_z=float(np.median(absz)) if absz.size else 0.0,
+        train_median_abs_z=float(getattr(scaler_fitted, "train_median_abs_z_", float("nan"))),
+        share_clipped=float(np.mean(absz > _clip_limit(clip))) if absz.size else 0.0,
+        share_shifted_features=(float(np.mean(np.abs(med) > FEATURE_SHIFT_SD)) if med.size
+                                else 0.0),
+        clip=None if clip is None else float(clip),
+        worst_features=[(str(names[i]), float(med[i])) for i in order],
+    )
+
+
+def _message(report: ShiftReport, name: str) -> str:
+    """The verdict in words: the shift, the collapse, the fix."""
+    parts = []
+    if report.shifted:
+        feats = ", ".join(f"{f} (median z = {z:+.1f})" for f, z in report.worst_features[:3])
+        r = report
+        parts.append(
+            f"{name} lies far outside the training distribution under {r.normalisation}: "
+            f"median |z| = {r.median_abs_z:.2f} (training: {r.train_median_abs_z:.2f}), "
+            f"{100 * r.share_shifted_features:.0f} % of the features shifted by more "
+            f"than {FEATURE_SHIFT_SD:g} sd (median), "
+            f"{100 * r.share_clipped:.1f} % of values beyond ±{_clip_limit(r.clip):g} sd; "
+            f"most shifted features: {feats}."
+        )
+    if report.collapsed:
+        parts.append(
+            f"{100 * report.majority_share:.0f} % of the predictions on {name} are "
+            f"{report.majority_class!s} (prediction collapse, typical of an RBF-SVC on "
+            "shifted features)."
+        )
+    parts.append(report.fix)
+    return " ".join(parts)

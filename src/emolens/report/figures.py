@@ -77,19 +77,10 @@ def tsne_2d(Z, random_state: int = 0, max_samples: int | None = 3000) -> np.ndar
                 random_state=random_state).fit_transform(Z)
 
 
-def latent_grid(
-    data: pd.DataFrame,
-    x: str = "z1",
-    y: str = "z2",
-    corpus: str = "corpus",
-    emotion: str = "emotion",
-    ncols: int = 3,
-    xlabel: str | None = None,
-    ylabel: str | None = None,
-    max_points: int = 1500,
-    random_state: int = 0,
-    axes: str = "shared",
-):
+def latent_grid(data: pd.DataFrame, x: str = "z1", y: str = "z2", corpus: str = "corpus",
+                emotion: str = "emotion", ncols: int = 3, xlabel: str | None = None,
+                ylabel: str | None = None, max_points: int = 1500, random_state: int = 0,
+                axes: str = "shared"):
     """The paper's latent figure: per corpus a scatter coloured by emotion with marginal
     density curves per emotion on both axes.
 
@@ -111,10 +102,7 @@ def latent_grid(
             raise ValueError(f"latent figure needs column {c!r}")
     corpora = list(pd.unique(data[corpus].astype(str)))
     emotions = _emotion_order(data[emotion])
-    xs, ys = data[x].to_numpy(float), data[y].to_numpy(float)
-    pad_x, pad_y = 0.05 * np.ptp(xs) or 1.0, 0.05 * np.ptp(ys) or 1.0
-    xlim = (np.nanmin(xs) - pad_x, np.nanmax(xs) + pad_x)
-    ylim = (np.nanmin(ys) - pad_y, np.nanmax(ys) + pad_y)
+    limits = _padded_limits(data[x], data[y])
     ncols = max(1, min(ncols, len(corpora)))
     nrows = int(np.ceil(len(corpora) / ncols))
     height = 3.6 * nrows + 0.5
@@ -125,49 +113,64 @@ def latent_grid(
                              top=1 - 0.45 / height, bottom=0.45 / height)
     rng = np.random.default_rng(random_state)
     for i, c in enumerate(corpora):
-        sub = outer[i // ncols, i % ncols].subgridspec(
-            2, 2, width_ratios=(4, 1), height_ratios=(1, 4), wspace=0.05, hspace=0.05)
-        ax = fig.add_subplot(sub[1, 0])
-        top = fig.add_subplot(sub[0, 0], sharex=ax)
-        right = fig.add_subplot(sub[1, 1], sharey=ax)
         part = data[data[corpus].astype(str) == c]
-        if axes == "own":
-            px, py = part[x].to_numpy(float), part[y].to_numpy(float)
-            ox, oy = 0.05 * np.ptp(px) or 1.0, 0.05 * np.ptp(py) or 1.0
-            xlim = (np.nanmin(px) - ox, np.nanmax(px) + ox)
-            ylim = (np.nanmin(py) - oy, np.nanmax(py) + oy)
-        gx, gy = np.linspace(*xlim, 200), np.linspace(*ylim, 200)
-        for e in emotions:
-            pe = part[part[emotion].astype(str) == e]
-            if pe.empty:
-                continue
-            draw = pe if len(pe) <= max_points else pe.iloc[rng.choice(len(pe), max_points,
-                                                                        replace=False)]
-            ax.scatter(draw[x], draw[y], s=10, alpha=0.6, color=emotion_color(e),
-                       marker=EMOTION_MARKERS.get(e, "o"), linewidths=0, label=e)
-            for vals, grid, axis, vertical in ((pe[x], gx, top, False), (pe[y], gy, right, True)):
-                vals = vals.to_numpy(float)
-                if len(vals) < 3 or np.ptp(vals) == 0:
-                    continue
-                dens = gaussian_kde(vals)(grid)
-                if vertical:
-                    axis.plot(dens, grid, color=emotion_color(e), lw=1.3)
-                else:
-                    axis.plot(grid, dens, color=emotion_color(e), lw=1.3)
-        ax.set_xlim(xlim)
-        ax.set_ylim(ylim)
-        ax.set_xlabel(xlabel or x)
-        ax.set_ylabel(ylabel or y)
-        top.set_title(f"{c} (n = {len(part)})")
-        for axis in (top, right):
-            axis.tick_params(labelbottom=False, labelleft=False, bottom=False, left=False)
-            for side in ("top", "right", "bottom", "left"):
-                axis.spines[side].set_visible(False)
+        _density_scatter(fig, outer[i // ncols, i % ncols], part, x, y, emotion, emotions,
+                         limits if axes == "shared" else _padded_limits(part[x], part[y]),
+                         max_points, rng, (xlabel or x, ylabel or y, f"{c} (n = {len(part)})"))
     handles = [plt.Line2D([], [], color=emotion_color(e), marker=EMOTION_MARKERS.get(e, "o"),
                           linestyle="", markersize=6, label=e) for e in emotions]
     fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False,
                bbox_to_anchor=(0.5, 1.0))
     return fig
+
+
+def _padded_limits(xs, ys, pad: float = 0.05) -> tuple[tuple[float, float], ...]:
+    """``(xlim, ylim)`` spanning the values with ``pad`` of their range on each side."""
+    out = []
+    for v in (np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)):
+        margin = pad * np.ptp(v) or 1.0
+        out.append((np.nanmin(v) - margin, np.nanmax(v) + margin))
+    return tuple(out)
+
+
+def _density_scatter(fig, cell, part: pd.DataFrame, x: str, y: str, emotion: str, emotions,
+                     limits, max_points: int, rng, labels) -> None:
+    """One corpus in ``cell``: a scatter coloured by emotion (at most ``max_points`` per
+    emotion drawn) with each emotion's density above and to the right; ``labels``: x label,
+    y label, title."""
+    xlim, ylim = limits
+    sub = cell.subgridspec(2, 2, width_ratios=(4, 1), height_ratios=(1, 4), wspace=0.05,
+                           hspace=0.05)
+    ax = fig.add_subplot(sub[1, 0])
+    top = fig.add_subplot(sub[0, 0], sharex=ax)
+    right = fig.add_subplot(sub[1, 1], sharey=ax)
+    gx, gy = np.linspace(*xlim, 200), np.linspace(*ylim, 200)
+    for e in emotions:
+        pe = part[part[emotion].astype(str) == e]
+        if pe.empty:
+            continue
+        draw = pe if len(pe) <= max_points else pe.iloc[rng.choice(len(pe), max_points,
+                                                                    replace=False)]
+        ax.scatter(draw[x], draw[y], s=10, alpha=0.6, color=emotion_color(e),
+                   marker=EMOTION_MARKERS.get(e, "o"), linewidths=0, label=e)
+        for vals, grid, axis, vertical in ((pe[x], gx, top, False), (pe[y], gy, right, True)):
+            vals = vals.to_numpy(float)
+            if len(vals) < 3 or np.ptp(vals) == 0:
+                continue
+            dens = gaussian_kde(vals)(grid)
+            if vertical:
+                axis.plot(dens, grid, color=emotion_color(e), lw=1.3)
+            else:
+                axis.plot(grid, dens, color=emotion_color(e), lw=1.3)
+    ax.set_xlim(xlim)
+    ax.set_ylim(ylim)
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    top.set_title(labels[2])
+    for axis in (top, right):
+        axis.tick_params(labelbottom=False, labelleft=False, bottom=False, left=False)
+        for side in ("top", "right", "bottom", "left"):
+            axis.spines[side].set_visible(False)
 
 
 def squeezed_corpora(data: pd.DataFrame, x: str = "z1", y: str = "z2",

@@ -16,6 +16,8 @@ Every verdict follows the same precedence (docs/interpretation.md):
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -98,6 +100,36 @@ def _verdict(estimate: float, low: float, margin: float, against: int,
     if against:
         return "partly", f"{against} {'corpus goes' if against == 1 else 'corpora go'} against it"
     return "holds", "the interval excludes no effect and no corpus goes against it"
+
+
+class _Judgement(NamedTuple):
+    estimate: float
+    low: float
+    high: float
+    ahead: int    # corpora in the claimed direction beyond the margin
+    behind: int   # ... and against it
+    status: str
+    reason: str
+
+
+def _judge(per_corpus: pd.Series, values, clusters, margin: float, unit: str,
+           random_state: int) -> _Judgement:
+    """The verdict of a difference claimed to be positive (findings i and ii).
+
+    Args:
+        per_corpus: the difference per corpus; its mean is the estimate.
+        values, clusters: the differences (per fit) and their corpora, bootstrapped for the
+            interval.
+        margin: differences within it are ties.
+        unit: the margin in words.
+        random_state: bootstrap seed.
+    """
+    estimate = float(per_corpus.mean())
+    low, high = _ci(values, clusters, random_state)
+    ahead = int((per_corpus > margin).sum())
+    behind = int((per_corpus < -margin).sum())
+    status, reason = _verdict(estimate, low, margin, behind, unit)
+    return _Judgement(estimate, low, high, ahead, behind, status, reason)
 
 
 def _ci_text(low: float, high: float, scale: float = 1.0, fmt: str = "{:+.1f}") -> str:
@@ -186,26 +218,23 @@ def finding_transfer(results: pd.DataFrame, kinds: dict[str, str],
     best_lat = mean.reindex(latent).idxmax()
     pairs = paired_differences(results, best_lat, best_raw)
     per = transfer_by_corpus(pairs)
-    diff = float(per["diff"].mean())
-    low, high = _ci(pairs["diff"].to_numpy(), pairs["test"].to_numpy(), random_state)
-    wins = int((per["diff"] > TIE_MARGIN).sum())
-    losses = int((per["diff"] < -TIE_MARGIN).sum())
-    status, why = _verdict(diff, low, TIE_MARGIN, losses, f"{TIE_MARGIN * 100:g} UA point")
-    n = len(per)
-    out.update(status=status, reason=why, best_latent=best_lat, best_raw=best_raw,
+    j = _judge(per["diff"], pairs["diff"].to_numpy(), pairs["test"].to_numpy(), TIE_MARGIN,
+               f"{TIE_MARGIN * 100:g} UA point", random_state)
+    n, diff = len(per), _points(j.estimate)
+    out.update(status=j.status, reason=j.reason, best_latent=best_lat, best_raw=best_raw,
                ua_latent=float(per["ua_latent"].mean()), ua_raw=float(per["ua_raw"].mean()),
-               estimate=diff, ci_low=low, ci_high=high, wins=wins, losses=losses,
-               n_unseen=n, n_fits=int(len(pairs)),
+               estimate=j.estimate, ci_low=j.low, ci_high=j.high, wins=j.ahead,
+               losses=j.behind, n_unseen=n, n_fits=int(len(pairs)),
                per_test={r.test: {best_lat: float(r.ua_latent), best_raw: float(r.ua_raw)}
                          for r in per.itertuples()},
                text=(f"mean UA on {n} unseen corpora: {best_lat} "
                      f"{out_pct(per['ua_latent'].mean())} vs {best_raw} "
-                     f"{out_pct(per['ua_raw'].mean())} ({_points(diff)} points); the latent "
-                     f"model is better by more than {TIE_MARGIN * 100:.0f} point on {wins} and "
-                     f"worse on {losses} of {n} unseen corpora."),
-               interval=(f"difference {_points(diff)} points, "
-                         f"{_ci_text(low, high, 100)} (bootstrap over {n} test "
-                         f"corpora and {len(pairs)} fit × corpus scores); {why}."))
+                     f"{out_pct(per['ua_raw'].mean())} ({diff} points); the latent "
+                     f"model is better by more than {TIE_MARGIN * 100:.0f} point on {j.ahead} "
+                     f"and worse on {j.behind} of {n} unseen corpora."),
+               interval=(f"difference {diff} points, "
+                         f"{_ci_text(j.low, j.high, 100)} (bootstrap over {n} test "
+                         f"corpora and {len(pairs)} fit × corpus scores); {j.reason}."))
     return out
 
 
@@ -247,27 +276,25 @@ def finding_activation(by_corpus: pd.DataFrame, pooled: pd.DataFrame | None = No
         return out
     d["diff"] = d[cols[0]] - d[cols[1]]
     per = d.groupby("corpus", sort=False)[["diff", *cols]].mean()
-    est = float(per["diff"].mean())
-    low, high = _ci(d["diff"].to_numpy(), d["corpus"].to_numpy(), random_state)
-    ahead = int((per["diff"] > RHO_MARGIN).sum())
-    behind = int((per["diff"] < -RHO_MARGIN).sum())
-    status, why = _verdict(est, low, RHO_MARGIN, behind, f"{RHO_MARGIN:g} in |ρ|")
+    j = _judge(per["diff"], d["diff"].to_numpy(), d["corpus"].to_numpy(), RHO_MARGIN,
+               f"{RHO_MARGIN:g} in |ρ|", random_state)
     n = len(per)
     text = (f"strongest |Spearman ρ| of a latent dimension, within each corpus: activation "
             f"{per[cols[0]].mean():.2f} vs valence {per[cols[1]].mean():.2f} (mean over {n} "
-            f"corpora); activation ahead by more than {RHO_MARGIN} in {ahead} and behind in "
-            f"{behind} of them.")
+            f"corpora); activation ahead by more than {RHO_MARGIN} in {j.ahead} and behind in "
+            f"{j.behind} of them.")
     if pooled is not None and not pooled.empty and all(c in pooled for c in cols):
         text += (f" Over all utterances pooled: activation {pooled[cols[0]].mean():.2f} vs "
                  f"valence {pooled[cols[1]].mean():.2f}.")
-    out.update(status=status, reason=why, estimate=est, ci_low=low, ci_high=high,
-               n_corpora=n, n_fits=int(d.groupby("corpus").size().max()),
-               ahead=ahead, behind=behind,
+    out.update(status=j.status, reason=j.reason, estimate=j.estimate, ci_low=j.low,
+               ci_high=j.high, n_corpora=n, n_fits=int(d.groupby("corpus").size().max()),
+               ahead=j.ahead, behind=j.behind,
                mean_abs_rho_activation=float(per[cols[0]].mean()),
                mean_abs_rho_valence=float(per[cols[1]].mean()), text=text,
-               interval=(f"difference {est:+.2f}, {_ci_text(low, high, 1, '{:+.2f}')} "
+               interval=(f"difference {j.estimate:+.2f}, "
+                         f"{_ci_text(j.low, j.high, 1, '{:+.2f}')} "
                          f"(bootstrap over {n} corpora and {len(d)} fit × corpus "
-                         f"correlations); {why}."))
+                         f"correlations); {j.reason}."))
     return out
 
 
@@ -317,6 +344,34 @@ def anger_by_corpus(anger: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _rank_intervals(wide: pd.DataFrame, corpus: pd.Series, random_state: int):
+    """Intervals of the rank of the best loudness and the best spectral-flux group when
+    corpora, then samples inside each corpus, are bootstrapped, and the share of resamples
+    with both in the top ``TOP`` (NaN with fewer than two samples)."""
+    if len(wide) < 2:
+        return (float("nan"), float("nan")), (float("nan"), float("nan")), float("nan")
+    names = list(wide.columns)
+    reps = two_stage_bootstrap(wide.to_numpy(float), corpus.to_numpy(),
+                               random_state=random_state)
+    ranks = (-reps).argsort(axis=1).argsort(axis=1) + 1
+    rl, rf = _best_rank(ranks, LOUDNESS_GROUPS, names), _best_rank(ranks, FLUX_GROUPS, names)
+    return interval(rl), interval(rf), float(np.mean((rl <= TOP) & (rf <= TOP)))
+
+
+def _corpora_against(per_corpus: pd.DataFrame, counts: pd.Series) -> list[str]:
+    """Corpora (with enough samples) where neither kind of group is in the top ``TOP``."""
+    names = list(per_corpus.columns)
+    against = []
+    for c, part in per_corpus.iterrows():
+        if counts[c] < MIN_CORPUS_SAMPLES:
+            continue
+        rk = part.rank(ascending=False, method="min").reindex(names).to_numpy()
+        if _best_rank(rk, LOUDNESS_GROUPS, names) > TOP and _best_rank(
+                rk, FLUX_GROUPS, names) > TOP:
+            against.append(str(c))
+    return against
+
+
 def finding_anger(anger: pd.DataFrame | None, random_state: int = 0) -> dict:
     """Finding (iii): anger is driven mostly by loudness and spectral flux.
 
@@ -343,29 +398,9 @@ def finding_anger(anger: pd.DataFrame | None, random_state: int = 0) -> dict:
     both = (r_l <= 2 and r_f <= 2) or (r_l <= TOP and r_f <= TOP
                                        and first in LOUDNESS_GROUPS + FLUX_GROUPS)
     one = r_l <= TOP or r_f <= TOP
-    # bootstrap the ranking: corpora, then samples inside each corpus
     n = len(wide)
-    if n >= 2:
-        reps = two_stage_bootstrap(wide.to_numpy(float), corpus.to_numpy(),
-                                   random_state=random_state)
-        ranks = (-reps).argsort(axis=1).argsort(axis=1) + 1
-        rl, rf = _best_rank(ranks, LOUDNESS_GROUPS, names), _best_rank(ranks, FLUX_GROUPS,
-                                                                          names)
-        ci_l, ci_f = interval(rl), interval(rf)
-        p_top = float(np.mean((rl <= TOP) & (rf <= TOP)))
-    else:
-        ci_l = ci_f = (float("nan"), float("nan"))
-        p_top = float("nan")
-    # corpora (enough samples) where neither group is in the top TOP
-    counts = corpus.value_counts()
-    against = []
-    for c, part in per_corpus.iterrows():
-        if counts[c] < MIN_CORPUS_SAMPLES:
-            continue
-        rk = part.rank(ascending=False, method="min").reindex(names).to_numpy()
-        if _best_rank(rk, LOUDNESS_GROUPS, names) > TOP and _best_rank(
-                rk, FLUX_GROUPS, names) > TOP:
-            against.append(str(c))
+    ci_l, ci_f, p_top = _rank_intervals(wide, corpus, random_state)
+    against = _corpora_against(per_corpus, corpus.value_counts())
     if not one:
         status, why = "fails", f"no loudness or spectral-flux group in the top {TOP}"
     elif not both:

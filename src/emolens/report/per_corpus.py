@@ -2,7 +2,7 @@
 "what this run says" paragraph of every zero-shot corpus.
 
 Pure functions on tables (results, predictions, the latent statistics of
-:mod:`emolens.report.build`); they return DataFrames / strings and write nothing.
+:mod:`emolens.report.analyses`); they return DataFrames / strings and write nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pandas as pd
 
 from emolens import LABELS
 from emolens.report.findings import unseen_mask
+from emolens.results import infer_test_sets
 
 #: A true class is "confused" when its recall is below this ...
 RECALL_BELOW = 0.5
@@ -163,7 +164,7 @@ def _warnings_for(corpus: str, warnings) -> list[str]:
 
 def corpus_paragraphs(results: pd.DataFrame, preds: pd.DataFrame, finding: dict,
                       angles: pd.DataFrame | None = None, warnings=(),
-                      models=None) -> pd.DataFrame:
+                      models=None, test_sets: pd.DataFrame | None = None) -> pd.DataFrame:
     """The "what this run says" paragraph of every zero-shot corpus, from the numbers.
 
     Args:
@@ -172,8 +173,11 @@ def corpus_paragraphs(results: pd.DataFrame, preds: pd.DataFrame, finding: dict,
         finding: finding (i) (gives the latent and raw model compared; else ``models``).
         angles: :func:`emolens.interpret.shift_angles` rows of the representative model
             (several fits allowed), or None.
-        warnings: warning lines of the run (summary.md).
+        warnings: warning lines of the run (shifts.json).
         models: models to quote when the finding names none (default: the first two).
+        test_sets: the run's test sets (:attr:`emolens.results.RunResults.test_sets`); their
+            ``train_corpora`` are the corpora an angle is measured against (default: from
+            ``results`` by :func:`emolens.results.infer_test_sets`).
 
     Returns:
         One row per zero-shot corpus: ``corpus, model, ua, ua_mean, other_model, other_ua,
@@ -187,69 +191,100 @@ def corpus_paragraphs(results: pd.DataFrame, preds: pd.DataFrame, finding: dict,
              else list(models or pd.unique(results["model"]))[:2])
     per = sel.groupby(["model", "test"])["ua"].mean()
     mean = per.groupby("model").mean()
-    train = sorted({c for tr in results.get("train", pd.Series(dtype=str)).dropna().astype(str)
-                    for c in tr.split("+")})
-    ang = None
-    if angles is not None and not angles.empty:
-        canon = canonical_angles(angles).set_index(["emotion", "corpus_a", "corpus_b"])
-        ang = canon["angle_deg"]
-        ratio = canon["length_ratio"]
+    if test_sets is None:
+        test_sets = infer_test_sets(results)
+    train = sorted({str(c) for corpora in test_sets["train_corpora"] for c in corpora})
+    canon = (canonical_angles(angles).set_index(["emotion", "corpus_a", "corpus_b"])
+             if angles is not None and not angles.empty else None)
     rows = []
     for t in tests:
         model = names[0]
-        ua = float(per.get((model, t), np.nan))
-        m = float(mean.get(model, np.nan))
-        where = ("about its mean" if abs(ua - m) <= NEAR_MEAN
-                 else "above its mean" if ua > m else "below its mean")
-        text = (f"{model} reached {ua * 100:.1f} % UA here, {where} of {m * 100:.1f} % over "
-                f"the {len(tests)} unseen corpora")
-        other = {}
-        if len(names) > 1 and (names[1], t) in per.index:
-            o = names[1]
-            other = {"other_model": o, "other_ua": float(per[(o, t)]),
-                     "other_ua_mean": float(mean[o])}
-            text += f" ({o}: {per[(o, t)] * 100:.1f} %, its mean {mean[o] * 100:.1f} %)"
-        text += "."
-        shares = confusion_shares(preds, model, t)
-        called = _predicted_shares(preds, model, t)
-        if len(called) and called.iloc[0] >= COLLAPSE:
-            text += (f" {model} calls {called.iloc[0] * 100:.0f} % of its utterances "
-                     f"{called.index[0]}.")
-        conf, _ = describe_confusions(shares)
-        if conf:
-            text += f" With {model}, {conf}."
-        else:
-            text += f" With {model}, every emotion is recognised at least half the time."
-        max_angle, rotated = np.nan, []
-        if ang is not None:
-            found = []
-            for (emo, a, b), v in ang.items():
-                if (a == t and b in train) or (b == t and a in train):
-                    r = ratio[(emo, a, b)]
-                    short = bool(np.isfinite(r)) and not SHORT_SHIFT <= r <= 1 / SHORT_SHIFT
-                    found.append((emo, a if b == t else b, v, short))
-            if found:
-                max_angle = max(f[2] for f in found)
-                rotated = [f for f in found if f[2] > 90]
-                if rotated:
-                    text += (" Its emotion layout rotates against the training corpus: the "
-                             + ", ".join(f"{e} shift points {v:.0f}° away from {c}'s"
-                                         + (" (one of the two shifts is under a quarter of "
-                                            "the other's length, so its direction says "
-                                            "little)" if short else "")
-                                         for e, c, v, short in rotated) + ".")
-                else:
-                    e, c, v, _ = max(found, key=lambda f: f[2])
-                    text += (" Its emotion layout lines up with the training corpus (every "
-                             f"shift within 90°; largest: {e}, {v:.0f}° from {c}).")
+        text, accuracy = _accuracy_sentence(t, names, per, mean, len(tests))
+        said, conf = _confusion_sentences(preds, model, t)
+        layout, max_angle, rotated = _layout_sentence(t, canon, train)
         warned = _warnings_for(t, warnings)
-        if warned:
-            text += (f" The run flagged it ({len(warned)} warning"
-                     f"{'' if len(warned) == 1 else 's'} at the end of this section): its "
-                     "inputs lie outside the training distribution, so part of this is a "
-                     "shift of the features, not of the emotions.")
-        rows.append({"corpus": t, "model": model, "ua": ua, "ua_mean": m, **other,
-                     "confusions": conf, "max_angle": max_angle,
+        rows.append({"corpus": t, "model": model, **accuracy, "confusions": conf, "max_angle": max_angle,
                      "rotated": ", ".join(f[0] for f in rotated),
-                     "warnings": len(warned), "text": text})
+                     "warnings": len(warned),
+                     "text": text + said + layout + _warning_sentence(warned)})
     return pd.DataFrame(rows)
+
+
+def _accuracy_sentence(test: str, names, per: pd.Series, mean: pd.Series, n_tests: int
+                       ) -> tuple[str, dict]:
+    """UA of the first model on ``test`` against its mean (and the second model's); returns
+    the sentence and the columns ``ua, ua_mean`` (+ ``other_model, other_ua,
+    other_ua_mean``)."""
+    model = names[0]
+    ua = float(per.get((model, test), np.nan))
+    m = float(mean.get(model, np.nan))
+    where = ("about its mean" if abs(ua - m) <= NEAR_MEAN
+             else "above its mean" if ua > m else "below its mean")
+    text = (f"{model} reached {ua * 100:.1f} % UA here, {where} of {m * 100:.1f} % over "
+            f"the {n_tests} unseen corpora")
+    columns = {"ua": ua, "ua_mean": m}
+    if len(names) > 1 and (names[1], test) in per.index:
+        o = names[1]
+        columns.update(other_model=o, other_ua=float(per[(o, test)]),
+                       other_ua_mean=float(mean[o]))
+        text += f" ({o}: {per[(o, test)] * 100:.1f} %, its mean {mean[o] * 100:.1f} %)"
+    return text + ".", columns
+
+
+def _confusion_sentences(preds: pd.DataFrame, model: str, test: str) -> tuple[str, str]:
+    """A collapse onto one class and the dominant confusions; returns the sentences and the
+    confusions' words."""
+    text = ""
+    called = _predicted_shares(preds, model, test)
+    if len(called) and called.iloc[0] >= COLLAPSE:
+        text += (f" {model} calls {called.iloc[0] * 100:.0f} % of its utterances "
+                 f"{called.index[0]}.")
+    conf, _ = describe_confusions(confusion_shares(preds, model, test))
+    if conf:
+        text += f" With {model}, {conf}."
+    else:
+        text += f" With {model}, every emotion is recognised at least half the time."
+    return text, conf
+
+
+def _layout_sentence(test: str, canon: pd.DataFrame | None, train) -> tuple[str, float, list]:
+    """Whether the emotion shifts of ``test`` rotate against the training corpora.
+
+    Args:
+        canon: :func:`canonical_angles` indexed by ``emotion, corpus_a, corpus_b``, or None.
+
+    Returns:
+        ``(sentence, largest angle, rotated)``; ``rotated``: ``(emotion, training corpus,
+        angle, short)`` of the angles above 90°.
+    """
+    if canon is None:
+        return "", np.nan, []
+    found = []
+    for (emo, a, b), v in canon["angle_deg"].items():
+        if (a == test and b in train) or (b == test and a in train):
+            r = canon["length_ratio"][(emo, a, b)]
+            short = bool(np.isfinite(r)) and not SHORT_SHIFT <= r <= 1 / SHORT_SHIFT
+            found.append((emo, a if b == test else b, v, short))
+    if not found:
+        return "", np.nan, []
+    rotated = [f for f in found if f[2] > 90]
+    if rotated:
+        text = (" Its emotion layout rotates against the training corpus: the "
+                + ", ".join(f"{e} shift points {v:.0f}° away from {c}'s"
+                            + (" (one of the two shifts is under a quarter of the other's "
+                               "length, so its direction says little)" if short else "")
+                            for e, c, v, short in rotated) + ".")
+    else:
+        e, c, v, _ = max(found, key=lambda f: f[2])
+        text = (" Its emotion layout lines up with the training corpus (every "
+                f"shift within 90°; largest: {e}, {v:.0f}° from {c}).")
+    return text, max(f[2] for f in found), rotated
+
+
+def _warning_sentence(warned: list[str]) -> str:
+    if not warned:
+        return ""
+    return (f" The run flagged it ({len(warned)} warning"
+            f"{'' if len(warned) == 1 else 's'} at the end of this section): its "
+            "inputs lie outside the training distribution, so part of this is a "
+            "shift of the features, not of the emotions.")

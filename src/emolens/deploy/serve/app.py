@@ -326,6 +326,14 @@ def create_app(predictor: Predictor | None = None, settings: Settings | None = N
                   docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
     app.state.service = service
     app.add_middleware(_BodyLimit, limit=int(s.max_upload_mb * 1e6))
+    _add_page_routes(app)
+    _add_api_routes(app, service)
+    _add_run_routes(app, s)
+    return app
+
+
+def _add_page_routes(app: FastAPI) -> None:
+    """The page and its static files."""
     static = resources.files("emolens.deploy.serve") / STATIC
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -339,6 +347,11 @@ def create_app(predictor: Predictor | None = None, settings: Settings | None = N
             raise HTTPException(404, f"no such file: {name}")
         return Response(static.joinpath(name).read_bytes(), media_type=STATIC_FILES[name],
                         headers=_NO_CACHE)
+
+
+def _add_api_routes(app: FastAPI, service: Service) -> None:
+    """``/api/model`` and ``/api/predict``."""
+    s = service.settings
 
     @app.get("/api/model")
     def model() -> dict:
@@ -375,25 +388,17 @@ def create_app(predictor: Predictor | None = None, settings: Settings | None = N
             return JSONResponse({"detail": "no file could be predicted", **out}, status_code=422)
         return out
 
+
+def _add_run_routes(app: FastAPI, s: Settings) -> None:
+    """The reports of ``emolens run`` folders below ``--runs DIR``."""
+
     @app.get("/api/runs")
     def runs() -> dict:
         """``emolens run`` output folders below ``--runs DIR`` that hold a report."""
         if s.runs is None:
             return {"available": False, "reason": "start emolens serve with --runs DIR",
                     "runs": []}
-        root = Path(s.runs)
-        found = sorted(p.parent for p in root.glob("*/report.html")) + (
-            [root] if (root / "report.html").is_file() else [])
-        items = []
-        for d in found:
-            name = "." if d == root else d.name
-            summary = d / "summary.md"
-            items.append({"name": name, "report": f"/runs/{name}/report.html",
-                          "modified": _dt.datetime.fromtimestamp(
-                              (d / "report.html").stat().st_mtime).isoformat(timespec="minutes"),
-                          "summary": summary.read_text(encoding="utf-8")[:4000]
-                          if summary.is_file() else ""})
-        return {"available": True, "reason": "", "runs": items}
+        return {"available": True, "reason": "", "runs": _runs(Path(s.runs))}
 
     @app.get("/runs/{name}/report.html", include_in_schema=False)
     def run_report(name: str):
@@ -406,7 +411,22 @@ def create_app(predictor: Predictor | None = None, settings: Settings | None = N
             raise HTTPException(404, f"no report for {name!r}")
         return FileResponse(path, media_type="text/html")
 
-    return app
+
+def _runs(root: Path) -> list[dict]:
+    """Name, report URL, modification time and summary of every run folder with a report
+    below ``root`` (and ``root`` itself, named ".")."""
+    found = sorted(p.parent for p in root.glob("*/report.html")) + (
+        [root] if (root / "report.html").is_file() else [])
+    items = []
+    for d in found:
+        name = "." if d == root else d.name
+        summary = d / "summary.md"
+        items.append({"name": name, "report": f"/runs/{name}/report.html",
+                      "modified": _dt.datetime.fromtimestamp(
+                          (d / "report.html").stat().st_mtime).isoformat(timespec="minutes"),
+                      "summary": summary.read_text(encoding="utf-8")[:4000]
+                      if summary.is_file() else ""})
+    return items
 
 
 #: The page may load nothing from elsewhere (it needs blob: URLs for the audio player,
