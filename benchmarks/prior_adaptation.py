@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
 
-from transfer import CORPORA, NAMES, condition, load, markdown, normalise
+from transfer import CORPORA, NAMES, arrays, condition, load, markdown, normalise
 
 CONDITIONS = ("all", "few", "skewed", "neutral-heavy")
 
@@ -63,11 +63,7 @@ def main() -> None:
     from emolens.models import balanced_weights
 
     X, manifest = load()
-    V = X.to_numpy(dtype=float)
-    corpus = manifest["corpus"].astype(str).to_numpy()
-    speaker = manifest["speaker"].astype(str).to_numpy()
-    label = manifest["label4"].to_numpy(dtype=object)
-    labelled = pd.notna(manifest["label4"]).to_numpy()
+    V, corpus, speaker, label, labelled = arrays(X, manifest)
     rows = []
     for test in NAMES:
         tr = np.flatnonzero(corpus != test)

@@ -224,15 +224,18 @@ def corpus_predictable(share: float):
     return select
 
 
+def arrays(X, manifest):
+    """Features, corpus, speaker, label (None when unlabelled) and labelled mask as arrays."""
+    return (X.to_numpy(dtype=float), manifest["corpus"].astype(str).to_numpy(),
+            manifest["speaker"].astype(str).to_numpy(),
+            manifest["label4"].to_numpy(dtype=object), pd.notna(manifest["label4"]).to_numpy())
+
+
 def evaluate(idea: Idea, X, manifest, conditions=("all", "few", "skewed"), seeds=(0,),
              names=NAMES) -> pd.DataFrame:
     from sklearn.metrics import balanced_accuracy_score
 
-    V = X.to_numpy(dtype=float)
-    corpus = manifest["corpus"].astype(str).to_numpy()
-    speaker = manifest["speaker"].astype(str).to_numpy()
-    label = manifest["label4"].to_numpy(dtype=object)
-    labelled = pd.notna(manifest["label4"]).to_numpy()
+    V, corpus, speaker, label, labelled = arrays(X, manifest)
     rows = []
     for test in names:
         tr = np.flatnonzero(np.isin(corpus, [n for n in names if n != test]))
