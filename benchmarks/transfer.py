@@ -154,6 +154,11 @@ def classifier(kind: str, C: float, weights: bool):
         return SVC(kernel="linear", C=C, class_weight=cw)
     if kind == "logreg":
         return LogisticRegression(C=C, max_iter=2000, class_weight=cw)
+    if kind == "vote":  # the product's: calibrated RBF SVC C=0.5 + logreg C=0.1 (C ignored)
+        from emolens.models import make_classifier
+
+        vote = make_classifier("vote")
+        return vote.set_params(svc__estimator__class_weight=cw, logreg__class_weight=cw)
     raise ValueError(kind)
 
 
@@ -289,6 +294,8 @@ def ideas(quick: bool):
         Idea("shrink 10, cw, C=0.5", "shrink", k=10, weights=True, C=0.5),
         Idea("shrink 10, cw, logreg C=0.1", "shrink", k=10, weights=True, clf="logreg", C=0.1),
         Idea("speaker, logreg C=0.1", "speaker", clf="logreg", C=0.1),
+        Idea("shrink 10, cw, vote: SVC C=0.5 + logreg C=0.1, mean probability",
+             "shrink", k=10, weights=True, clf="vote"),
         Idea("speaker, cw, logreg C=0.01", "speaker", weights=True, clf="logreg", C=0.01),
         Idea("shrink 10, cw, DAE 2-D latent, logreg C=0.1", "shrink", k=10, weights=True,
              clf="logreg", C=0.1, latent="dae"),

@@ -36,7 +36,10 @@ def test_every_model_is_a_three_step_pipeline():
         assert isinstance(pipe, Pipeline)
         assert [n for n, _ in pipe.steps] == ["scale", "reduce", "clf"]
         assert isinstance(pipe.named_steps["scale"], FeatureScaler)
-        assert pipe.named_steps["clf"].class_weight == "balanced"
+        clf = pipe.named_steps["clf"]
+        weights = [v for k, v in clf.get_params(deep=True).items()
+                   if k == "class_weight" or k.endswith("__class_weight")]
+        assert weights and set(weights) == {"balanced"}, name
     assert make_model("svc").named_steps["clf"].kernel == "rbf"
     assert make_model("uae_svc").named_steps["clf"].kernel == "linear"
     assert isinstance(make_model("pca_svc").named_steps["reduce"], PCA)
@@ -50,7 +53,8 @@ def test_learns_above_chance_on_separable_data(xy, name):
     pipe = make_model(name, **_fast(name)).fit(Xtr, ytr)
     ua = balanced_accuracy_score(yte, pipe.predict(Xte))
     assert ua > 0.6, f"{name}: UA {ua:.2f} (chance 0.25)"
-    assert pipe.decision_function(Xte).shape == (len(Xte), 4)
+    scores = (pipe.decision_function if hasattr(pipe, "decision_function") else pipe.predict_proba)
+    assert scores(Xte).shape == (len(Xte), 4)
 
 
 def test_parameter_routing():
@@ -122,3 +126,22 @@ def test_logreg_model_is_a_plain_logistic_regression_with_routed_C():
     assert isinstance(clf, LogisticRegression) and clf.C == 0.1
     assert clf.class_weight == "balanced"
     assert pipe.named_steps["scale"].by == "speaker"
+
+
+def test_vote_averages_a_calibrated_svc_and_a_logistic_regression(xy):
+    X, y = xy
+    pipe = make_model("vote", clf__svc__estimator__C=2.0, clf__logreg__C=0.3).fit(X, y)
+    vote = pipe.named_steps["clf"]
+    svc, logreg = vote.estimators_
+    assert svc.estimator.kernel == "rbf" and svc.estimator.C == 2.0 and logreg.C == 0.3
+    Z = pipe[:-1].transform(X)
+    np.testing.assert_allclose(pipe.predict_proba(X),
+                               (svc.predict_proba(Z) + logreg.predict_proba(Z)) / 2)
+    defaults = make_model("vote").get_params()
+    assert defaults["clf__svc__estimator__C"] == 0.5 and defaults["clf__logreg__C"] == 0.1
+    with pytest.raises(ValueError, match="unknown parameter 'clf__svc__C'"):
+        make_model("vote", clf__svc__C=1.0)
+    counts = parameter_counts(pipe)
+    sv = svc.calibrated_classifiers_[0].estimator
+    assert counts["clf"] == (sv.support_vectors_.size + sv.dual_coef_.size + sv.intercept_.size
+                             + 1 + 2 * 4 + logreg.coef_.size + logreg.intercept_.size)

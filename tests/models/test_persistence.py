@@ -25,7 +25,9 @@ def test_round_trip_gives_identical_predictions(xy, tmp_path, name):
     assert not [p for p in tmp_path.iterdir() if p.suffix not in (".json", ".safetensors")]
     loaded = load_pipeline(tmp_path)
     np.testing.assert_array_equal(loaded.predict(X), pipe.predict(X))
-    np.testing.assert_array_equal(loaded.decision_function(X), pipe.decision_function(X))
+    for method in ("decision_function", "predict_proba"):
+        if hasattr(pipe, method):
+            np.testing.assert_array_equal(getattr(loaded, method)(X), getattr(pipe, method)(X))
     np.testing.assert_array_equal(loaded[:-1].transform(X), pipe[:-1].transform(X))
     assert loaded.get_params(deep=True).keys() == pipe.get_params(deep=True).keys()
     assert loaded.emolens_metadata_ == {"model": name}
@@ -56,6 +58,26 @@ def test_unfitted_and_foreign_steps_are_refused(xy, tmp_path):
     foreign = Pipeline([("scale", StandardScaler()), ("clf", make_model("linsvc")[-1])]).fit(X, y)
     with pytest.raises(TypeError, match="cannot be saved"):
         save_pipeline(foreign, tmp_path)
+
+
+def _nested(doc):
+    """The vote classifier's first member (a calibrated SVC) in a pipeline.json."""
+    return doc["steps"][2]["params"]["estimators"][0]["__tuple__"][1]
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda d: _nested(d).update({"__estimator__": "Pipeline"}), "nested class 'Pipeline' is not allowed"),
+    (lambda d: _nested(d)["params"].update({"evil": 1}), "unknown CalibratedClassifierCV parameters"),
+    (lambda d: d["steps"][2]["attributes"]["estimators_"][0]["attributes"].update(
+        {"predict": 1}), "shadow"),
+])
+def test_nested_estimators_come_from_the_whitelist(xy, tmp_path, edit, match):
+    X, y = xy
+    save_pipeline(_fit("vote", X, y), tmp_path)
+    load_pipeline(tmp_path)  # untouched: loads
+    _tamper(tmp_path, edit)
+    with pytest.raises(PipelineFileError, match=match):
+        load_pipeline(tmp_path)
 
 
 @pytest.fixture()

@@ -115,3 +115,17 @@ def test_weights_reach_the_classifier():
     fit_pipelines([weighted, plain], [X, X], [y, y], sample_weights=[w, None])
     assert weighted.named_steps["clf"].class_weight is None
     assert not np.allclose(weighted.named_steps["clf"].coef_, plain.named_steps["clf"].coef_)
+
+
+def test_weights_reach_every_member_of_the_vote_classifier():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    y = np.array(["a", "b"] * 40)
+    w = np.where(np.arange(80) < 40, 10.0, 0.1)
+    weighted, plain = make_model("vote"), make_model("vote")
+    fit_pipelines([weighted, plain], [X, X], [y, y], sample_weights=[w, None])
+    params = weighted.named_steps["clf"].get_params(deep=True)
+    assert params["svc__estimator__class_weight"] is None and params["logreg__class_weight"] is None
+    assert plain.named_steps["clf"].get_params()["logreg__class_weight"] == "balanced"
+    members = [m.named_steps["clf"].estimators_[1].coef_ for m in (weighted, plain)]
+    assert not np.allclose(*members)

@@ -75,8 +75,8 @@ def fit_pipelines(pipes: list[Pipeline], Xs: list, ys: list, unlabelled=None,
                 if w is None:
                     step.fit(X, y)
                 else:
-                    if "class_weight" in step.get_params(deep=False):
-                        step.set_params(class_weight=None)
+                    step.set_params(**{k: None for k in step.get_params(deep=True)
+                                       if k == "class_weight" or k.endswith("__class_weight")})
                     step.fit(X, y, sample_weight=w)
         elif all(isinstance(s, AutoencoderTransformer) for s in steps):
             fit_autoencoders(steps, inputs, ys, sample_weights)

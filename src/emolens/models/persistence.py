@@ -14,7 +14,9 @@ are JSON scalars/lists/strings or arrays read by safetensors, attribute names ar
 (no dunders, no names of methods), and parameters must be ones the class's ``__init__``
 accepts. sklearn estimators are rebuilt by setting their fitted attributes, so predictions
 are identical after a round trip (tested for every model); a bundle written with another
-scikit-learn version loads with a warning.
+scikit-learn version loads with a warning. Estimators nested in a step (the members of the
+``vote`` classifier, their sigmoid calibrators) are stored the same way, inside the step's
+record, and come from the same whitelist (:data:`NESTED`).
 """
 
 from __future__ import annotations
@@ -31,10 +33,14 @@ from safetensors.numpy import load_file as load_numpy
 from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import load_file as load_torch
 from safetensors.torch import save_file as save_torch
+from sklearn.calibration import CalibratedClassifierCV, _CalibratedClassifier, _SigmoidCalibration
 from sklearn.decomposition import PCA
+from sklearn.ensemble import VotingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import LabelEncoder
 from sklearn.svm import SVC
+from sklearn.utils import Bunch
 
 from .autoencoder import AutoencoderTransformer
 from .networks import build_network
@@ -53,7 +59,19 @@ CLASSES = {
     "PCA": PCA,
     "SVC": SVC,
     "LogisticRegression": LogisticRegression,
+    "VotingClassifier": VotingClassifier,
 }
+#: The only classes an estimator nested in a step may name (the vote classifier's parts).
+NESTED = {
+    "SVC": SVC,
+    "LogisticRegression": LogisticRegression,
+    "CalibratedClassifierCV": CalibratedClassifierCV,
+    "_CalibratedClassifier": _CalibratedClassifier,
+    "_SigmoidCalibration": _SigmoidCalibration,
+    "LabelEncoder": LabelEncoder,
+}
+#: Attributes rebuilt on load rather than stored (they repeat other attributes).
+_DERIVED_ATTRS = {"named_estimators_"}
 #: Attributes rebuilt from the network file rather than stored.
 _NETWORK_ATTRS = {"module_", "encoder_"}
 _NAME = re.compile(r"^_?[A-Za-z][A-Za-z0-9_]*$")
@@ -93,7 +111,43 @@ def _encode(value, key: str, arrays: dict):
         # Keys may be class labels of any primitive type (class_weight): keep them as pairs.
         return {"__dict__": [[_encode(k, f"{key}.k{i}", arrays), _encode(v, f"{key}.{i}", arrays)]
                              for i, (k, v) in enumerate(value.items())]}
+    if NESTED.get(type(value).__name__) is type(value):
+        params, attrs = _split_state(value)
+        return {"__estimator__": type(value).__name__,
+                "params": {k: _encode(v, f"{key}.{k}", arrays) for k, v in params.items()},
+                "attributes": {k: _encode(v, f"{key}.{k}", arrays) for k, v in attrs.items()}}
     raise TypeError(f"{key}: values of type {type(value).__name__} cannot be saved.")
+
+
+def _split_state(est) -> tuple[dict, dict]:
+    """``(constructor parameters, fitted attributes)`` of an estimator; objects without
+    ``get_params`` (a calibrated member) are rebuilt from all their attributes."""
+    if not hasattr(est, "get_params"):
+        return dict(vars(est)), {}
+    params = est.get_params(deep=False)
+    attrs = {k: v for k, v in vars(est).items()
+             if k not in params and k not in _NETWORK_ATTRS and k not in _DERIVED_ATTRS}
+    return params, attrs
+
+
+def _build(cls, cls_name: str, params: dict, attrs: dict, arrays: dict, key: str):
+    """An estimator of the whitelisted ``cls`` from its decoded record."""
+    if not isinstance(params, dict) or not isinstance(attrs, dict):
+        raise PipelineFileError(f"{key}: params/attributes must be JSON objects.")
+    if hasattr(cls, "get_params"):
+        unknown = sorted(set(params) - set(cls._get_param_names()))
+        if unknown:
+            raise PipelineFileError(f"{key}: unknown {cls_name} parameters {unknown}.")
+    try:
+        est = cls(**{k: _decode(v, arrays, f"{key}/params/{k}") for k, v in params.items()})
+    except TypeError as err:
+        raise PipelineFileError(f"{key}: cannot build {cls_name}: {err}") from None
+    for k, v in attrs.items():
+        setattr(est, _check_name(k, cls_name, est), _decode(v, arrays, f"{key}/{k}"))
+    if isinstance(est, VotingClassifier) and hasattr(est, "estimators_"):
+        names = [name for name, _ in est.estimators]
+        est.named_estimators_ = Bunch(**dict(zip(names, est.estimators_)))
+    return est
 
 
 def _decode(value, arrays: dict, key: str):
@@ -133,6 +187,13 @@ def _decode(value, arrays: dict, key: str):
         return arr
     if "__tuple__" in value:
         return tuple(_decode(v, arrays, key) for v in value["__tuple__"])
+    if "__estimator__" in value:
+        cls_name = _check_str(value["__estimator__"], key)
+        if cls_name not in NESTED:
+            raise PipelineFileError(f"{key}: nested class {cls_name!r} is not allowed "
+                                    f"({', '.join(NESTED)}).")
+        return _build(NESTED[cls_name], cls_name, value.get("params"), value.get("attributes"),
+                      arrays, key)
     if "__dict__" in value:
         pairs = value["__dict__"]
         if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
@@ -163,8 +224,7 @@ def _step_record(name: str, est, arrays: dict, tensors: dict) -> dict:
             f"step {name!r}: {type(est).__module__}.{cls} cannot be saved; allowed: "
             f"{', '.join(CLASSES)} or 'passthrough'."
         )
-    params = est.get_params(deep=False)
-    attrs = {k: v for k, v in vars(est).items() if k not in params and k not in _NETWORK_ATTRS}
+    params, attrs = _split_state(est)
     if not any(k.endswith("_") for k in attrs):
         raise ValueError(f"step {name!r} ({cls}) is not fitted; fit the pipeline before saving.")
     record = {
@@ -236,18 +296,8 @@ def _build_step(record: dict, arrays: dict, tensors: dict | None):
         return name, "passthrough"
     if cls_name not in CLASSES:
         raise PipelineFileError(f"step {name!r}: class {cls_name!r} is not allowed ({', '.join(CLASSES)}).")
-    cls = CLASSES[cls_name]
-    params = record.get("params")
-    attrs = record.get("attributes")
-    if not isinstance(params, dict) or not isinstance(attrs, dict):
-        raise PipelineFileError(f"step {name!r}: params/attributes must be JSON objects.")
-    valid = cls().get_params(deep=False)
-    unknown = sorted(set(params) - set(valid))
-    if unknown:
-        raise PipelineFileError(f"step {name!r}: unknown {cls_name} parameters {unknown}.")
-    est = cls(**{k: _decode(v, arrays, f"{name}/params/{k}") for k, v in params.items()})
-    for k, v in attrs.items():
-        setattr(est, _check_name(k, cls_name, est), _decode(v, arrays, f"{name}/{k}"))
+    est = _build(CLASSES[cls_name], cls_name, record.get("params"), record.get("attributes"),
+                 arrays, f"step {name!r}")
     if isinstance(est, AutoencoderTransformer):
         _load_network(est, name, record, tensors)
     return name, est
