@@ -9,6 +9,7 @@ The runner writes through this module and the report (or a notebook) reads throu
     run.test_sets          # one row per (train, test): role, corpora, unseen
     run.confusions         # {(model, train, test): counts}, as in confusion/*.csv
     run.shift_notes        # the distribution-shift warnings (shifts.json)
+    run.selection          # the leave-one-corpus-out selection table, or None
 
 It imports no emolens package (plain pandas), so every part may use it. The layout is
 described in docs/architecture.md.
@@ -194,6 +195,8 @@ class RunResults:
             ``unseen``.
         confusions: ``{(model, train, test): counts}``, true classes as rows.
         shift_notes: records ``test``, ``models``, ``message``, ``text``.
+        selection: selection.csv of a run with ``[select]`` (one row per candidate: UA %
+            per held-out corpus, ``mean``, ``worst``, ``selected``), else None.
     """
 
     directory: Path
@@ -204,6 +207,7 @@ class RunResults:
     test_sets: pd.DataFrame = field(default_factory=pd.DataFrame)
     confusions: dict = field(default_factory=dict)
     shift_notes: list = field(default_factory=list)
+    selection: pd.DataFrame | None = None
 
     @property
     def models(self) -> list[str]:
@@ -254,5 +258,7 @@ def load(directory) -> RunResults:
     notes = []
     if (directory / SHIFTS).is_file():
         notes = json.loads((directory / SHIFTS).read_text(encoding="utf-8"))
+    selection = (pd.read_csv(directory / SELECTION) if (directory / SELECTION).is_file()
+                 else None)
     return RunResults(directory, results, predictions, manifest, features, test_sets,
-                      _read_confusions(directory / CONFUSION_DIR), notes)
+                      _read_confusions(directory / CONFUSION_DIR), notes, selection)

@@ -66,6 +66,17 @@ def test_selection_picks_the_best_mean_and_never_sees_the_test_corpus(
     assert c in set(results["test"])
     summary = (out1 / "summary.md").read_text()
     assert "## Selection" in summary and f"**{best['model']}** (selected)" in summary
+    # the report shows the same table
+    from types import SimpleNamespace
+
+    from emolens import results as R
+    from emolens.report.page import accuracy_section
+    run = R.load(out1)
+    pd.testing.assert_frame_equal(run.selection, table)
+    ua = pd.DataFrame({"model": ["x"], "ua": [1.0]})
+    html = accuracy_section(SimpleNamespace(run=run, accuracy={"ua": (ua, ua)}, confusions={}))
+    assert "Selection: leave one corpus out" in html
+    assert f"{best['model']} (selected)" in html and f"{best['mean']:.1f}" in html
 
 
 def test_select_needs_two_training_corpora(write_config):
@@ -116,6 +127,8 @@ def test_loco_summary_has_mean_and_worst(write_config, synth_corpora, tmp_path):
     out = run_experiment(load_config(write_config(text, name="loco.toml")), out=tmp_path / "l",
                          progress=False)
     results = pd.read_csv(out / "results.csv")
+    from emolens import results as R
+    assert R.load(out).selection is None  # no [select]: no table, nothing on the page
     a, b = synth_corpora["names"][:2]
     svc = results[(results["model"] == "svc") & (results["role"] == "test")]
     per = svc.groupby("test")["ua"].mean() * 100

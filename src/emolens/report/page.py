@@ -140,9 +140,10 @@ def corpus_section(data: ReportData) -> str:
 def accuracy_section(data: ReportData) -> str:
     """UA (and WA) per model and test set, and the confusion matrices."""
     ua_wide, _ = data.accuracy["ua"]
-    body = (H.para("Unweighted accuracy (UA, mean of per-class recall; chance 25 %), mean "
-                   "± sd over seeds × folds, in %.")
-            + _long_table(ua_wide, "UA per model and test set"))
+    body = _selection_block(data.run.selection)
+    body += (H.para("Unweighted accuracy (UA, mean of per-class recall; chance 25 %), mean "
+                    "± sd over seeds × folds, in %.")
+             + _long_table(ua_wide, "UA per model and test set"))
     if "wa" in data.accuracy:
         wa_wide, _ = data.accuracy["wa"]
         body += H.details(f"Weighted accuracy (WA, share of utterances right), % "
@@ -152,6 +153,23 @@ def accuracy_section(data: ReportData) -> str:
         body += _confusion_block(data.confusions, lead,
                                  budget=MAX_ROWS - min(len(ua_wide), MAX_ROWS) - 1)
     return body
+
+
+def _selection_block(selection: pd.DataFrame | None) -> str:
+    """The leave-one-corpus-out table of a run with ``[select]`` ("" without one)."""
+    if selection is None or selection.empty:
+        return ""
+    table = selection.set_index("model")
+    winner = table.index[table["selected"].astype(bool)]
+    table = table.drop(columns="selected")
+    table.index = [f"{m} (selected)" if m in set(winner) else m for m in table.index]
+    table.index.name = "model"
+    return ("<h3>Selection: leave one corpus out</h3>"
+            + H.para("Each candidate model trained on all training corpora but one and tested "
+                     "zero-shot on the held-out one, for every rotation (UA %, mean over the "
+                     "selection seeds; selection.csv). The highest mean was selected; the test "
+                     "corpora played no part. The rows below are the selected model's.", "note")
+            + H.table(table.reset_index(), "{:.1f}"))
 
 
 def _confusion_block(confusions, lead, budget: int) -> str:
