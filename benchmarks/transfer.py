@@ -48,6 +48,7 @@ def load(names=NAMES, features="egemaps", jobs=2):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         X = model_input(ext.features, manifest)
+    TRAIT_COLUMNS[:] = trait_columns(X.columns)
     return X, manifest
 
 
@@ -166,10 +167,26 @@ class Idea:
     """One fixed configuration: normalisation + optional latent + classifier."""
 
     def __init__(self, label, how="speaker", k=0.0, robust=False, clf="rbf", C=1.0,
-                 weights=False, latent=None, epochs=50, select=None, gamma=1.0):
+                 weights=False, latent=None, epochs=50, select=None, gamma=1.0,
+                 test_groups="speaker"):
         self.label, self.how, self.k, self.robust = label, how, k, robust
         self.clf, self.C, self.weights, self.latent, self.epochs = clf, C, weights, latent, epochs
-        self.select, self.gamma = select, gamma
+        self.select, self.gamma, self.test_groups = select, gamma, test_groups
+
+    def test_speakers(self, V, speaker):
+        """Speaker ids of the test rows as the model sees them: the true ones, none (a
+        manifest without ``speaker``: one group, the corpus statistics) or k-means
+        pseudo-speakers (about 20 utterances each) on corpus-z-scored speaker-trait features
+        (formant and MFCC means, 20th F0 percentile)."""
+        if self.test_groups == "speaker":
+            return speaker
+        if self.test_groups == "none":
+            return np.full(len(V), "?", dtype=object)
+        from sklearn.cluster import KMeans
+
+        Z = (V - V.mean(axis=0)) / _safe(V.std(axis=0))
+        k = int(np.clip(round(len(V) / 20), 2, 30))
+        return KMeans(k, n_init=5, random_state=0).fit_predict(Z[:, TRAIT_COLUMNS]).astype(str)
 
     def prepare(self, V, corpus, speaker, label):
         """Learn what the normalisation needs from the training corpora (``mixed``: which
@@ -229,6 +246,19 @@ def corpus_predictable(share: float):
     return select
 
 
+#: Column positions of the speaker-trait features of :meth:`Idea.test_speakers` (set by load).
+TRAIT_COLUMNS: list[int] = []
+
+
+def trait_columns(columns) -> list[int]:
+    """Formant-frequency and MFCC means and the 20th F0 percentile: more speaker than emotion."""
+    stems = ("F1frequency", "F2frequency", "F3frequency", "mfcc1_", "mfcc2_", "mfcc3_", "mfcc4_",
+             "mfcc1V", "mfcc2V", "mfcc3V", "mfcc4V")
+    cols = list(columns)
+    return ([i for i, c in enumerate(cols) if c.startswith(stems) and c.endswith("amean")]
+            + [i for i, c in enumerate(cols) if c.startswith("F0semitone") and "percentile20" in c])
+
+
 def arrays(X, manifest):
     """Features, corpus, speaker, label (None when unlabelled) and labelled mask as arrays."""
     return (X.to_numpy(dtype=float), manifest["corpus"].astype(str).to_numpy(),
@@ -251,7 +281,7 @@ def evaluate(idea: Idea, X, manifest, conditions=("all", "few", "skewed"), seeds
         for cond in conditions:
             for seed in seeds:
                 te = condition(manifest, test, cond, seed=seed)
-                Zte = idea.normalise(V[te], corpus[te], speaker[te])
+                Zte = idea.normalise(V[te], corpus[te], idea.test_speakers(V[te], speaker[te]))
                 mt = labelled[te]
                 pred = idea.fit_predict(Ztr, ytr, ctr, Zte[mt], seed)
                 ua = balanced_accuracy_score(label[te][mt].astype(str), pred.astype(str))
@@ -296,6 +326,10 @@ def ideas(quick: bool):
         Idea("speaker, logreg C=0.1", "speaker", clf="logreg", C=0.1),
         Idea("shrink 10, cw, vote: SVC C=0.5 + logreg C=0.1, mean probability",
              "shrink", k=10, weights=True, clf="vote"),
+        Idea("vote as above, test corpus without speaker ids (one group: corpus statistics)",
+             "shrink", k=10, weights=True, clf="vote", test_groups="none"),
+        Idea("vote as above, test pseudo-speakers by k-means (~20 utterances each)",
+             "shrink", k=10, weights=True, clf="vote", test_groups="kmeans"),
         Idea("speaker, cw, logreg C=0.01", "speaker", weights=True, clf="logreg", C=0.01),
         Idea("shrink 10, cw, DAE 2-D latent, logreg C=0.1", "shrink", k=10, weights=True,
              clf="logreg", C=0.1, latent="dae"),
