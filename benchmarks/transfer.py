@@ -185,8 +185,13 @@ class Idea:
         from sklearn.cluster import KMeans
 
         Z = (V - V.mean(axis=0)) / _safe(V.std(axis=0))
+        from sklearn.metrics import adjusted_rand_score
+
         k = int(np.clip(round(len(V) / 20), 2, 30))
-        return KMeans(k, n_init=5, random_state=0).fit_predict(Z[:, TRAIT_COLUMNS]).astype(str)
+        pseudo = KMeans(k, n_init=5, random_state=0).fit_predict(Z[:, TRAIT_COLUMNS]).astype(str)
+        print(f"  k-means pseudo-speakers: {k} clusters for {len(set(speaker))} speakers, "
+              f"adjusted Rand index {adjusted_rand_score(speaker, pseudo):.2f}", file=sys.stderr)
+        return pseudo
 
     def prepare(self, V, corpus, speaker, label):
         """Learn what the normalisation needs from the training corpora (``mixed``: which
