@@ -139,3 +139,25 @@ def test_loco_summary_has_mean_and_worst(write_config, synth_corpora, tmp_path):
     cells = [float(c) for c in line.strip("|").split("|")[1:]]
     assert cells == pytest.approx([round(per[a], 1), round(per[b], 1),
                                    round(per.mean(), 1), round(per.min(), 1)], abs=0.051)
+
+
+def test_a_test_corpus_without_speaker_ids_is_named(write_config, synth_corpora, tmp_path):
+    from emolens.cli import app
+
+    text = CONFIG.replace("TEST", "").replace("[select]\nby = \"loco\"\n", "")
+    text = text.replace("[models.pca]\nmodel = \"pca_svc\"\n", "").replace(
+        "[models.shrunk]\nmodel = \"logreg\"\nshrink = 5\nbalance = \"corpus\"\n", "")
+    path = write_config(text, name="nospk.toml")
+    c = synth_corpora["names"][2]
+    source = synth_corpora["root"] / c / "manifest.csv"
+    frame = pd.read_csv(source)
+    frame["file"] = [str((source.parent / f).resolve()) for f in frame["file"]]
+    plain = tmp_path / "plain.csv"
+    frame.drop(columns=["speaker", "corpus"]).to_csv(plain, index=False)
+    res = CliRunner().invoke(app, ["run", str(path), "--out", str(tmp_path / "o"), "-q",
+                                   "--test", str(plain)])
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())
+    assert "corpus plain has no speaker ids" in said
+    assert not any(f"corpus {n} has no speaker ids" in said for n in synth_corpora["names"][:2])
+    assert "plain" in set(pd.read_csv(tmp_path / "o" / "results.csv")["test"])

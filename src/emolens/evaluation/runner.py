@@ -108,6 +108,7 @@ def read_manifests(config: ExperimentConfig, console=None) -> Manifests:
             f"corpus [bold]{corpus}[/]: {len(frame)} utterances, {len(frame) - n_out} with one "
             f"of the 4 classes, {n_out} dropped (other emotions)"
         )
+    _note_missing_speakers(manifest, config, say)
     labelled = manifest[manifest["label4"].notna()].reset_index(drop=True)
     for corpus in train + test:
         if not (labelled["corpus"] == corpus).any():
@@ -120,6 +121,19 @@ def read_manifests(config: ExperimentConfig, console=None) -> Manifests:
             f"'folds' = {config.folds!r} ({config.split} split, protocol {config.protocol}): "
             f"{err}") from None
     return Manifests(manifest, labelled, train, test, dropped)
+
+
+def _note_missing_speakers(manifest: pd.DataFrame, config: ExperimentConfig, say) -> None:
+    """Say which corpora have no speaker ids when a model normalises per speaker: all their
+    utterances then form one group (corpus statistics), which costs accuracy."""
+    if not any(s.normalisation == "speaker" for s in config.models):
+        return
+    for corpus, frame in manifest.groupby("corpus", sort=False):
+        if frame["speaker"].isna().all():
+            say(f"[yellow]corpus {corpus} has no speaker ids[/]: its utterances are normalised "
+                "together (corpus statistics), which loses about 10 UA points against "
+                "per-speaker statistics on the shared corpora (docs/benchmarks.md#transfer); "
+                "add a 'speaker' column to its manifest if you know them")
 
 
 def check_features(config: ExperimentConfig) -> None:
