@@ -33,7 +33,8 @@ from safetensors.numpy import load_file as load_numpy
 from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import load_file as load_torch
 from safetensors.torch import save_file as save_torch
-from sklearn.calibration import CalibratedClassifierCV, _CalibratedClassifier, _SigmoidCalibration
+from sklearn import calibration
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.decomposition import PCA
 from sklearn.ensemble import VotingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -62,13 +63,15 @@ CLASSES = {
     "VotingClassifier": VotingClassifier,
 }
 #: The only classes an estimator nested in a step may name (the vote classifier's parts).
+#: The calibrated member and its sigmoid are private to scikit-learn: looked up, not imported,
+#: so that a release that renames them breaks only the saving of a vote classifier.
 NESTED = {
     "SVC": SVC,
     "LogisticRegression": LogisticRegression,
     "CalibratedClassifierCV": CalibratedClassifierCV,
-    "_CalibratedClassifier": _CalibratedClassifier,
-    "_SigmoidCalibration": _SigmoidCalibration,
     "LabelEncoder": LabelEncoder,
+    **{name: getattr(calibration, name) for name in ("_CalibratedClassifier", "_SigmoidCalibration")
+       if hasattr(calibration, name)},
 }
 #: Attributes rebuilt on load rather than stored (they repeat other attributes).
 _DERIVED_ATTRS = {"named_estimators_"}
