@@ -166,6 +166,9 @@ def classifier(kind: str, C: float, weights: bool):
 class Idea:
     """One fixed configuration: normalisation + optional latent + classifier."""
 
+    #: one classifier per training corpus, their probabilities averaged (no latent)
+    per_corpus = False
+
     def __init__(self, label, how="speaker", k=0.0, robust=False, clf="rbf", C=1.0,
                  weights=False, latent=None, epochs=50, select=None, gamma=1.0,
                  test_groups="speaker"):
@@ -228,12 +231,22 @@ class Idea:
             fit_autoencoders([ae], [Ztr.astype(np.float32)], [ytr], [w])  # labels: ssvae/sae
             Ztr = ae.transform(Ztr.astype(np.float32))
             Zte = ae.transform(Zte.astype(np.float32))
+        if self.per_corpus:
+            models = [classifier(self.clf, self.C, False).fit(Ztr[ctr == c], ytr[ctr == c])
+                      for c in np.unique(ctr)]
+            proba = np.mean([m.predict_proba(Zte) for m in models], axis=0)
+            return models[0].classes_[proba.argmax(axis=1)]
         model = classifier(self.clf, self.C, self.weights)
         if self.weights:
             model.fit(Ztr, ytr, sample_weight=w)
         else:
             model.fit(Ztr, ytr)
         return model.predict(Zte)
+
+
+def _per_corpus(idea: Idea) -> Idea:
+    idea.per_corpus = True
+    return idea
 
 
 def corpus_predictable(share: float):
@@ -331,6 +344,8 @@ def ideas(quick: bool):
         Idea("speaker, logreg C=0.1", "speaker", clf="logreg", C=0.1),
         Idea("shrink 10, cw, vote: SVC C=0.5 + logreg C=0.1, mean probability",
              "shrink", k=10, weights=True, clf="vote"),
+        _per_corpus(Idea("ensemble over training corpora: one vote per corpus (shrink 10), "
+                         "mean probability", "shrink", k=10, clf="vote")),
         Idea("vote as above, test corpus without speaker ids (one group: corpus statistics)",
              "shrink", k=10, weights=True, clf="vote", test_groups="none"),
         Idea("vote as above, test pseudo-speakers by k-means (~20 utterances each)",
