@@ -106,24 +106,25 @@ def test_balanced_weights_give_every_cell_the_same_total():
     np.testing.assert_allclose(totals, totals.iloc[0])
 
 
-def test_weights_reach_the_classifier():
+def _weighted_and_plain(model: str, n: int):
+    """``model`` fitted twice on the same rows: with lopsided sample weights, and without."""
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(60, 3))
-    y = np.array(["a", "b"] * 30)
-    w = np.where(np.arange(60) < 30, 10.0, 0.1)
-    weighted, plain = make_model("logreg"), make_model("logreg")
+    X = rng.normal(size=(n, 3))
+    y = np.array(["a", "b"] * (n // 2))
+    w = np.where(np.arange(n) < n // 2, 10.0, 0.1)
+    weighted, plain = make_model(model), make_model(model)
     fit_pipelines([weighted, plain], [X, X], [y, y], sample_weights=[w, None])
+    return weighted, plain
+
+
+def test_weights_reach_the_classifier():
+    weighted, plain = _weighted_and_plain("logreg", 60)
     assert weighted.named_steps["clf"].class_weight is None
     assert not np.allclose(weighted.named_steps["clf"].coef_, plain.named_steps["clf"].coef_)
 
 
 def test_weights_reach_every_member_of_the_vote_classifier():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(80, 3))
-    y = np.array(["a", "b"] * 40)
-    w = np.where(np.arange(80) < 40, 10.0, 0.1)
-    weighted, plain = make_model("vote"), make_model("vote")
-    fit_pipelines([weighted, plain], [X, X], [y, y], sample_weights=[w, None])
+    weighted, plain = _weighted_and_plain("vote", 80)
     params = weighted.named_steps["clf"].get_params(deep=True)
     assert params["svc__estimator__class_weight"] is None and params["logreg__class_weight"] is None
     assert plain.named_steps["clf"].get_params()["logreg__class_weight"] == "balanced"
