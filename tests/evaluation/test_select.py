@@ -161,3 +161,34 @@ def test_a_test_corpus_without_speaker_ids_is_named(write_config, synth_corpora,
     assert "corpus plain has no speaker ids" in said
     assert not any(f"corpus {n} has no speaker ids" in said for n in synth_corpora["names"][:2])
     assert "plain" in set(pd.read_csv(tmp_path / "o" / "results.csv")["test"])
+
+
+def test_adapt_value_is_checked(write_config):
+    text = CONFIG.replace('balance = "corpus"', 'adapt = "pseudo"').replace("TEST", "")
+    with pytest.raises(ConfigError, match="Did you mean 'pseudo-labels'"):
+        load_config(write_config(text))
+
+
+def test_adapt_changes_only_the_zero_shot_predictions(write_config, synth_corpora, tmp_path):
+    """``adapt = "pseudo-labels"``: held-out corpora are predicted after adapting to their own
+    utterances; the training and validation rows are those of the same model unadapted."""
+    from emolens import results as R
+
+    text = (CONFIG.replace('protocol = "transfer"', 'protocol = "loco"')
+            .replace('[select]\nby = "loco"\n', "").replace("TEST", "")
+            .replace('[models.pca]\nmodel = "pca_svc"\n', "")
+            .replace("[models.svc]\n", "")
+            + '[models.adapted]\nmodel = "logreg"\nshrink = 5\nbalance = "corpus"\n'
+              'adapt = "pseudo-labels"\n')
+    out = run_experiment(load_config(write_config(text, name="adapt.toml")), out=tmp_path / "a",
+                         progress=False)
+    preds = R.load(out).predictions
+    key = ["file", "seed", "fold", "train", "test", "role"]
+    plain = preds[preds["model"] == "shrunk"].set_index(key).sort_index()
+    adapted = preds[preds["model"] == "adapted"].set_index(key).sort_index()
+    assert plain.index.equals(adapted.index)
+    test = plain.index.get_level_values("role") == "test"
+    assert (plain["y_pred"][~test] == adapted["y_pred"][~test]).all()
+    changed = (plain["y_pred"][test] != adapted["y_pred"][test]).mean()
+    summary = (out / "summary.md").read_text()
+    assert changed > 0 and "not adapted" not in summary

@@ -360,13 +360,22 @@ def _cross_checks(v: dict[str, Any], train: list, test: list) -> None:
 #: Model parameters that choose a model's own normalisation.
 BY_KEYS = ("by", "scale__by")
 #: Model-table keys that are options of the run's fitting, not ``make_model`` parameters.
-FIT_KEYS = ("balance",)
+FIT_KEYS = ("balance", "adapt")
 
 
 def model_balance(spec: ModelSpec) -> str:
     """How the model's training utterances are weighted: ``"class"`` (each class the same
     total weight, the default) or ``"corpus"`` (each corpus x class cell the same)."""
     return spec.params.get("balance", "class")
+
+
+def model_adapt(spec: ModelSpec):
+    """How the model meets a zero-shot test corpus: None (as trained, the default) or a
+    :class:`~emolens.models.PseudoLabels` adaptation to the corpus's own utterances
+    (``adapt = "pseudo-labels"``)."""
+    from emolens.models import adaptation
+
+    return adaptation(spec.params.get("adapt", "none"))
 
 
 def _with_normalisation(spec: ModelSpec, default: str) -> ModelSpec:
@@ -394,11 +403,13 @@ def model_params(spec: ModelSpec) -> dict[str, Any]:
 def _check_models(specs: list[ModelSpec]) -> None:
     """Build every model once with its parameters and check them (names, types, ranges),
     so that a wrong one fails here and not after the features are extracted."""
-    from emolens.models import BALANCES, check_model, make_model
+    from emolens.models import ADAPTS, BALANCES, check_model, make_model
 
     for spec in specs:
         if "balance" in spec.params:
             _choice(spec.params["balance"], BALANCES, f"[models.{spec.label}].balance")
+        if "adapt" in spec.params:
+            _choice(spec.params["adapt"], ADAPTS, f"[models.{spec.label}].adapt")
         try:
             check_model(make_model(spec.model, seed=0, **model_params(spec)))
         except (TypeError, ValueError) as err:

@@ -322,18 +322,41 @@ def fit_splits(spec, runs: list, data: RunData, config: ExperimentConfig) -> lis
             for pipe, (seed, split) in zip(pipes, runs)]
 
 
+def _adapted(adapt, pipe, X_t, unlabelled) -> tuple[np.ndarray, str]:
+    """Predictions for the rows ``X_t`` of a zero-shot test corpus after adapting the
+    classifier to that corpus's utterances: its labelled rows and the unlabelled ones of the
+    same (corpus, speaker) groups, i.e. everything a user would have, labels unused."""
+    from emolens.models import apply
+
+    pool = X_t
+    if unlabelled is not None and len(unlabelled):
+        groups = X_t.index.droplevel("file")
+        extra = unlabelled[unlabelled.index.droplevel("file").isin(groups)]
+        pool = pd.concat([X_t, extra]) if len(extra) else X_t
+    result = adapt.adapt(pipe.named_steps["clf"], apply(pipe, pool).classifier_input)
+    classes = np.asarray(pipe.named_steps["clf"].classes_).astype(str)
+    return classes[result.proba[: len(X_t)].argmax(axis=1)], result.note
+
+
 def _evaluate(spec, pipe, split: Split, seed: int, data: RunData, config: ExperimentConfig):
-    """Rows, predictions and shift diagnoses of one fitted model on its split's test sets."""
+    """Rows, predictions and shift diagnoses of one fitted model on its split's test sets;
+    with ``adapt``, zero-shot test corpora are predicted after :func:`_adapted`."""
+    from emolens.evaluation.config import model_adapt
     from emolens.models import apply, is_grouped
     from emolens.models.fitted import with_unlabelled
     from emolens.models.shift import distribution_shift
 
     grouped = is_grouped(pipe)
+    adapt = model_adapt(spec)
     rows, preds, shifts = [], [], []
     for t in split.tests:
         X_t, y_t = data.X.iloc[t.index], data.y[t.index]
         out = apply(pipe, X_t, data.X_unlabelled)
         y_hat, z = out.predictions, out.latent
+        if adapt is not None and t.role == "test":
+            y_hat, note = _adapted(adapt, pipe, X_t, data.X_unlabelled)
+            if note:
+                shifts.append((t.name, f"not adapted: {note}"))
         row = {
             "model": spec.label,
             "train": split.train_name,

@@ -17,6 +17,7 @@ lockstep); :func:`n_parameters` counts learned parameters; :func:`distribution_s
 corpus far outside the training distribution.
 """
 
+from .adapt import ADAPTS, Adapted, PseudoLabels, adaptation
 from .autoencoder import (
     AE_KINDS,
     AutoencoderTransformer,
@@ -61,7 +62,11 @@ __all__ = [
     "fit_pipelines",
     "is_grouped",
     "balanced_weights",
+    "ADAPTS",
+    "Adapted",
     "BALANCES",
+    "PseudoLabels",
+    "adaptation",
     "load_pipeline",
     "make_classifier",
     "make_model",

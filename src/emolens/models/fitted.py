@@ -134,6 +134,7 @@ class ModelOutput:
         latent: the reduce step's output (n, latent_dim) as float64, None for
             ``"passthrough"`` (no latent).
         latent_dim: the latent's width (0 without latent).
+        classifier_input: what the classifier reads (the latent, else the scaled rows).
         reconstruction_error: per row, None when the reduce step has no decoder.
         predictions: the classifier's labels (str).
         scores: the classifier's class scores (:func:`classifier_scores`), 2-D.
@@ -165,6 +166,11 @@ class ModelOutput:
         if self._reduce in (None, "passthrough"):
             return self.scaled
         return self._reduce.transform(self.scaled)
+
+    @property
+    def classifier_input(self) -> np.ndarray:
+        """What the classifier reads: the latent, or the scaled rows without a reduce step."""
+        return np.asarray(self._features, dtype=np.float64)
 
     @property
     def latent(self) -> np.ndarray | None:

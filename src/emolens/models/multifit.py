@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from .adapt import unweighted
 from .autoencoder import AutoencoderTransformer, fit_autoencoders
 from .fitted import is_grouped, scaled_input
 
@@ -75,9 +76,7 @@ def fit_pipelines(pipes: list[Pipeline], Xs: list, ys: list, unlabelled=None,
                 if w is None:
                     step.fit(X, y)
                 else:
-                    step.set_params(**{k: None for k in step.get_params(deep=True)
-                                       if k == "class_weight" or k.endswith("__class_weight")})
-                    step.fit(X, y, sample_weight=w)
+                    unweighted(step).fit(X, y, sample_weight=w)
         elif all(isinstance(s, AutoencoderTransformer) for s in steps):
             fit_autoencoders(steps, inputs, ys, sample_weights)
             inputs = [s.transform(X) for s, X in zip(steps, inputs)]

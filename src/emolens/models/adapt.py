@@ -1,0 +1,137 @@
+"""Adapting a fitted classifier to a batch of unlabelled target utterances (no labels used).
+
+A model trained on some corpora meets a new corpus (language, speakers, recording) whose
+emotions sit a little elsewhere in the feature space. :class:`PseudoLabels` lets the batch
+itself correct that: the fitted classifier labels the batch, the most confident half of each
+predicted class trains a fresh copy of the classifier on the batch alone, and the two models'
+probabilities are averaged. Nothing but the batch's own features is used (no labels, no
+training data), so it works the same in ``emolens run`` (a held-out or ``--test`` corpus)
+and in ``emolens predict`` (a folder or manifest).
+
+Measured by leave-one-corpus-out over the four shared corpora in docs/benchmarks.md#transfer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Adapted", "PseudoLabels", "ADAPTS", "adaptation", "probabilities"]
+
+#: Values of a model's ``adapt`` option.
+ADAPTS = ("none", "pseudo-labels")
+
+
+def probabilities(clf, latent) -> np.ndarray:
+    """Class probabilities of a fitted classifier (``predict_proba``, else a softmax of its
+    class scores), columns in ``clf.classes_`` order."""
+    from emolens.models.fitted import classifier_scores
+
+    latent = np.asarray(latent, dtype=float)
+    try:
+        return np.asarray(clf.predict_proba(latent), dtype=float)
+    except AttributeError:  # none, or SVC(probability=False)
+        pass
+    s = classifier_scores(clf, latent)
+    if s.shape[1] == 1:  # binary decision function
+        s = np.hstack([-s, s]) / 2
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def unweighted(clf):
+    """Switch off every (nested) ``class_weight`` of an estimator, so that sample weights
+    alone balance the classes. Returns ``clf``."""
+    clf.set_params(**{k: None for k in clf.get_params(deep=True)
+                      if k == "class_weight" or k.endswith("__class_weight")})
+    return clf
+
+
+@dataclass
+class Adapted:
+    """Result of :meth:`PseudoLabels.adapt`.
+
+    Attributes:
+        proba: (n, k) probabilities, columns in the classifier's ``classes_`` order.
+        n_pseudo: utterances that trained the batch's own classifier (0: not adapted).
+        note: why the batch was not adapted ('' when it was).
+    """
+
+    proba: np.ndarray
+    n_pseudo: int
+    note: str = ""
+
+    @property
+    def adapted(self) -> bool:
+        return self.n_pseudo > 0
+
+
+@dataclass(frozen=True)
+class PseudoLabels:
+    """Self-training on the target batch: a second classifier on the batch's confident
+    pseudo-labels, its probabilities averaged with the fitted classifier's.
+
+    Args:
+        top: share of each predicted class kept as pseudo-labels (most confident first).
+        min_per_class: fewest pseudo-labels per class; a batch that gives fewer for any class
+            (too small, or a class the model hardly predicts there) is left unadapted.
+    """
+
+    top: float = 0.5
+    min_per_class: int = 5
+
+    def __post_init__(self):
+        if not 0 < self.top <= 1:
+            raise ValueError(f"top must be in (0, 1], got {self.top}")
+        if self.min_per_class < 2:
+            raise ValueError(f"min_per_class must be at least 2, got {self.min_per_class}")
+
+    def pseudo_labels(self, proba: np.ndarray) -> np.ndarray:
+        """Row positions kept: the most confident ``top`` share of every predicted class."""
+        pred, conf = proba.argmax(axis=1), proba.max(axis=1)
+        keep = []
+        for c in np.unique(pred):
+            rows = np.flatnonzero(pred == c)
+            n = max(1, int(round(self.top * len(rows))))
+            keep.append(rows[np.argsort(-conf[rows], kind="stable")[:n]])
+        return np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=int)
+
+    def adapt(self, clf, latent) -> Adapted:
+        """Probabilities of the fitted ``clf`` on the batch ``latent``, adapted when the batch
+        allows it.
+
+        Args:
+            clf: a fitted scikit-learn classifier (cloned, never changed).
+            latent: (n, d) classifier input of the batch (one corpus or recording set).
+
+        Returns:
+            :class:`Adapted`.
+        """
+        from sklearn.base import clone
+        from sklearn.utils.class_weight import compute_sample_weight
+
+        latent = np.asarray(latent, dtype=float)
+        proba = probabilities(clf, latent)
+        classes = np.asarray(clf.classes_)
+        keep = self.pseudo_labels(proba)
+        y = classes[proba[keep].argmax(axis=1)]
+        counts = {c: int((y == c).sum()) for c in classes}
+        short = [str(c) for c, n in counts.items() if n < self.min_per_class]
+        if short:
+            return Adapted(proba, 0, f"too few confident utterances of {', '.join(short)} "
+                                     f"(fewer than {self.min_per_class}) to adapt")
+        own = unweighted(clone(clf))
+        own.fit(latent[keep], y, sample_weight=compute_sample_weight("balanced", y))
+        if not np.array_equal(np.asarray(own.classes_), classes):  # pragma: no cover - guard
+            return Adapted(proba, 0, "the batch's classifier has other classes")
+        return Adapted((proba + probabilities(own, latent)) / 2, len(keep))
+
+
+def adaptation(name: str | None) -> PseudoLabels | None:
+    """The adaptation a model option names: ``"pseudo-labels"`` or ``"none"``/None."""
+    if name in (None, "none"):
+        return None
+    if name == "pseudo-labels":
+        return PseudoLabels()
+    raise ValueError(f"adapt must be one of {', '.join(map(repr, ADAPTS))}, got {name!r}")
