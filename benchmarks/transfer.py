@@ -171,10 +171,12 @@ class Idea:
 
     def __init__(self, label, how="speaker", k=0.0, robust=False, clf="rbf", C=1.0,
                  weights=False, latent=None, epochs=50, select=None, gamma=1.0,
-                 test_groups="speaker"):
+                 test_groups="speaker", adapt=False):
         self.label, self.how, self.k, self.robust = label, how, k, robust
         self.clf, self.C, self.weights, self.latent, self.epochs = clf, C, weights, latent, epochs
         self.select, self.gamma, self.test_groups = select, gamma, test_groups
+        #: adapt the classifier to the test corpus's own utterances (emolens.models.PseudoLabels)
+        self.adapt = adapt
 
     def test_speakers(self, V, speaker):
         """Speaker ids of the test rows as the model sees them: the true ones, none (a
@@ -241,6 +243,10 @@ class Idea:
             model.fit(Ztr, ytr, sample_weight=w)
         else:
             model.fit(Ztr, ytr)
+        if self.adapt:
+            from emolens.models import PseudoLabels
+
+            return model.classes_[PseudoLabels().adapt(model, Zte).proba.argmax(axis=1)]
         return model.predict(Zte)
 
 
@@ -301,7 +307,8 @@ def evaluate(idea: Idea, X, manifest, conditions=("all", "few", "skewed"), seeds
                 te = condition(manifest, test, cond, seed=seed)
                 Zte = idea.normalise(V[te], corpus[te], idea.test_speakers(V[te], speaker[te]))
                 mt = labelled[te]
-                pred = idea.fit_predict(Ztr, ytr, ctr, Zte[mt], seed)
+                # every test utterance is predicted (and may adapt the model), labelled ones scored
+                pred = idea.fit_predict(Ztr, ytr, ctr, Zte, seed)[mt]
                 ua = balanced_accuracy_score(label[te][mt].astype(str), pred.astype(str))
                 rows.append(dict(idea=idea.label, test=test, condition=cond, seed=seed, ua=ua))
     return pd.DataFrame(rows)
@@ -350,6 +357,10 @@ def ideas(quick: bool):
              "shrink", k=10, weights=True, clf="vote", test_groups="none"),
         Idea("vote as above, test pseudo-speakers by k-means (~20 utterances each)",
              "shrink", k=10, weights=True, clf="vote", test_groups="kmeans"),
+        Idea("vote as above, adapted to the test corpus (pseudo-labels, all its utterances)",
+             "shrink", k=10, weights=True, clf="vote", adapt=True),
+        Idea("vote adapted, test corpus without speaker ids", "shrink", k=10, weights=True,
+             clf="vote", adapt=True, test_groups="none"),
         Idea("speaker, cw, logreg C=0.01", "speaker", weights=True, clf="logreg", C=0.01),
         Idea("shrink 10, cw, DAE 2-D latent, logreg C=0.1", "shrink", k=10, weights=True,
              clf="logreg", C=0.1, latent="dae"),
@@ -357,6 +368,9 @@ def ideas(quick: bool):
              weights=True, clf="logreg", C=0.1, latent="sae", gamma=1.0),
         Idea("shrink 10, cw, supervised DAE 2-D latent (gamma 3), logreg C=0.1", "shrink", k=10,
              weights=True, clf="logreg", C=0.1, latent="sae", gamma=3.0),
+        Idea("shrink 10, cw, supervised DAE 2-D latent (gamma 3), logreg C=0.1, adapted",
+             "shrink", k=10, weights=True, clf="logreg", C=0.1, latent="sae", gamma=3.0,
+             adapt=True),
     ]
     return out[:4] if quick else out
 

@@ -16,12 +16,12 @@ NoVerify = Annotated[
                        "hashes in its bundle.json (one you edited on purpose).")]
 
 
-def _load(model: Optional[Path], no_verify: bool = False):
+def _load(model: Optional[Path], no_verify: bool = False, adapt: bool = True):
     from emolens.deploy.bundle import BundleError
     from emolens.deploy.predict import Predictor
 
     try:
-        return Predictor(model, verify=not no_verify)
+        return Predictor(model, verify=not no_verify, adapt=adapt)
     except BundleError as err:
         raise typer.BadParameter(str(err), param_hint="--model") from None
 
@@ -70,6 +70,10 @@ def predict(
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Feature extraction processes.")] = 1,
     cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Feature cache folder.")] = None,
+    adapt: Annotated[bool, typer.Option(
+        "--adapt/--no-adapt", help="Adapt the classifier to the files predicted together: its "
+        "confident predictions train a second classifier whose probabilities are averaged in "
+        "(needs at least 5 confident files of every class; labels are never read).")] = True,
     no_verify: NoVerify = False,
 ) -> None:
     """Predict emotions: one row per file with label, probabilities, latent position and an
@@ -84,7 +88,7 @@ def predict(
     modes = sum([bool(inputs), stream is not None, mic])
     if modes != 1:
         raise typer.BadParameter("give input files/folders/manifests, or --stream FILE, or --mic (one of them)")
-    predictor = _load(model, no_verify)
+    predictor = _load(model, no_verify, adapt)
     if stream is not None or mic:
         _stream(predictor, stream, mic, window, hop, duration, output, fmt, plot, err)
         return

@@ -69,9 +69,14 @@ class Predictor:
     Args:
         bundle: a Bundle, a bundle path, or None for the default model.
         verify: check the bundle's files against their SHA-256 in ``bundle.json``.
+        adapt: adapt the classifier to each batch predicted together
+            (:class:`emolens.models.PseudoLabels`; a batch with fewer than 5 confident
+            utterances of any class is left as is, so single files never are).
     """
 
-    def __init__(self, bundle: Bundle | str | os.PathLike | None = None, verify: bool = True):
+    def __init__(self, bundle: Bundle | str | os.PathLike | None = None, verify: bool = True,
+                 adapt: bool = True):
+        self.adapt = adapt
         self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle, verify=verify)
         steps = getattr(self.bundle.pipeline, "named_steps", {})
         missing = [s for s in ("scale", "reduce", "clf") if s not in steps]
@@ -132,12 +137,13 @@ class Predictor:
         applied = self.apply(features, groups)
         return applied.table, applied.normalisation
 
-    def apply(self, features: pd.DataFrame, groups=None) -> Applied:
+    def apply(self, features: pd.DataFrame, groups=None, adapt: bool | None = None) -> Applied:
         """:meth:`predict_features` plus the model's intermediate values (for explanations).
 
         Args:
             features: indexed by file, the bundle's feature columns.
             groups: speaker/corpus id per row (None: every row is its own group).
+            adapt: adapt to this batch (default: the predictor's ``adapt``).
 
         Returns:
             :class:`Applied`: the prediction table, the normalisation note, the scaled model
@@ -195,6 +201,9 @@ class Predictor:
                     f"(less reliable: give several files per {self.by})"
                 )
         proba = self.bundle.head.predict_proba(out.scores)
+        if self.adapt if adapt is None else adapt:
+            proba, said = self._adapted(proba, out.classifier_input)
+            note += said
         ood = self.bundle.ood.score(latent, recon, X if self.bundle.ood.uses_raw_ else None)
         table = pd.DataFrame({"file": files})
         table["label"] = np.asarray(self.bundle.labels, dtype=object)[proba.argmax(axis=1)]
@@ -205,6 +214,21 @@ class Predictor:
         table["ood_score"] = ood
         table["ood"] = ood > self.bundle.ood.threshold_
         return Applied(table, note, np.asarray(Z, dtype=float), latent)
+
+    def _adapted(self, proba: np.ndarray, latent: np.ndarray) -> tuple[np.ndarray, str]:
+        """Head probabilities (bundle label order) adapted to the batch, and what was done."""
+        from emolens.models import PseudoLabels
+
+        labels = [str(c) for c in self.bundle.labels]
+        order = [labels.index(str(c)) for c in self.clf.classes_]
+        result = PseudoLabels().adapt(self.clf, latent, proba[:, order])
+        if not result.adapted:
+            return proba, f"; not adapted to this batch ({result.note})"
+        back = np.empty_like(result.proba)
+        back[:, order] = result.proba
+        return back, (f"; adapted to the {len(proba)} file(s) predicted together (a second "
+                      f"classifier on {result.n_pseudo} confident pseudo-labels, probabilities "
+                      "averaged; --no-adapt to switch off)")
 
     def predict_files(self, inputs, jobs: int = 1, cache_dir=None) -> Prediction:
         """Predict files, folders and/or CSV manifests.

@@ -56,7 +56,7 @@ def _row(predictor: Predictor, x: np.ndarray, sr: int, start: float, end: float)
         return {"start": start, "end": end, "label": None, "skipped": str(err),
                 "latency_ms": 1000 * (time.perf_counter() - t0)}
     feats.index = pd.Index([f"{start:.2f}-{end:.2f}"], name="file")
-    table, _ = predictor.predict_features(feats)
+    table = predictor.apply(feats, adapt=False).table  # windows of one recording
     row = table.iloc[0].drop("file").to_dict()
     return {"start": start, "end": end, **row, "skipped": "",
             "latency_ms": 1000 * (time.perf_counter() - t0)}

@@ -25,17 +25,18 @@ ADAPTS = ("none", "pseudo-labels")
 
 def probabilities(clf, latent) -> np.ndarray:
     """Class probabilities of a fitted classifier (``predict_proba``, else a softmax of its
-    class scores), columns in ``clf.classes_`` order."""
-    from emolens.models.fitted import classifier_scores
-
+    one-vs-rest decision values), columns in ``clf.classes_`` order."""
     latent = np.asarray(latent, dtype=float)
     try:
         return np.asarray(clf.predict_proba(latent), dtype=float)
     except AttributeError:  # none, or SVC(probability=False)
         pass
-    s = classifier_scores(clf, latent)
-    if s.shape[1] == 1:  # binary decision function
-        s = np.hstack([-s, s]) / 2
+    s = np.asarray(clf.decision_function(latent), dtype=float)
+    if s.ndim == 1:  # binary: the score of the second class
+        s = np.column_stack([-s, s]) / 2
+    if s.shape[1] != len(clf.classes_):
+        raise ValueError(f"{type(clf).__name__} gives {s.shape[1]} decision values for "
+                         f"{len(clf.classes_)} classes (one-vs-rest values are needed)")
     e = np.exp(s - s.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
@@ -97,13 +98,15 @@ class PseudoLabels:
             keep.append(rows[np.argsort(-conf[rows], kind="stable")[:n]])
         return np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=int)
 
-    def adapt(self, clf, latent) -> Adapted:
+    def adapt(self, clf, latent, proba=None) -> Adapted:
         """Probabilities of the fitted ``clf`` on the batch ``latent``, adapted when the batch
         allows it.
 
         Args:
             clf: a fitted scikit-learn classifier (cloned, never changed).
             latent: (n, d) classifier input of the batch (one corpus or recording set).
+            proba: the model's probabilities for the batch, columns in ``clf.classes_`` order
+                (e.g. from a calibration head); default :func:`probabilities`.
 
         Returns:
             :class:`Adapted`.
@@ -112,7 +115,10 @@ class PseudoLabels:
         from sklearn.utils.class_weight import compute_sample_weight
 
         latent = np.asarray(latent, dtype=float)
-        proba = probabilities(clf, latent)
+        proba = probabilities(clf, latent) if proba is None else np.asarray(proba, dtype=float)
+        if proba.shape != (len(latent), len(clf.classes_)):
+            raise ValueError(f"proba must have shape {(len(latent), len(clf.classes_))}, "
+                             f"got {proba.shape}")
         classes = np.asarray(clf.classes_)
         keep = self.pseudo_labels(proba)
         y = classes[proba[keep].argmax(axis=1)]
