@@ -227,6 +227,13 @@ below was computed by that script.
   88-40-20-10-2, then a {args.clf} classifier on the 2-D latent; probabilities from a
   multinomial logistic head fitted on held-out ({args.folds}-fold, speaker-independent)
   classifier scores.
+- Adaptation to the files predicted together (`emolens predict`, on by default;
+  `--no-adapt` switches it off): the model's confident predictions on the batch (the most
+  confident half of each predicted class) train a second logistic regression on the batch's
+  latent, and its probabilities are averaged with the model's. No label is read; a batch with
+  fewer than 5 confident files of some class (a single file, a handful) is not adapted. The
+  accuracy below is measured with it, as `emolens predict` applies it; z1/z2 and the
+  out-of-domain score do not change.
 - Configuration chosen by leave-one-corpus-out over the four shared corpora, never by a test
   corpus (`python benchmarks/transfer.py`, docs/benchmarks.md#transfer).
 - Out-of-domain score: mean of the standardised log reconstruction error and negative log
@@ -254,7 +261,8 @@ alike. TESS (CC BY-NC-ND 4.0, no derivatives) is used only to evaluate.
 ## Accuracy
 Unweighted accuracy (UA, mean per-class recall; chance 25 %), 95 % percentile bootstrap CI
 over test utterances (the 4-class ones). Each test corpus is predicted as `emolens predict`
-would a manifest of it: all of its utterances in one batch, grouped by speaker.
+would a manifest of it: all of its utterances in one batch, grouped by speaker, adapted to
+that batch (only the 4-class ones are scored).
 
 | leave one corpus out: trained on → tested on | n test | UA [95 % CI] | flagged out-of-domain |
 |---|---|---|---|
