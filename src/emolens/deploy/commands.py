@@ -16,6 +16,13 @@ NoVerify = Annotated[
                        "hashes in its bundle.json (one you edited on purpose).")]
 
 
+#: ``--adapt/--no-adapt`` of ``predict``.
+Adapt = Annotated[bool, typer.Option(
+    "--adapt/--no-adapt", help="Adapt the classifier to the files predicted together: its "
+    "confident predictions train a second classifier whose probabilities are averaged in "
+    "(needs at least 5 confident files of every class; labels are never read).")]
+
+
 def _load(model: Optional[Path], no_verify: bool = False, adapt: bool = True):
     from emolens.deploy.bundle import BundleError
     from emolens.deploy.predict import Predictor
@@ -70,10 +77,7 @@ def predict(
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Feature extraction processes.")] = 1,
     cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Feature cache folder.")] = None,
-    adapt: Annotated[bool, typer.Option(
-        "--adapt/--no-adapt", help="Adapt the classifier to the files predicted together: its "
-        "confident predictions train a second classifier whose probabilities are averaged in "
-        "(needs at least 5 confident files of every class; labels are never read).")] = True,
+    adapt: Adapt = True,
     no_verify: NoVerify = False,
 ) -> None:
     """Predict emotions: one row per file with label, probabilities, latent position and an
