@@ -7,7 +7,9 @@ The model is the shrink-10, corpus-balanced logistic regression (C = 0.1) of
 ``benchmarks/transfer.py``. On each held-out corpus its probabilities are used as they are
 (``none``), re-weighted by the class priors that EM estimates on the unlabelled test corpus
 (``em``, Saerens et al. 2002), or balanced so that every class gets the same mean
-probability over the corpus (``uniform``, Sinkhorn iterations). Conditions: those of
+probability over the corpus (``uniform``, Sinkhorn iterations), or adapted by its own
+pseudo-labels (``pseudo-labels``: ``emolens.models.PseudoLabels``, as ``adapt =
+"pseudo-labels"`` and ``emolens predict``). Conditions: those of
 ``transfer.py`` (all, few, skewed) plus ``neutral-heavy``: every neutral utterance of the
 corpus and 30 % of the others, as in natural corpora where most speech is neutral. No label of
 the held-out corpus is used. Output: markdown on stdout.
@@ -60,7 +62,7 @@ def test_rows(manifest: pd.DataFrame, test: str, kind: str, seed: int) -> np.nda
 def main() -> None:
     if not CORPORA.is_dir():
         sys.exit(f"needs the shared corpora at {CORPORA}")
-    from emolens.models import balanced_weights
+    from emolens.models import PseudoLabels, balanced_weights
 
     X, manifest = load()
     V, corpus, speaker, label, labelled = arrays(X, manifest)
@@ -78,7 +80,11 @@ def main() -> None:
                 Zte = normalise(V[te], corpus[te], speaker[te], "shrink", 10.0)
                 mt = labelled[te]
                 P, y = clf.predict_proba(Zte[mt]), label[te][mt].astype(str)
-                for how, Q in (("none", P), ("em", em_priors(P)), ("uniform", uniform(P))):
+                # the product's adaptation (emolens.models.PseudoLabels): every test utterance
+                # in the pool, the other emotions too, as `emolens predict` would have them
+                pseudo = PseudoLabels().adapt(clf, Zte).proba[mt]
+                for how, Q in (("none", P), ("em", em_priors(P)), ("uniform", uniform(P)),
+                               ("pseudo-labels", pseudo)):
                     ua = balanced_accuracy_score(y, clf.classes_[Q.argmax(1)])
                     rows.append(dict(condition=kind, adaptation=how, test=test, ua=100 * ua))
     res = pd.DataFrame(rows)
