@@ -228,7 +228,7 @@ class Predictor:
         back[:, order] = result.proba
         return back, (f"; adapted to the {len(proba)} file(s) predicted together (a second "
                       f"classifier on {result.n_pseudo} confident pseudo-labels, probabilities "
-                      "averaged; --no-adapt to switch off)")
+                      "averaged)")
 
     def predict_files(self, inputs, jobs: int = 1, cache_dir=None) -> Prediction:
         """Predict files, folders and/or CSV manifests.
