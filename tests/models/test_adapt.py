@@ -79,7 +79,21 @@ def test_vote_and_svc_without_probabilities_adapt_too():
     assert probabilities(SVC().fit(*_blobs(20, 0.0)), X).shape == (len(X), 4)
 
 
-@pytest.mark.parametrize("bad", [{"top": 0}, {"top": 1.5}, {"min_per_class": 1}])
+def test_a_large_batch_keeps_at_most_max_per_class():
+    proba = np.tile([[0.9, 0.1], [0.2, 0.8]], (50, 1)) + np.linspace(0, 0.05, 100)[:, None]
+    proba /= proba.sum(axis=1, keepdims=True)
+    keep = PseudoLabels(top=0.5, max_per_class=10).pseudo_labels(proba)
+    pred = proba[keep].argmax(axis=1)
+    assert (pred == 0).sum() == 10 and (pred == 1).sum() == 10
+    conf = proba.max(axis=1)
+    for c in (0, 1):  # the most confident of each class
+        rows = np.flatnonzero(proba.argmax(axis=1) == c)
+        assert conf[keep[pred == c]].min() >= np.sort(conf[rows])[-10]
+    assert len(PseudoLabels(top=0.5, max_per_class=None).pseudo_labels(proba)) == 50
+
+
+@pytest.mark.parametrize("bad", [{"top": 0}, {"top": 1.5}, {"min_per_class": 1},
+                                 {"min_per_class": 5, "max_per_class": 4}])
 def test_bad_parameters(bad):
     with pytest.raises(ValueError):
         PseudoLabels(**bad)

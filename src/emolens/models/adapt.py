@@ -77,24 +77,34 @@ class PseudoLabels:
         top: share of each predicted class kept as pseudo-labels (most confident first).
         min_per_class: fewest pseudo-labels per class; a batch that gives fewer for any class
             (too small, or a class the model hardly predicts there) is left unadapted.
+        max_per_class: most pseudo-labels per class (the most confident), so that a very
+            large batch costs a bounded refit (an RBF SVC grows with the square of its rows);
+            None: no bound.
     """
 
     top: float = 0.5
     min_per_class: int = 5
+    max_per_class: int | None = 1000
 
     def __post_init__(self):
         if not 0 < self.top <= 1:
             raise ValueError(f"top must be in (0, 1], got {self.top}")
         if self.min_per_class < 2:
             raise ValueError(f"min_per_class must be at least 2, got {self.min_per_class}")
+        if self.max_per_class is not None and self.max_per_class < self.min_per_class:
+            raise ValueError(f"max_per_class ({self.max_per_class}) must be at least "
+                             f"min_per_class ({self.min_per_class})")
 
     def pseudo_labels(self, proba: np.ndarray) -> np.ndarray:
-        """Row positions kept: the most confident ``top`` share of every predicted class."""
+        """Row positions kept: the most confident ``top`` share of every predicted class (at
+        most ``max_per_class``)."""
         pred, conf = proba.argmax(axis=1), proba.max(axis=1)
         keep = []
         for c in np.unique(pred):
             rows = np.flatnonzero(pred == c)
             n = max(1, int(round(self.top * len(rows))))
+            if self.max_per_class is not None:
+                n = min(n, self.max_per_class)
             keep.append(rows[np.argsort(-conf[rows], kind="stable")[:n]])
         return np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=int)
 
