@@ -49,11 +49,13 @@ REPORT = "report.html"
 RUN_OUTPUTS = (CONFIG, MANIFEST, FEATURES, SKIPPED, RESULTS, PREDICTIONS, SUMMARY, TEST_SETS,
                SHIFTS, SELECTION, CONFUSION_DIR, MODELS_DIR, REPORT, INTERPRET_DIR)
 
-#: Columns of results.csv, one row per model x test set x seed x fold.
+#: Columns of results.csv, one row per model x test set x seed x fold. ``adapted``: the
+#: pseudo-labels that adapted the model to a zero-shot test set (``adapt = "pseudo-labels"``;
+#: 0 when the test set was too small to adapt, empty when the model does not adapt).
 RESULT_COLUMNS = (
     ["model", "train", "test", "role", "seed", "fold", "n", "ua", "wa", "macro_f1"]
     + [f"recall_{lab}" for lab in LABELS]
-    + ["ua_low", "ua_high"]
+    + ["ua_low", "ua_high", "adapted"]
 )
 #: Columns of predictions.parquet before the latent columns (:func:`latent_column`).
 PREDICTION_COLUMNS = ["file", "model", "seed", "fold", "train", "test", "role", "y_true",

@@ -190,5 +190,9 @@ def test_adapt_changes_only_the_zero_shot_predictions(write_config, synth_corpor
     test = plain.index.get_level_values("role") == "test"
     assert (plain["y_pred"][~test] == adapted["y_pred"][~test]).all()
     changed = (plain["y_pred"][test] != adapted["y_pred"][test]).mean()
+    results = R.load(out).results
+    used = results.loc[results["model"] == "adapted"].set_index("role")["adapted"]
+    assert (used.loc["test"] > 0).all() and used.drop("test").isna().all()
+    assert results.loc[results["model"] == "shrunk", "adapted"].isna().all()
     summary = (out / "summary.md").read_text()
     assert changed > 0 and "not adapted" not in summary

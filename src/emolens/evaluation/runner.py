@@ -322,10 +322,14 @@ def fit_splits(spec, runs: list, data: RunData, config: ExperimentConfig) -> lis
             for pipe, (seed, split) in zip(pipes, runs)]
 
 
-def _adapted(adapt, pipe, X_t, unlabelled) -> tuple[np.ndarray, str]:
+def _adapted(adapt, pipe, X_t, unlabelled) -> tuple[np.ndarray, int, str]:
     """Predictions for the rows ``X_t`` of a zero-shot test corpus after adapting the
     classifier to that corpus's utterances: its labelled rows and the unlabelled ones of the
-    same (corpus, speaker) groups, i.e. everything a user would have, labels unused."""
+    same (corpus, speaker) groups, i.e. everything a user would have, labels unused.
+
+    Returns:
+        ``(predictions, pseudo-labels used (0: not adapted), why not adapted or '')``
+    """
     from emolens.models import apply
 
     pool = X_t
@@ -335,7 +339,7 @@ def _adapted(adapt, pipe, X_t, unlabelled) -> tuple[np.ndarray, str]:
         pool = pd.concat([X_t, extra]) if len(extra) else X_t
     result = adapt.adapt(pipe.named_steps["clf"], apply(pipe, pool).classifier_input)
     classes = np.asarray(pipe.named_steps["clf"].classes_).astype(str)
-    return classes[result.proba[: len(X_t)].argmax(axis=1)], result.note
+    return classes[result.proba[: len(X_t)].argmax(axis=1)], result.n_pseudo, result.note
 
 
 def _evaluate(spec, pipe, split: Split, seed: int, data: RunData, config: ExperimentConfig):
@@ -353,8 +357,9 @@ def _evaluate(spec, pipe, split: Split, seed: int, data: RunData, config: Experi
         X_t, y_t = data.X.iloc[t.index], data.y[t.index]
         out = apply(pipe, X_t, data.X_unlabelled)
         y_hat, z = out.predictions, out.latent
+        n_pseudo = np.nan
         if adapt is not None and t.role == "test":
-            y_hat, note = _adapted(adapt, pipe, X_t, data.X_unlabelled)
+            y_hat, n_pseudo, note = _adapted(adapt, pipe, X_t, data.X_unlabelled)
             if note:
                 shifts.append((t.name, f"not adapted: {note}"))
         row = {
@@ -364,6 +369,7 @@ def _evaluate(spec, pipe, split: Split, seed: int, data: RunData, config: Experi
             "role": t.role,
             "seed": seed,
             "fold": split.fold,
+            "adapted": n_pseudo,
         }
         row.update(scores(y_t, y_hat))
         if t.role != "train" and config.bootstrap > 0:
