@@ -162,25 +162,22 @@ def main(argv=None):
         m, mu = np.isin(corpus, names_), np.isin(corpus_unl, names_)
         return X[m], y[m], X_unl[mu]
 
-    metrics = {"loco": {}, "zero_shot": {}}
-    for held in names:
-        rest = [n for n in names if n != held]
-        b = build_bundle(*part(rest)[:2], corpora=rest, X_unlabelled=part(rest)[2], **common)
-        metrics["loco"][held] = zero_shot(b, *part([held]))
-        print(f"{'+'.join(rest)} -> {held}", metrics["loco"][held], flush=True)
-    ua = [r["ua"] for r in metrics["loco"].values()]
-    metrics["loco_mean"], metrics["loco_worst"] = float(np.mean(ua)), float(np.min(ua))
+    def loco(corpora, key):
+        """Leave one of ``corpora`` out in turn: per held-out corpus, its mean and worst."""
+        metrics[key] = {}
+        for held in corpora:
+            rest = [n for n in corpora if n != held]
+            b = build_bundle(*part(rest)[:2], corpora=rest, X_unlabelled=part(rest)[2], **common)
+            metrics[key][held] = zero_shot(b, *part([held]))
+            print(f"{'+'.join(rest)} -> {held}", metrics[key][held], flush=True)
+        ua = [r["ua"] for r in metrics[key].values()]
+        metrics[f"{key}_mean"], metrics[f"{key}_worst"] = float(np.mean(ua)), float(np.min(ua))
+
+    metrics = {"zero_shot": {}}
+    loco(names, "loco")
     # The configuration over all four shared corpora (the issue's LOCO): evaluation models only,
     # TESS among their training corpora when another corpus is held out; none is shipped.
-    four = names + list(EVAL_ONLY)
-    metrics["loco4"] = {}
-    for held in four:
-        rest = [n for n in four if n != held]
-        b = build_bundle(*part(rest)[:2], corpora=rest, X_unlabelled=part(rest)[2], **common)
-        metrics["loco4"][held] = zero_shot(b, *part([held]))
-        print(f"{'+'.join(rest)} -> {held}", metrics["loco4"][held], flush=True)
-    ua4 = [r["ua"] for r in metrics["loco4"].values()]
-    metrics["loco4_mean"], metrics["loco4_worst"] = float(np.mean(ua4)), float(np.min(ua4))
+    loco(names + list(EVAL_ONLY), "loco4")
 
     Xs, ys, Xs_unl = part(names)
     bundle = build_bundle(
