@@ -114,10 +114,7 @@ def main():
         t0 = time.time()
         results.append(T.evaluate(idea, X, manifest, seeds=(0, 1, 2)))
         print(T.table(results[-1]).to_string(), f"({time.time() - t0:.0f} s)", file=sys.stderr)
-    full = T.table(pd.concat(results))
-    print(T.markdown(full))
-    print("\nMean over the three conditions:\n")
-    print(T.markdown(full.groupby(level=0, sort=False)[["mean", "worst"]].mean().round(1)))
+    T.print_tables(results)
 
 
 if __name__ == "__main__":

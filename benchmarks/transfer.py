@@ -329,6 +329,14 @@ def markdown(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def print_tables(results: list[pd.DataFrame]) -> None:
+    """The per-condition table and the mean over the three conditions, as markdown."""
+    full = table(pd.concat(results))
+    print(markdown(full))
+    print("\nMean over the three conditions:\n")
+    print(markdown(full.groupby(level=0, sort=False)[["mean", "worst"]].mean().round(1)))
+
+
 def ideas(quick: bool):
     """The ideas of docs/benchmarks.md#transfer (issue 10, item 3), all with RBF SVC C=1 unless
     named. ``cw``: every corpus x class cell the same weight (``balance = "corpus"``)."""
@@ -396,11 +404,7 @@ def main(argv=None):
         r = evaluate(idea, X, manifest, seeds=tuple(args.seeds))
         results.append(r)
         print(table(r).to_string(), f"({time.time() - t0:.0f} s)", file=sys.stderr)
-    full = table(pd.concat(results))
-    print(markdown(full))
-    overall = full.groupby(level=0, sort=False)[["mean", "worst"]].mean().round(1)
-    print("\nMean over the three conditions:\n")
-    print(markdown(overall))
+    print_tables(results)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import transfer as T  # noqa: E402
@@ -83,10 +82,7 @@ def main():
     warnings.filterwarnings("ignore")
     X, manifest = T.load()
     results = [T.evaluate(v, X, manifest, seeds=(0, 1, 2)) for v in VARIANTS]
-    full = T.table(pd.concat(results))
-    print(T.markdown(full))
-    print("\nMean over the three conditions:\n")
-    print(T.markdown(full.groupby(level=0, sort=False)[["mean", "worst"]].mean().round(1)))
+    T.print_tables(results)
 
 
 if __name__ == "__main__":
