@@ -284,21 +284,12 @@ def _dann_latent(Z, domain, seed, lam, epochs=50):
     import torch
     from torch import nn
 
-    class Reverse(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            return x.view_as(x)
+    from adversarial import dae_2d, gradient_reversal
 
-        @staticmethod
-        def backward(ctx, grad):
-            return -lam * grad
-
+    reverse = gradient_reversal(lam)
     torch.manual_seed(seed)
     n = Z.shape[1]
-    enc = nn.Sequential(nn.Linear(n, 40), nn.ReLU(), nn.Linear(40, 20), nn.ReLU(),
-                        nn.Linear(20, 10), nn.ReLU(), nn.Linear(10, 2))
-    dec = nn.Sequential(nn.Linear(2, 10), nn.ReLU(), nn.Linear(10, 20), nn.ReLU(),
-                        nn.Linear(20, 40), nn.ReLU(), nn.Linear(40, n))
+    enc, dec = dae_2d(n)
     head = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, int(domain.max()) + 1))
     params = [*enc.parameters(), *dec.parameters(), *head.parameters()]
     opt = torch.optim.Adam(params, lr=1e-3)
@@ -311,7 +302,7 @@ def _dann_latent(Z, domain, seed, lam, epochs=50):
             i = perm[start:start + 64]
             xb = X[i]
             loss = (dec(enc(xb + torch.randn(xb.shape, generator=gen))) - xb).pow(2).mean()
-            loss = loss + nn.functional.cross_entropy(head(Reverse.apply(enc(xb))), d[i])
+            loss = loss + nn.functional.cross_entropy(head(reverse(enc(xb))), d[i])
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -25,10 +25,9 @@ import pandas as pd
 import transfer as T
 
 
-def adversarial_latent(Z, y, weights, domain, seed, lam, gamma=3.0, epochs=50):
-    """Encoder of a supervised 2-D DAE trained with a gradient-reversed domain head."""
+def gradient_reversal(lam: float):
+    """Identity forward, gradient times ``-lam`` backward (Ganin & Lempitsky 2015)."""
     import torch
-    from torch import nn
 
     class Reverse(torch.autograd.Function):
         @staticmethod
@@ -39,12 +38,28 @@ def adversarial_latent(Z, y, weights, domain, seed, lam, gamma=3.0, epochs=50):
         def backward(ctx, grad):
             return -lam * grad
 
-    torch.manual_seed(seed)
-    n = Z.shape[1]
+    return Reverse.apply
+
+
+def dae_2d(n: int):
+    """Encoder and decoder of the paper's n-40-20-10-2 autoencoder (created in this order)."""
+    from torch import nn
+
     enc = nn.Sequential(nn.Linear(n, 40), nn.ReLU(), nn.Linear(40, 20), nn.ReLU(),
                         nn.Linear(20, 10), nn.ReLU(), nn.Linear(10, 2))
     dec = nn.Sequential(nn.Linear(2, 10), nn.ReLU(), nn.Linear(10, 20), nn.ReLU(),
                         nn.Linear(20, 40), nn.ReLU(), nn.Linear(40, n))
+    return enc, dec
+
+
+def adversarial_latent(Z, y, weights, domain, seed, lam, gamma=3.0, epochs=50):
+    """Encoder of a supervised 2-D DAE trained with a gradient-reversed domain head."""
+    import torch
+    from torch import nn
+
+    reverse = gradient_reversal(lam)
+    torch.manual_seed(seed)
+    enc, dec = dae_2d(Z.shape[1])
     classes, yi = np.unique(y[y != None], return_inverse=True)  # noqa: E711 - object array
     emo = nn.Linear(2, len(classes))
     dom = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, int(domain.max()) + 1))
@@ -70,7 +85,7 @@ def adversarial_latent(Z, y, weights, domain, seed, lam, gamma=3.0, epochs=50):
                 ce = nn.functional.cross_entropy(emo(z[m]), target[i][m], reduction="none")
                 loss = loss + gamma * (ce * w[i][m]).sum() / w[i][m].sum()
             if lam > 0:
-                loss = loss + nn.functional.cross_entropy(dom(Reverse.apply(z)), d[i])
+                loss = loss + nn.functional.cross_entropy(dom(reverse(z)), d[i])
             opt.zero_grad()
             loss.backward()
             opt.step()
