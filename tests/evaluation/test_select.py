@@ -74,7 +74,8 @@ def test_selection_picks_the_best_mean_and_never_sees_the_test_corpus(
     run = R.load(out1)
     pd.testing.assert_frame_equal(run.selection, table)
     ua = pd.DataFrame({"model": ["x"], "ua": [1.0]})
-    html = accuracy_section(SimpleNamespace(run=run, accuracy={"ua": (ua, ua)}, confusions={}))
+    html = accuracy_section(SimpleNamespace(run=run, accuracy={"ua": (ua, ua)}, confusions={},
+                                            adaptation=None))
     assert "Selection: leave one corpus out" in html
     assert f"{best['model']} (selected)" in html and f"{best['mean']:.1f}" in html
 
@@ -194,5 +195,19 @@ def test_adapt_changes_only_the_zero_shot_predictions(write_config, synth_corpor
     used = results.loc[results["model"] == "adapted"].set_index("role")["adapted"]
     assert (used.loc["test"] > 0).all() and used.drop("test").isna().all()
     assert results.loc[results["model"] == "shrunk", "adapted"].isna().all()
+    # the report says which test sets were adapted
+    from types import SimpleNamespace
+
+    from emolens.report.analyses import adaptation_table
+    from emolens.report.page import accuracy_section
+    table = adaptation_table(results)
+    assert set(table["model"]) == {"adapted"}
+    assert (table["adapted fits"] == table["fits"]).all()
+    assert (table["median pseudo-labels"] > 0).all()
+    assert adaptation_table(results[results["model"] == "shrunk"]) is None
+    ua = pd.DataFrame({"model": ["x"], "ua": [1.0]})
+    html = accuracy_section(SimpleNamespace(run=R.load(out), accuracy={"ua": (ua, ua)},
+                                            confusions={}, adaptation=table))
+    assert "Adapted to the test corpus" in html and "median pseudo-labels" in html
     summary = (out / "summary.md").read_text()
     assert changed > 0 and "not adapted" not in summary

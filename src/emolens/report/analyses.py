@@ -66,6 +66,7 @@ class ReportData:
         one_class: :func:`one_class_fits` of the representative model.
         findings: the three findings (dicts), in order.
         corpus_notes: :func:`emolens.report.per_corpus.corpus_paragraphs`.
+        adaptation: :func:`adaptation_table` (None when no model adapts to its test sets).
     """
 
     run: RunResults
@@ -83,6 +84,7 @@ class ReportData:
     one_class: pd.DataFrame = field(default_factory=pd.DataFrame)
     findings: list = field(default_factory=list)
     corpus_notes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    adaptation: pd.DataFrame | None = None
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -169,6 +171,21 @@ def accuracy_table(results: pd.DataFrame, metric: str = "ua") -> pd.DataFrame:
     wide = wide[list(pd.unique(results["model"]))].reset_index()
     wide.columns.name = None
     return wide, g
+
+
+def adaptation_table(results: pd.DataFrame) -> pd.DataFrame | None:
+    """Per model x zero-shot test set of a model with ``adapt``: its fits, how many were
+    adapted and the median pseudo-labels of those (None when no model adapts)."""
+    if "adapted" not in results.columns:
+        return None
+    rows = results[results["adapted"].notna()]
+    if rows.empty:
+        return None
+    g = rows.groupby(["model", "test"], sort=False)["adapted"]
+    table = pd.DataFrame({"fits": g.size(), "adapted fits": g.apply(lambda a: int((a > 0).sum())),
+                          "median pseudo-labels": g.apply(
+                              lambda a: float(a[a > 0].median()) if (a > 0).any() else 0.0)})
+    return table.reset_index()
 
 
 def titled_confusions(run: RunResults) -> list[tuple[str, str, pd.DataFrame]]:

@@ -126,7 +126,8 @@ def analyse(run: RunResults, opts: ReportOptions, step=lambda text: None) -> Rep
         accuracy["wa"] = A.accuracy_table(results, "wa")
     data = ReportData(run, kinds, accuracy, f1, by_test, A.titled_confusions(run),
                       [note["text"] for note in run.shift_notes],
-                      model=A.representative_model(run, kinds))
+                      model=A.representative_model(run, kinds),
+                      adaptation=A.adaptation_table(results))
     if data.model is None:
         for k in (2, 3, 4):
             step(REPORT_STEPS[k] + ": no latent")

@@ -144,6 +144,7 @@ def accuracy_section(data: ReportData) -> str:
     body += (H.para("Unweighted accuracy (UA, mean of per-class recall; chance 25 %), mean "
                     "± sd over seeds × folds, in %.")
              + _long_table(ua_wide, "UA per model and test set"))
+    body += _adaptation_block(data.adaptation)
     if "wa" in data.accuracy:
         wa_wide, _ = data.accuracy["wa"]
         body += H.details(f"Weighted accuracy (WA, share of utterances right), % "
@@ -153,6 +154,19 @@ def accuracy_section(data: ReportData) -> str:
         body += _confusion_block(data.confusions, lead,
                                  budget=MAX_ROWS - min(len(ua_wide), MAX_ROWS) - 1)
     return body
+
+
+def _adaptation_block(table: pd.DataFrame | None) -> str:
+    """Which zero-shot test sets were predicted after adapting to them ("" when none)."""
+    if table is None or table.empty:
+        return ""
+    return (H.para("Adapted to the test corpus (adapt = \"pseudo-labels\"): these "
+                   "models predicted each zero-shot test set after a second classifier, trained "
+                   "on its own most confident predictions (no label read), was averaged in. "
+                   "A fit counts as adapted when the test set gave at least 5 confident "
+                   "utterances of every class (results.csv, column adapted).",
+                   "note")
+            + H.table(table, "{:.0f}"))
 
 
 def _selection_block(selection: pd.DataFrame | None) -> str:
