@@ -284,7 +284,7 @@ def _dann_latent(Z, domain, seed, lam, epochs=50):
     import torch
     from torch import nn
 
-    from adversarial import dae_2d, gradient_reversal
+    from adversarial import dae_2d, gradient_reversal, minibatches
 
     reverse = gradient_reversal(lam)
     torch.manual_seed(seed)
@@ -297,9 +297,7 @@ def _dann_latent(Z, domain, seed, lam, epochs=50):
     d = torch.as_tensor(domain, dtype=torch.long)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
-        perm = torch.randperm(len(X), generator=gen)
-        for start in range(0, len(X), 64):
-            i = perm[start:start + 64]
+        for i in minibatches(len(X), gen):
             xb = X[i]
             loss = (dec(enc(xb + torch.randn(xb.shape, generator=gen))) - xb).pow(2).mean()
             loss = loss + nn.functional.cross_entropy(head(reverse(enc(xb))), d[i])

@@ -52,6 +52,15 @@ def dae_2d(n: int):
     return enc, dec
 
 
+def minibatches(n: int, gen, size: int = 64):
+    """Row indices of one epoch in shuffled batches of ``size`` (torch generator ``gen``)."""
+    import torch
+
+    perm = torch.randperm(n, generator=gen)
+    for start in range(0, n, size):
+        yield perm[start:start + size]
+
+
 def adversarial_latent(Z, y, weights, domain, seed, lam, gamma=3.0, epochs=50):
     """Encoder of a supervised 2-D DAE trained with a gradient-reversed domain head."""
     import torch
@@ -74,9 +83,7 @@ def adversarial_latent(Z, y, weights, domain, seed, lam, gamma=3.0, epochs=50):
     d = torch.as_tensor(domain, dtype=torch.long)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
-        perm = torch.randperm(len(X), generator=gen)
-        for start in range(0, len(X), 64):
-            i = perm[start:start + 64]
+        for i in minibatches(len(X), gen):
             xb = X[i]
             z = enc(xb + torch.randn(xb.shape, generator=gen))
             loss = (dec(z) - xb).pow(2).mean()

@@ -106,12 +106,28 @@ def test_adaptation_names():
         adaptation("pseudo")
 
 
-def test_weights_of_the_batch_classifier_are_balanced_by_sample_weight():
-    """A class the model predicts rarely still weighs as much in the batch's own fit."""
-    clf = LogisticRegression(class_weight="balanced").fit(*_blobs(40, 0.0))
+class _Recording(LogisticRegression):
+    """Records the sample weights and class weight of every fit (clones keep the class)."""
+
+    fits: list = []
+
+    def fit(self, X, y, sample_weight=None):
+        _Recording.fits.append((np.asarray(y), sample_weight, self.class_weight))
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_the_batch_classifier_weighs_every_pseudo_class_the_same():
+    """A class the batch holds twice as often weighs no more in the batch's own fit: balanced
+    sample weights, the classifier's own class weights switched off."""
+    clf = _Recording(class_weight="balanced").fit(*_blobs(40, 0.0))
     X, y = _blobs(40, shift=0.0, seed=6)
     X = np.vstack([X, X[y == "angry"]])  # angry twice as frequent
+    _Recording.fits.clear()
     result = PseudoLabels().adapt(clf, X)
-    assert result.adapted
-    shares = np.bincount(result.proba.argmax(axis=1), minlength=4) / len(X)
-    assert shares[0] > 0.3  # angry stays the largest class
+    assert result.adapted and len(_Recording.fits) == 1
+    labels, weights, class_weight = _Recording.fits[0]
+    assert class_weight is None and weights is not None
+    totals = {c: weights[labels == c].sum() for c in CLASSES}
+    assert (labels == "angry").sum() > 1.5 * (labels == "sad").sum()
+    np.testing.assert_allclose(list(totals.values()), totals["angry"])
+    assert clf.class_weight == "balanced"  # the fitted classifier is untouched

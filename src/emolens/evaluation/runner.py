@@ -325,18 +325,16 @@ def fit_splits(spec, runs: list, data: RunData, config: ExperimentConfig) -> lis
 def _adapted(adapt, pipe, X_t, unlabelled) -> tuple[np.ndarray, int, str]:
     """Predictions for the rows ``X_t`` of a zero-shot test corpus after adapting the
     classifier to that corpus's utterances: its labelled rows and the unlabelled ones of the
-    same (corpus, speaker) groups, i.e. everything a user would have, labels unused.
+    same speakers (the rows its speaker statistics come from), i.e. everything a user would
+    have, labels unused.
 
     Returns:
         ``(predictions, pseudo-labels used (0: not adapted), why not adapted or '')``
     """
     from emolens.models import apply
+    from emolens.models.fitted import with_unlabelled
 
-    pool = X_t
-    if unlabelled is not None and len(unlabelled):
-        groups = X_t.index.droplevel("file")
-        extra = unlabelled[unlabelled.index.droplevel("file").isin(groups)]
-        pool = pd.concat([X_t, extra]) if len(extra) else X_t
+    pool = with_unlabelled(X_t, unlabelled)
     result = adapt.adapt(pipe.named_steps["clf"], apply(pipe, pool).classifier_input)
     classes = np.asarray(pipe.named_steps["clf"].classes_).astype(str)
     return classes[result.proba[: len(X_t)].argmax(axis=1)], result.n_pseudo, result.note
