@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING
 from emolens._lazy import lazy_exports
 
 if TYPE_CHECKING:  # static tools see the real imports
-    from emolens.corpora.load import CORPORA, detect_corpus, load_corpus, load_release
+    from emolens.corpora.load import (
+        CORPORA,
+        detect_corpus,
+        folder_groups,
+        load_corpus,
+        load_release,
+    )
     from emolens.corpora.manifest import load_folders, read_manifest
     from emolens.corpora.inputs import (
         INPUT_COLUMNS,

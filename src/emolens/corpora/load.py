@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from emolens.corpora.manifest import emotion_folders, load_folders, read_manifest
+from emolens.corpora.manifest import (
+    emotion_folders,
+    is_emotion_name,
+    load_folders,
+    read_manifest,
+)
 from emolens.corpora.inputs import audio_files
 from emolens.corpora.releases import RELEASES, Release
 from emolens.corpora.schema import CorpusError, make_manifest
@@ -141,3 +146,48 @@ CORPORA = {
     "csv": read_manifest,
     "folders": load_folders,
 }
+
+
+def folder_groups(root: str | Path, files, by: str = "speaker") -> tuple[list[str], str]:
+    """Normalisation groups of audio files found under a folder (``emolens predict``'s rule).
+
+    An emotion folder is never a group: z-scoring within it would remove the emotion itself.
+
+    * a recognised release layout (EmoDB, TESS, URDU, ...): its speakers; the whole folder
+      for files without a speaker, or when ``by`` is ``"corpus"``;
+    * one folder per emotion (``angry/``, ``happy/``): the whole folder (no speakers known);
+    * otherwise (``by="speaker"``) the folder each file lies in (one folder = one recording
+      set), or the folder above it when that one is named after an emotion
+      (``spk1/angry/x.wav`` -> ``spk1``); with ``by="corpus"`` the whole folder.
+
+    Args:
+        root: the folder that was given.
+        files: absolute paths of the audio files found under it.
+        by: ``"speaker"`` or ``"corpus"``.
+
+    Returns:
+        (one group id per file, a description of the rule that was used)
+    """
+    root = Path(root).expanduser().resolve()
+    whole = str(root)
+    try:
+        layout = detect_corpus(root)
+    except CorpusError:
+        layout = None
+    if layout in RELEASES:
+        title = RELEASES[layout].title
+        if by != "speaker":
+            return [whole] * len(files), f"the whole folder (the {title} layout)"
+        speakers = load_release(root, layout).set_index("file")["speaker"].dropna().to_dict()
+        groups = [speakers.get(str(f), whole) for f in files]
+        return groups, f"the speakers of the {title} layout"
+    if layout == "folders" or by != "speaker":
+        what = "one folder per emotion" if layout == "folders" else "one corpus"
+        return [whole] * len(files), f"the whole folder ({what})"
+    groups = []
+    for file in files:
+        folder = Path(file).parent
+        if is_emotion_name(folder.name) and folder != root:
+            folder = folder.parent
+        groups.append(str(folder))
+    return groups, "folders (one folder = one recording set; emotion folders merged)"

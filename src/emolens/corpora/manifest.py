@@ -98,14 +98,14 @@ def read_manifest(csv_path: str | Path) -> pd.DataFrame:
 
 def emotion_folders(root: Path) -> dict[str, Path]:
     """Immediate sub-folders of ``root`` named after a known emotion -> category."""
-    folders = {}
-    for child in sorted(root.iterdir()) if root.is_dir() else []:
-        name = child.name.strip().lower().replace("-", "_")
-        if child.is_dir() and not child.name.startswith(".") and (
-            name in EMOTION_ALIASES or name.replace("_", " ") in EMOTION_ALIASES
-        ):
-            folders[child.name] = child
-    return folders
+    return {child.name: child for child in (sorted(root.iterdir()) if root.is_dir() else [])
+            if child.is_dir() and not child.name.startswith(".") and is_emotion_name(child.name)}
+
+
+def is_emotion_name(name: str) -> bool:
+    """Whether a folder or label name is a known spelling of an emotion (``Angry``, ``sad``)."""
+    name = name.strip().lower().replace("-", "_")
+    return name in EMOTION_ALIASES or name.replace("_", " ") in EMOTION_ALIASES
 
 
 def load_folders(root: str | Path, name: str | None = None) -> pd.DataFrame:

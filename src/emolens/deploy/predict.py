@@ -312,20 +312,25 @@ def collect_inputs(inputs, by: str | None = None):
     files with their normalisation groups.
 
     A manifest's ``by`` column (``speaker``/``corpus``) gives the group; a folder's files are
-    grouped by the folder they lie in (one folder = one recording set); a lone file, or a
-    manifest row without a group, is its own group (it falls back to the training statistics).
+    grouped by :func:`emolens.corpora.folder_groups` (the speakers of a recognised corpus
+    layout, else the folder they lie in; an emotion folder is never a group); a lone file, or
+    a manifest row without a group, is its own group (it falls back to the training
+    statistics).
 
     Returns:
         (files, groups, source description, skipped DataFrame)
     """
-    from emolens.corpora import discover_inputs
+    from emolens.corpora import discover_inputs, folder_groups
 
     table, skipped = discover_inputs(inputs)
-    groups, sources = [], set()
+    groups, sources, from_folders = [], set(), {}
+    for origin, part in table[table["source"] == "folder"].groupby("origin", sort=False):
+        found, rule = folder_groups(origin, list(part["file"]), by or "speaker")
+        from_folders.update(zip(part["file"], found))
+        sources.add(rule)
     for row in table.itertuples(index=False):
         if row.source == "folder":
-            groups.append(row.folder)
-            sources.add("folders (one folder = one recording set)")
+            groups.append(from_folders[row.file])
         elif row.source == "manifest":
             value = getattr(row, by) if by in ("speaker", "corpus") else None
             known = value is not None and pd.notna(value)

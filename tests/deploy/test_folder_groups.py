@@ -1,0 +1,64 @@
+"""`emolens predict FOLDER`: an emotion folder is never a normalisation group."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from sklearn.metrics import balanced_accuracy_score
+
+from emolens.corpora import folder_groups
+from emolens.deploy.predict import Predictor
+
+
+def _touch(root, *names):
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    return [str((root / name).resolve()) for name in names]
+
+
+@pytest.mark.parametrize("by", ["speaker", "corpus"])
+def test_one_folder_per_emotion_is_one_group(tmp_path, by):
+    files = _touch(tmp_path, "angry/a.wav", "Happy/b.wav", "sad/c.wav")
+    groups, rule = folder_groups(tmp_path, files, by)
+    assert groups == [str(tmp_path.resolve())] * 3 and "whole folder" in rule
+
+
+def test_a_recognised_layout_gives_its_speakers(tmp_path):
+    files = _touch(tmp_path, "OAF_angry/OAF_back_angry.wav", "OAF_Sad/OAF_back_sad.wav",
+                   "YAF_angry/YAF_back_angry.wav")
+    groups, rule = folder_groups(tmp_path, files, "speaker")
+    assert groups == ["tess:OAF", "tess:OAF", "tess:YAF"] and "TESS" in rule
+    assert folder_groups(tmp_path, files, "corpus")[0] == [str(tmp_path.resolve())] * 3
+
+
+def test_unknown_layouts_group_by_folder_but_skip_emotion_folders(tmp_path):
+    files = _touch(tmp_path, "spk1/x.wav", "spk2/angry/y.wav", "spk2/sadness/z.wav",
+                   "top.wav")
+    groups, rule = folder_groups(tmp_path, files, "speaker")
+    root = tmp_path.resolve()
+    assert groups == [str(root / "spk1"), str(root / "spk2"), str(root / "spk2"), str(root)]
+    assert "recording set" in rule
+
+
+def test_predicting_emotion_folders_keeps_the_emotion(bundle, synth, tmp_path):
+    """Before: each emotion folder was z-scored alone, which removed the emotion."""
+    m = synth["manifest"]
+    m = m[m["corpus"] == synth["names"][1]]
+    for row in m.itertuples():
+        folder = tmp_path / "corpus" / row.emotion
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(row.file, folder / f"{row.speaker.replace(':', '_')}_{row.Index}.wav")
+    predictor = Predictor(bundle, adapt=False)
+    out = predictor.predict_files(tmp_path / "corpus", cache_dir=synth["cache"])
+    assert "one folder per emotion" in out.normalisation
+    truth = [f.rsplit("/", 2)[1] for f in out.table["file"]]
+    ua = balanced_accuracy_score(truth, out.table["label"])
+    feats = synth["features"].loc[m["file"]]
+    by_emotion = predictor.apply(feats, list(m["emotion"])).table["label"]
+    ua_by_emotion = balanced_accuracy_score(m["emotion"], by_emotion)
+    assert ua >= 0.4 and ua >= ua_by_emotion + 0.15, (ua, ua_by_emotion)
+    assert np.isfinite(out.table["ood_score"]).all()
