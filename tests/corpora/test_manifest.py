@@ -119,6 +119,11 @@ def test_label4_mapping():
         == ["neutral", "happy", "happy", "happy", "sad", "angry"]
     for other in ("calm", "boredom", "fear", "disgust", "surprise", "frustrated", None):
         assert to_label4(other) is pd.NA
+    # three-letter codes, as IEMOCAP-style manifests write them
+    assert [to_label4(e) for e in ("NEU", "hap", "Exc", "sad", "ANG")] \
+        == ["neutral", "happy", "happy", "sad", "angry"]
+    for other in ("fea", "dis", "sur", "fru", "bor"):
+        assert to_label4(other) is pd.NA
 
 
 def test_category_table_is_in_range_and_ordered():

@@ -65,6 +65,15 @@ EMOTION_ALIASES = {
     "amusement": "amused",
     "sleepy": "sleepy",
     "sleepiness": "sleepy",
+    # the three-letter codes of IEMOCAP-style annotations and many manifests
+    "ang": "angry",
+    "hap": "happy",
+    "fea": "fear",
+    "dis": "disgust",
+    "sur": "surprise",
+    "exc": "excited",
+    "fru": "frustrated",
+    "bor": "boredom",
     "other": "other",
     "undecided": "undecided",
 }
