@@ -56,6 +56,7 @@ def test_extract_and_predict_share_the_rule(tree):
     from emolens.deploy.predict import collect_inputs
     from emolens.features.commands import collect_files
 
-    files, groups, source, _ = collect_inputs([tree], by="speaker")
-    assert files == collect_files([tree])
-    assert groups == [str(tree / "spk1")] * 2 and "folders" in source
+    found = collect_inputs([tree], by="speaker")
+    assert found.files == collect_files([tree])
+    assert found.groups == [str(tree / "spk1")] * 2 and "folders" in found.source
+    assert found.sets is None

@@ -43,3 +43,34 @@ def test_predict_shrinks_towards_the_batch(shrunk, synth):
     with_all = table.set_index("file").loc[alone["file"], ["z1", "z2"]].to_numpy()
     assert not np.allclose(alone[["z1", "z2"]].to_numpy(), with_all)
     assert np.isfinite(table[["z1", "z2"]].to_numpy()).all()
+
+
+def test_corpora_predicted_together_are_treated_one_by_one(shrunk, synth, tmp_path):
+    """A manifest's corpus column: each corpus is shrunk towards and adapted to itself."""
+    import pandas as pd
+
+    from emolens.deploy.predict import Predictor
+
+    m = synth["manifest"].set_index("file").loc[synth["features"].index]
+    feats, speakers, corpora = synth["features"], m["speaker"].to_numpy(), m["corpus"]
+    p = Predictor(shrunk)
+    together = p.apply(feats, speakers, sets=corpora.to_numpy())
+    assert "towards the statistics of his/her corpus (2 corpora" in together.normalisation
+    assert "of the 2 corpora predicted together, each on its own" in together.normalisation
+    parts = []
+    for name in synth["names"]:
+        rows = (corpora == name).to_numpy()
+        parts.append(p.apply(feats[rows], speakers[rows]).table)
+    one_by_one = pd.concat(parts).set_index("file").loc[together.table["file"]]
+    pd.testing.assert_frame_equal(together.table.set_index("file"), one_by_one)
+    # without the sets the corpora are one batch, and the results differ
+    mixed = p.apply(feats, speakers).table.set_index("file")
+    assert not np.allclose(mixed[["p_angry", "z1"]].to_numpy(),
+                           one_by_one[["p_angry", "z1"]].to_numpy())
+    # the CLI reads the sets from a manifest's corpus column
+    manifest = tmp_path / "both.csv"
+    pd.DataFrame({"file": feats.index, "speaker": speakers,
+                  "corpus": corpora.to_numpy()}).to_csv(manifest, index=False)
+    found = Predictor(shrunk).predict_files(manifest, cache_dir=synth["cache"])
+    pd.testing.assert_frame_equal(found.table.set_index("file").loc[one_by_one.index],
+                                  one_by_one, check_exact=False, atol=1e-9)

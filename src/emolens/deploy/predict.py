@@ -28,7 +28,8 @@ from emolens.deploy.bundle import (
 from emolens.deploy.calibration import classifier_scores
 from emolens.results import latent_column
 
-__all__ = ["Applied", "Prediction", "Predictor", "collect_inputs", "long_recordings"]
+__all__ = ["Applied", "Inputs", "Prediction", "Predictor", "collect_inputs",
+           "long_recordings"]
 
 
 @dataclass
@@ -61,6 +62,25 @@ class Applied:
     normalisation: str
     scaled: np.ndarray
     latent: np.ndarray
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Files to predict and how they are grouped (:func:`collect_inputs`).
+
+    Attributes:
+        files: absolute paths, in input order.
+        groups: normalisation group (speaker or corpus id) per file.
+        sets: recording set (corpus) per file, or None when all files are one set.
+        source: where the groups came from, in words.
+        skipped: ``file, reason`` of inputs that hold no audio.
+    """
+
+    files: list
+    groups: list
+    sets: list | None
+    source: str
+    skipped: pd.DataFrame
 
 
 class Predictor:
@@ -122,7 +142,7 @@ class Predictor:
         return out.scaled, out.latent, out.reconstruction_error
 
     def predict_features(
-        self, features: pd.DataFrame, groups=None
+        self, features: pd.DataFrame, groups=None, sets=None
     ) -> tuple[pd.DataFrame, str]:
         """Predict from a feature table.
 
@@ -130,20 +150,28 @@ class Predictor:
             features: indexed by file, the bundle's feature columns.
             groups: speaker/corpus id per row for group normalisation (None: every row
                 is its own group, i.e. the training statistics are used).
+            sets: corpus (recording set) per row (None: all rows are one set); see
+                :meth:`apply`.
 
         Returns:
             (table, normalisation note)
         """
-        applied = self.apply(features, groups)
+        applied = self.apply(features, groups, sets=sets)
         return applied.table, applied.normalisation
 
-    def apply(self, features: pd.DataFrame, groups=None, adapt: bool | None = None) -> Applied:
+    def apply(self, features: pd.DataFrame, groups=None, adapt: bool | None = None,
+              sets=None) -> Applied:
         """:meth:`predict_features` plus the model's intermediate values (for explanations).
 
         Args:
             features: indexed by file, the bundle's feature columns.
             groups: speaker/corpus id per row (None: every row is its own group).
-            adapt: adapt to this batch (default: the predictor's ``adapt``).
+            adapt: adapt to each set (default: the predictor's ``adapt``).
+            sets: corpus (recording set) per row, e.g. a manifest's ``corpus`` column (None:
+                the rows predicted together are one set). A shrinking scaler shrinks each
+                speaker towards his/her set's statistics, and the classifier adapts to each
+                set on its own: several corpora predicted in one call are treated as if
+                predicted one by one.
 
         Returns:
             :class:`Applied`: the prediction table, the normalisation note, the scaled model
@@ -169,40 +197,18 @@ class Predictor:
             # The group id goes into both levels: the scaler reads the one named by its `by`.
             # A shrinking speaker scaler leans on the statistics of everything predicted
             # together (one batch = one corpus).
-            corpora = np.full(len(files), "batch", dtype=object) if self._shrink else gids
+            corpora = (_set_ids(sets, len(files)) if self._shrink else gids)
             idx = pd.MultiIndex.from_arrays([files, corpora, gids],
                                             names=["file", "corpus", "speaker"])
         X = pd.DataFrame(X, index=idx, columns=self.bundle.feature_names)
         out = self.outputs(X)
         Z, latent, recon = out.scaled, out.latent, out.reconstruction_error
         if gids is not None:
-            fallback = out.fallback_groups
-            n_groups = len(pd.unique(gids))
-            note = (
-                f"per-{self.by} z-scoring (the model's normalisation) over {n_groups} group(s)"
-            )
-            if self._shrink and len(files) < self.scale.min_group_size:
-                note += (f", each shrunk towards the training statistics ({self._shrink:g} "
-                         f"pseudo-utterances; {len(files)} file(s) predicted together are too "
-                         "few for statistics of their own)")
-            elif self._shrink:
-                note += (f", each shrunk towards the statistics of all {len(files)} file(s) "
-                         f"predicted together ({self._shrink:g} pseudo-utterances)")
-            if fallback and self._shrink:
-                n_fb = int(np.isin(gids, np.asarray(fallback, dtype=object)).sum())
-                note += (f"; {n_fb} file(s) in {len(fallback)} group(s) with fewer than "
-                         f"{self.scale.min_group_size} files rest mostly on those statistics "
-                         f"(less reliable: give several files per {self.by})")
-            elif fallback:
-                n_fb = int(np.isin(gids, np.asarray(fallback, dtype=object)).sum())
-                note += (
-                    f"; {n_fb} file(s) in {len(fallback)} group(s) with fewer than "
-                    f"{self.scale.min_group_size} files used the training statistics instead "
-                    f"(less reliable: give several files per {self.by})"
-                )
+            note = self._group_note(gids, corpora, out.fallback_groups)
         proba = self.bundle.head.predict_proba(out.scores)
         if self.adapt if adapt is None else adapt:
-            proba, said = self._adapted(proba, out.classifier_input)
+            proba, said = self._adapted_sets(proba, out.classifier_input,
+                                             _set_ids(sets, len(files)))
             note += said
         ood = self.bundle.ood.score(latent, recon, X if self.bundle.ood.uses_raw_ else None)
         table = pd.DataFrame({"file": files})
@@ -214,6 +220,45 @@ class Predictor:
         table["ood_score"] = ood
         table["ood"] = ood > self.bundle.ood.threshold_
         return Applied(table, note, np.asarray(Z, dtype=float), latent)
+
+    def _group_note(self, gids, corpora, fallback) -> str:
+        """The normalisation sentence of a grouped prediction (groups, shrinkage, fallback)."""
+        n = len(gids)
+        note = (f"per-{self.by} z-scoring (the model's normalisation) over "
+                f"{len(pd.unique(gids))} group(s)")
+        if self._shrink and n < self.scale.min_group_size:
+            note += (f", each shrunk towards the training statistics ({self._shrink:g} "
+                     f"pseudo-utterances; {n} file(s) predicted together are too "
+                     "few for statistics of their own)")
+        elif self._shrink and len(pd.unique(corpora)) > 1:
+            note += (f", each shrunk towards the statistics of his/her corpus "
+                     f"({len(pd.unique(corpora))} corpora; {self._shrink:g} "
+                     "pseudo-utterances)")
+        elif self._shrink:
+            note += (f", each shrunk towards the statistics of all {n} file(s) "
+                     f"predicted together ({self._shrink:g} pseudo-utterances)")
+        if fallback:
+            n_fb = int(np.isin(gids, np.asarray(fallback, dtype=object)).sum())
+            what = ("rest mostly on those statistics" if self._shrink
+                    else "used the training statistics instead")
+            note += (f"; {n_fb} file(s) in {len(fallback)} group(s) with fewer than "
+                     f"{self.scale.min_group_size} files {what} "
+                     f"(less reliable: give several files per {self.by})")
+        return note
+
+    def _adapted_sets(self, proba, latent, sets) -> tuple[np.ndarray, str]:
+        """:meth:`_adapted` for each set on its own; one note for all."""
+        names = pd.unique(sets)
+        if len(names) == 1:
+            return self._adapted(proba, latent)
+        proba, done = proba.copy(), 0
+        for name in names:
+            rows = sets == name
+            proba[rows], said = self._adapted(proba[rows], latent[rows])
+            done += "; adapted" in said
+        return proba, (f"; adapted to {done} of the {len(names)} corpora predicted together, "
+                       "each on its own (a second classifier on its confident pseudo-labels, "
+                       "probabilities averaged; the others have too few confident files)")
 
     def _adapted(self, proba: np.ndarray, latent: np.ndarray) -> tuple[np.ndarray, str]:
         """Head probabilities (bundle label order) adapted to the batch, and what was done."""
@@ -244,7 +289,8 @@ class Predictor:
         """
         from emolens.features import NoFeaturesError, extract
 
-        files, groups, source, skipped = collect_inputs(inputs, self.by)
+        found = collect_inputs(inputs, self.by)
+        files, skipped = found.files, found.skipped
         empty = pd.DataFrame(columns=self.columns)
         if not files:
             return Prediction(empty, skipped, "no input files")
@@ -255,11 +301,14 @@ class Predictor:
         except NoFeaturesError as err:
             return Prediction(empty, pd.concat([skipped, err.skipped], ignore_index=True),
                               "no file could be processed")
-        group_of = dict(zip(files, groups))
+        group_of = dict(zip(files, found.groups))
+        set_of = dict(zip(files, found.sets or [None] * len(files)))
         feats = ex.features
-        table, note = self.predict_features(feats, [group_of[f] for f in feats.index])
+        table, note = self.predict_features(
+            feats, [group_of[f] for f in feats.index],
+            sets=None if found.sets is None else [set_of[f] for f in feats.index])
         if self.by is not None:
-            note += f"; groups from {source}"
+            note += f"; groups from {found.source}"
         return Prediction(table, pd.concat([skipped, ex.skipped], ignore_index=True), note)
 
     # ------------------------------------------------------------------ signals
@@ -285,6 +334,17 @@ class Predictor:
         if values is None:
             raise AudioError(reason)
         return pd.DataFrame(values, columns=columns)
+
+
+def _set_ids(sets, n: int) -> np.ndarray:
+    """Recording-set id per row: ``sets`` as an object array, or one set for all rows."""
+    if sets is None:
+        return np.full(n, "batch", dtype=object)
+    ids = np.asarray([("batch" if s is None or (isinstance(s, float) and np.isnan(s)) else s)
+                      for s in sets], dtype=object)
+    if len(ids) != n:
+        raise ValueError(f"sets has {len(ids)} entries for {n} rows")
+    return ids
 
 
 #: Batch prediction gives one label per file: above this many seconds (several utterances,
@@ -317,8 +377,12 @@ def collect_inputs(inputs, by: str | None = None):
     a manifest row without a group, is its own group (it falls back to the training
     statistics).
 
+    A manifest's ``corpus`` column also gives each file's recording set (see
+    :meth:`Predictor.apply`); every other file belongs to one set, the files predicted
+    together.
+
     Returns:
-        (files, groups, source description, skipped DataFrame)
+        :class:`Inputs`.
     """
     from emolens.corpora import discover_inputs, folder_groups
 
@@ -340,4 +404,8 @@ def collect_inputs(inputs, by: str | None = None):
         else:
             groups.append(row.file)  # a lone file is its own group -> fallback
             sources.add("single files (each file alone)")
-    return table["file"].tolist(), groups, " and ".join(sorted(sources)), skipped
+    sets = None
+    if table["corpus"].notna().any():
+        sets = [f"{o}:{c}" if pd.notna(c) else "batch"
+                for o, c in zip(table["origin"], table["corpus"])]
+    return Inputs(table["file"].tolist(), groups, sets, " and ".join(sorted(sources)), skipped)
