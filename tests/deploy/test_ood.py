@@ -88,3 +88,45 @@ def test_raw_columns_leave_out_the_recording_level():
                    for c in kept)
     assert "F0semitoneFrom27.5Hz_sma3nz_amean" in kept
     assert raw_columns(cols + ["pcm_RMSenergy_sma_amean"]) == []  # not eGeMAPS: no raw signal
+
+
+def test_weighted_quantile():
+    from emolens.deploy.ood import weighted_quantile
+
+    assert weighted_quantile([4, 1, 3, 2], [1, 1, 1, 1], 0.75) == 3
+    assert weighted_quantile([1, 2, 3, 4], [3, 1, 1, 1], 0.5) == 1   # 1 holds half the weight
+    assert weighted_quantile([1, 2, 3, 4], [0, 0, 0, 1], 0.01) == 4
+    for bad in ([1, 1, 1], [-1, 1, 1, 1], [0, 0, 0, 0]):
+        with pytest.raises(ValueError, match="non-negative"):
+            weighted_quantile([1, 2, 3, 4], bad, 0.5)
+    scorer = OODScorer(quantile=0.5).set_threshold([1, 2, 3, 4], "x", weights=[3, 1, 1, 1])
+    assert scorer.threshold_ == 1
+
+
+def test_threshold_from_held_out_corpora(synth):
+    """Every corpus scored by a model that never saw it; each corpus weighs the same."""
+    from emolens.deploy.ood import weighted_quantile
+    from emolens.deploy.train import build_bundle, heldout_outputs
+    from emolens.models import make_model
+
+    X, m = synth["X"], synth["manifest"]
+    y = m.set_index("file").loc[X.index.get_level_values("file"), "label4"].to_numpy()
+    params = {"by": "speaker", "epochs": 5}
+    b = build_bundle(X, y, "dae_svc", params=params, n_splits=4, ood_reference="corpora")
+    assert b.ood.threshold_source_.startswith("95% quantile on held-out corpora")
+    held = heldout_outputs(make_model("dae_svc", seed=0, **params), X, y, held_out="corpora")
+    corpus = np.asarray(X.index.get_level_values("corpus"))
+    assert sorted(np.unique(held["fold"])) == [0, 1]
+    for f in (0, 1):  # one fold per corpus
+        assert len(np.unique(corpus[held["fold"] == f])) == 1
+    size = pd.Series(corpus).map(pd.Series(corpus).value_counts()).to_numpy()
+    assert b.ood.threshold_ == pytest.approx(weighted_quantile(held["ood"], 1 / size, 0.95))
+    speakers = build_bundle(X, y, "dae_svc", params=params, n_splits=4)
+    assert "held-out speakers" in speakers.ood.threshold_source_
+    assert speakers.ood.threshold_ != b.ood.threshold_
+    one = corpus == corpus[0]
+    with pytest.raises(ValueError, match="leave-one-corpus-out needs >= 2 corpus"):
+        build_bundle(X[one], y[one], "dae_svc", params=params, n_splits=4,
+                     ood_reference="corpora")
+    with pytest.raises(ValueError, match="ood_reference must be"):
+        build_bundle(X, y, "dae_svc", params=params, n_splits=4, ood_reference="files")

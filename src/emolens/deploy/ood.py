@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from scipy.special import logsumexp
 
-__all__ = ["OODScorer", "raw_columns"]
+__all__ = ["OODScorer", "raw_columns", "weighted_quantile"]
 
 #: Feature groups that follow the recording level (microphone gain, distance): per-speaker
 #: normalisation absorbs them, so the raw signal leaves them out.
@@ -49,6 +49,21 @@ def raw_columns(columns) -> list[str]:
     if not cols or any(c not in COLUMN_GROUP for c in cols):
         return []
     return [c for c in cols if COLUMN_GROUP[c] not in LEVEL_GROUPS]
+
+
+def weighted_quantile(values, weights, q: float) -> float:
+    """The smallest value whose cumulative weight reaches ``q`` of the total (inverted CDF).
+
+    Raises:
+        ValueError: weights of another length, negative, or summing to zero.
+    """
+    values = np.asarray(values, dtype=float).ravel()
+    weights = np.asarray(weights, dtype=float).ravel()
+    if len(weights) != len(values) or np.any(weights < 0) or not weights.sum() > 0:
+        raise ValueError("weights must be one non-negative number per value, not all zero")
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order]) / weights.sum()
+    return float(values[order][min(np.searchsorted(cumulative, q - 1e-12), len(values) - 1)])
 
 
 class OODScorer:
@@ -122,16 +137,25 @@ class OODScorer:
         """Set the threshold to the ``quantile`` of scores on held-out in-domain data."""
         return self.set_threshold(self.score(latent, recon_error, raw), source)
 
-    def set_threshold(self, scores, source: str) -> OODScorer:
+    def set_threshold(self, scores, source: str, weights=None) -> OODScorer:
         """Set the threshold to the ``quantile`` of already computed held-out scores.
 
         Scores are standardised against each model's own training data, so held-out scores
         pooled over cross-validation folds (each from its own fold model) are comparable.
+
+        Args:
+            scores: held-out scores.
+            source: what they were held out from, in words (kept in ``threshold_source_``).
+            weights: non-negative weight per score (None: equal), e.g. ``1 / size`` of each
+                held-out corpus so that every corpus counts the same.
         """
         scores = np.asarray(scores, dtype=float).ravel()
         if len(scores) == 0 or not np.all(np.isfinite(scores)):
             raise ValueError("held-out scores must be a non-empty array of finite numbers")
-        self.threshold_ = float(np.quantile(scores, self.quantile))
+        if weights is None:
+            self.threshold_ = float(np.quantile(scores, self.quantile))
+        else:
+            self.threshold_ = weighted_quantile(scores, weights, self.quantile)
         self.threshold_source_ = f"{self.quantile:.0%} quantile on {source} (n={len(scores)})"
         return self
 

@@ -66,33 +66,29 @@ def _raw(X: pd.DataFrame) -> pd.DataFrame | None:
 
 def heldout_outputs(pipe, X: pd.DataFrame, y: np.ndarray, n_splits: int = 5, seed: int = 0,
                     ood_params: dict | None = None, X_unlabelled: pd.DataFrame | None = None,
-                    balance: str = "class"):
-    """Speaker-independent CV: held-out classifier scores and out-of-domain scores.
+                    balance: str = "class", held_out: str = "speakers"):
+    """Cross-validation: held-out classifier scores and out-of-domain scores.
 
     Args:
         pipe: unfitted pipeline (cloned per fold).
-        X: model input with a ``speaker`` index level.
+        X: model input with ``corpus`` and ``speaker`` index levels.
         y: labels.
-        n_splits: folds (grouped by speaker, stratified by label).
+        n_splits: folds (grouped by speaker, stratified by label); ignored for corpora.
         seed: fold shuffling seed.
         ood_params: OODScorer parameters.
         X_unlabelled: utterances of the same speakers without a label; they join the group
             statistics of their speaker's fold (training or held-out) only.
         balance: ``"class"`` or ``"corpus"`` (see :func:`emolens.models.balanced_weights`).
+        held_out: ``"speakers"`` (speaker-independent folds) or ``"corpora"`` (leave one
+            corpus out: each corpus scored by a model trained on the others).
 
     Returns:
         dict with ``scores`` (n, m), ``ood`` (n,), ``fold`` (n,) in X's row order.
     """
     from sklearn.base import clone
-    from sklearn.model_selection import StratifiedGroupKFold
 
-    speakers = np.asarray(X.index.get_level_values("speaker"))
-    n_spk = len(np.unique(speakers))
-    if n_spk < n_splits:
-        raise ValueError(f"{n_splits}-fold speaker-independent CV needs >= {n_splits} speakers, got {n_spk}")
-    cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     scores, ood, fold = None, np.full(len(y), np.nan), np.full(len(y), -1)
-    for f, (tr, te) in enumerate(cv.split(np.zeros(len(y)), y, speakers)):
+    for f, (tr, te) in enumerate(_folds(X, y, held_out, n_splits, seed)):
         model = _fit(clone(pipe), X.iloc[tr], y[tr], X_unlabelled, balance)
         out_tr = _outputs(model, X.iloc[tr], X_unlabelled)
         out_te = _outputs(model, X.iloc[te], X_unlabelled)
@@ -105,6 +101,26 @@ def heldout_outputs(pipe, X: pd.DataFrame, y: np.ndarray, n_splits: int = 5, see
         ood[te] = scorer.score(lat_te, rec_te, _raw(X.iloc[te]))
         fold[te] = f
     return {"scores": scores, "ood": ood, "fold": fold}
+
+
+def _folds(X: pd.DataFrame, y: np.ndarray, held_out: str, n_splits: int, seed: int):
+    """(train, test) row indices: speaker-independent folds or leave one corpus out."""
+    from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold
+
+    if held_out not in ("speakers", "corpora"):
+        raise ValueError(f"held_out must be 'speakers' or 'corpora', got {held_out!r}")
+    level = "speaker" if held_out == "speakers" else "corpus"
+    groups = np.asarray(X.index.get_level_values(level))
+    n_groups = len(np.unique(groups))
+    need = n_splits if held_out == "speakers" else 2
+    if n_groups < need:
+        what = (f"{n_splits}-fold speaker-independent CV" if held_out == "speakers"
+                else "leave-one-corpus-out")
+        raise ValueError(f"{what} needs >= {need} {level}s, got {n_groups}")
+    if held_out == "corpora":
+        return list(LeaveOneGroupOut().split(np.zeros(len(y)), y, groups))
+    cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return list(cv.split(np.zeros(len(y)), y, groups))
 
 
 def build_bundle(
@@ -121,6 +137,7 @@ def build_bundle(
     labels: Sequence[str] = emolens.LABELS,
     X_unlabelled: pd.DataFrame | None = None,
     balance: str = "class",
+    ood_reference: str = "speakers",
 ) -> Bundle:
     """Fit a pipeline and wrap it as a calibrated bundle with an out-of-domain scorer.
 
@@ -137,11 +154,13 @@ def build_bundle(
         feature_set: emolens feature-set name.
         labels: class order.
         X_unlabelled: utterances of the training speakers without one of ``labels`` (other
-            emotions), indexed like ``X``. With group normalisation they join their
-            speaker's statistics (as every file of a folder does in ``emolens predict``);
-            nothing else sees them. Ignored by ``by=None`` models.
+            emotions), indexed like ``X``: they join their speaker's statistics only (as
+            in ``emolens predict``). Ignored by ``by=None`` models.
         balance: ``"class"`` (each class the same total weight) or ``"corpus"`` (each
             corpus x class cell the same: several training corpora of different sizes).
+        ood_reference: the out-of-domain threshold is a quantile of the scores of held-out
+            ``"speakers"``, or of held-out ``"corpora"`` (leave one corpus out, each corpus
+            weighing the same): then about 5 % of a *new corpus* of speech is flagged.
 
     Returns:
         Bundle with CV metrics of the calibrated head in ``info["heldout"]``.
@@ -150,6 +169,8 @@ def build_bundle(
 
     from emolens.models import make_model
 
+    if ood_reference not in ("speakers", "corpora"):
+        raise ValueError(f"ood_reference must be 'speakers' or 'corpora', got {ood_reference!r}")
     y = _check_labels(X, y, labels)
     X_unlabelled = _check_unlabelled(X, X_unlabelled)
     params = dict(params or {})
@@ -162,7 +183,8 @@ def build_bundle(
     final = _fit(clone(pipe), X, y, X_unlabelled, balance)
     out = _outputs(final, X, X_unlabelled)
     ood = OODScorer(**(ood_params or {})).fit(out.latent, out.reconstruction_error, _raw(X))
-    ood.set_threshold(held["ood"], f"held-out speakers of the training corpora ({n_splits}-fold CV)")
+    _set_ood_threshold(ood, held, ood_reference, pipe, X, y, n_splits, seed, ood_params,
+                       X_unlabelled, balance)
     scale = final.named_steps["scale"]
     scores_kind = (linear_scores(final.named_steps["clf"]) or (0, 0, "decision_function"))[2]
     meta = {
@@ -170,10 +192,7 @@ def build_bundle(
                   "classifier_scores": scores_kind},
         "training": _training_info(X, y, labels, corpora, X_unlabelled),
         "heldout": _heldout_info(y, head.predict_proba(held["scores"]), labels, n_splits),
-        # a few numbers for explanations (emolens serve), no training features
-        REGIONS_KEY: latent_regions(out.latent, y, labels),
-        **({REFERENCE_KEY: ref} if (ref := attribution_reference(out.scaled, y)) is not None
-           else {}),
+        **_explanation_info(out, y, labels),
         **(info or {}),
     }
     return Bundle(
@@ -184,6 +203,29 @@ def build_bundle(
                        "shrink": float(scale.shrink)},
         info=meta, versions=package_versions(), created=_now(),
     )
+
+
+def _explanation_info(out, y, labels) -> dict:
+    """A few numbers for explanations (emolens serve), no training features."""
+    ref = attribution_reference(out.scaled, y)
+    return {REGIONS_KEY: latent_regions(out.latent, y, labels),
+            **({REFERENCE_KEY: ref} if ref is not None else {})}
+
+
+def _set_ood_threshold(ood, held, reference, pipe, X, y, n_splits, seed, ood_params,
+                       X_unlabelled, balance):
+    """The threshold from held-out speakers (``held``) or from leave-one-corpus-out."""
+    if reference == "speakers":
+        ood.set_threshold(held["ood"],
+                          f"held-out speakers of the training corpora ({n_splits}-fold CV)")
+        return
+    by_corpus = heldout_outputs(pipe, X, y, seed=seed, ood_params=ood_params,
+                                X_unlabelled=X_unlabelled, balance=balance, held_out="corpora")
+    corpora = np.asarray(X.index.get_level_values("corpus"))
+    names, sizes = np.unique(corpora, return_counts=True)
+    weights = 1.0 / pd.Series(sizes, index=names).loc[corpora].to_numpy()
+    ood.set_threshold(by_corpus["ood"], "held-out corpora (leave one corpus out: "
+                      f"{', '.join(map(str, names))}; every corpus weighing the same)", weights)
 
 
 def _check_labels(X: pd.DataFrame, y, labels) -> np.ndarray:
