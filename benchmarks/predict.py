@@ -219,8 +219,12 @@ def main(argv=None):
         "",
         "### Out-of-domain flag",
         "",
-        "The flag fires when the score exceeds the 95th percentile of held-out speakers of the "
-        "training corpora, so about 5 % of in-domain speech is flagged by construction. The score is "
+        "The flag fires when the score exceeds a threshold: for the single-corpus models below the "
+        "95th percentile of held-out speakers of the training corpus (about 5 % of in-domain "
+        "speech flagged by construction); for the default model the 95th percentile of held-out "
+        "*corpora* (leave one corpus out over its training corpora, each corpus weighing the same: "
+        "`build_bundle(ood_reference=\"corpora\")`), so that a new corpus of ordinary speech is "
+        "not flagged as a whole. The score is "
         "the mean of the standardised log reconstruction error and negative log latent density, or, "
         "where higher, the standardised log Mahalanobis distance of the file's *unnormalised* "
         "eGeMAPS functionals (loudness levels left out) from the training utterances: per-speaker "

@@ -16,9 +16,11 @@ The score combines standardised signals:
 
 Each signal is z-scored with its mean/std on the training data; the score is the mean of
 the latent signals, or the raw signal where that is higher (it can flag on its own).
-The threshold is a quantile (default 95 %) of the score on *held-out* training-corpus data,
-so about 5 % of in-domain utterances are flagged by construction. A flag means "unlike the
-training data", not "the prediction is wrong".
+The threshold is a quantile (default 95 %) of the score on *held-out* data: held-out
+speakers of the training corpora (about 5 % of in-domain utterances flagged by
+construction) or held-out corpora (:func:`emolens.deploy.train.build_bundle`'s
+``ood_reference``: about 5 % of a new speech corpus). A flag means "unlike the training
+data", not "the prediction is wrong".
 
 Everything fitted is plain numbers, so the scorer round-trips through JSON.
 """
