@@ -58,5 +58,5 @@ def test_extract_and_predict_share_the_rule(tree):
 
     found = collect_inputs([tree], by="speaker")
     assert found.files == collect_files([tree])
-    assert found.groups == [str(tree / "spk1")] * 2 and "folders" in found.source
+    assert found.groups == [str(tree / "spk1")] * 2 and "speaker or session" in found.source
     assert found.sets is None

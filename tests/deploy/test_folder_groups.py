@@ -35,13 +35,18 @@ def test_a_recognised_layout_gives_its_speakers(tmp_path):
     assert folder_groups(tmp_path, files, "corpus")[0] == [str(tmp_path.resolve())] * 3
 
 
-def test_unknown_layouts_group_by_folder_but_skip_emotion_folders(tmp_path):
+def test_unknown_layouts_group_by_speaker_like_folders_only(tmp_path):
+    """A folder named by a word (an emotion or an intensity in any language, a gender) is
+    never a group; one named like an id (with a digit) is."""
     files = _touch(tmp_path, "spk1/x.wav", "spk2/angry/y.wav", "spk2/sadness/z.wav",
-                   "top.wav")
+                   "top.wav", "Colère/Faible/a.wav", "female/F01/b.wav",
+                   "Session1/anna/c.wav", "03_happy/d.wav")
     groups, rule = folder_groups(tmp_path, files, "speaker")
     root = tmp_path.resolve()
-    assert groups == [str(root / "spk1"), str(root / "spk2"), str(root / "spk2"), str(root)]
-    assert "recording set" in rule
+    assert groups == [str(root / "spk1"), str(root / "spk2"), str(root / "spk2"), str(root),
+                      str(root), str(root / "female" / "F01"), str(root / "Session1"),
+                      str(root)]
+    assert "speaker or session" in rule
 
 
 def test_predicting_emotion_folders_keeps_the_emotion(bundle, synth, tmp_path):

@@ -31,7 +31,7 @@ def test_folder_csv_with_bad_file(bundle_dir, write_wav, tmp_path):
     skipped = pd.read_csv(tmp_path / "pred.skipped.csv")
     assert skipped["file"].str.endswith("broken.wav").all()
     assert "not a readable audio file" in skipped["reason"].iloc[0]
-    assert "per-speaker z-scoring" in res.output and "folders" in res.output
+    assert "per-speaker z-scoring" in res.output and "the whole folder" in res.output
 
 
 def test_manifest_json_uses_speaker_column(bundle_dir, write_wav, tmp_path):

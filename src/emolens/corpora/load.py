@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -156,9 +157,9 @@ def folder_groups(root: str | Path, files, by: str = "speaker") -> tuple[list[st
     * a recognised release layout (EmoDB, TESS, URDU, ...): its speakers; the whole folder
       for files without a speaker, or when ``by`` is ``"corpus"``;
     * one folder per emotion (``angry/``, ``happy/``): the whole folder (no speakers known);
-    * otherwise (``by="speaker"``) the folder each file lies in (one folder = one recording
-      set), or the folder above it when that one is named after an emotion
-      (``spk1/angry/x.wav`` -> ``spk1``); with ``by="corpus"`` the whole folder.
+    * otherwise (``by="speaker"``) the nearest folder named like a speaker or session id
+      (with a digit, no emotion word: ``spk1/angry/x.wav`` -> ``spk1``), else the whole
+      folder; with ``by="corpus"`` the whole folder.
 
     Args:
         root: the folder that was given.
@@ -184,10 +185,24 @@ def folder_groups(root: str | Path, files, by: str = "speaker") -> tuple[list[st
     if layout == "folders" or by != "speaker":
         what = "one folder per emotion" if layout == "folders" else "one corpus"
         return [whole] * len(files), f"the whole folder ({what})"
-    groups = []
-    for file in files:
-        folder = Path(file).parent
-        if is_emotion_name(folder.name) and folder != root:
-            folder = folder.parent
-        groups.append(str(folder))
-    return groups, "folders (one folder = one recording set; emotion folders merged)"
+    groups = [str(_recording_folder(Path(file).parent, root)) for file in files]
+    if all(group == whole for group in groups):
+        return groups, "the whole folder (no sub-folder named like a speaker or session)"
+    return groups, ("the nearest folder named like a speaker or session (with a digit: "
+                    "Actor_01/, spk3/), else the whole folder")
+
+
+def _recording_folder(folder: Path, root: Path) -> Path:
+    """The nearest folder from ``folder`` up to ``root`` named like a speaker or session id.
+
+    An id has a digit (``Actor_01``, ``f1``, ``spk3``, ``Session2``) and names no emotion.
+    Words (``Colère``, ``Wut``, ``female``, ``train``, ``loud``) may be emotions, intensities
+    or genders in any language: grouping by them could z-score one emotion alone and remove
+    it, so such folders are passed over, up to ``root`` (one recording set).
+    """
+    while folder != root and root in folder.parents:
+        tokens = re.split(r"[^a-z]+", folder.name.lower())
+        if any(ch.isdigit() for ch in folder.name) and not any(map(is_emotion_name, tokens)):
+            return folder
+        folder = folder.parent
+    return root
