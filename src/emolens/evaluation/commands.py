@@ -33,7 +33,7 @@ def run(
              "with the same configuration is resumed."),
 ) -> None:
     """Run an experiment: features, protocol splits, models, results.csv, summary.md and
-    report.html (unless ``[report] enabled = false``)."""
+    report.html (unless the config's report section says enabled = false)."""
     from rich.console import Console
     from rich.markup import escape
 
