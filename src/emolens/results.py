@@ -55,7 +55,7 @@ RUN_OUTPUTS = (CONFIG, MANIFEST, FEATURES, SKIPPED, RESULTS, PREDICTIONS, SUMMAR
 RESULT_COLUMNS = (
     ["model", "train", "test", "role", "seed", "fold", "n", "ua", "wa", "macro_f1"]
     + [f"recall_{lab}" for lab in LABELS]
-    + ["ua_low", "ua_high", "adapted"]
+    + ["ua_low", "ua_high", "adapted", "ua_unadapted"]
 )
 #: Columns of predictions.parquet before the latent columns (:func:`latent_column`).
 PREDICTION_COLUMNS = ["file", "model", "seed", "fold", "train", "test", "role", "y_true",

@@ -3,6 +3,7 @@ corpora, never by a test corpus; `emolens run --test`."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -195,6 +196,14 @@ def test_adapt_changes_only_the_zero_shot_predictions(write_config, synth_corpor
     used = results.loc[results["model"] == "adapted"].set_index("role")["adapted"]
     assert (used.loc["test"] > 0).all() and used.drop("test").isna().all()
     assert results.loc[results["model"] == "shrunk", "adapted"].isna().all()
+    # the same fits scored unadapted: exactly the scores of the same model without adapt
+    key = ["test", "role", "seed", "fold", "train"]
+    mine = results[results["model"] == "adapted"].set_index(key).sort_index()
+    theirs = results[results["model"] == "shrunk"].set_index(key).sort_index()
+    on_test = mine.index.get_level_values("role") == "test"
+    np.testing.assert_allclose(mine["ua_unadapted"][on_test], theirs["ua"][on_test])
+    assert mine["ua_unadapted"][~on_test].isna().all()
+    assert results.loc[results["model"] == "shrunk", "ua_unadapted"].isna().all()
     # the report says which test sets were adapted
     from types import SimpleNamespace
 
@@ -204,6 +213,7 @@ def test_adapt_changes_only_the_zero_shot_predictions(write_config, synth_corpor
     assert set(table["model"]) == {"adapted"}
     assert (table["adapted fits"] == table["fits"]).all()
     assert (table["median pseudo-labels"] > 0).all()
+    assert {"UA % unadapted", "UA % adapted"} <= set(table.columns)
     assert adaptation_table(results[results["model"] == "shrunk"]) is None
     ua = pd.DataFrame({"model": ["x"], "ua": [1.0]})
     html = accuracy_section(SimpleNamespace(run=R.load(out), accuracy={"ua": (ua, ua)},

@@ -355,8 +355,9 @@ def _evaluate(spec, pipe, split: Split, seed: int, data: RunData, config: Experi
         X_t, y_t = data.X.iloc[t.index], data.y[t.index]
         out = apply(pipe, X_t, data.X_unlabelled)
         y_hat, z = out.predictions, out.latent
-        n_pseudo = np.nan
+        n_pseudo = ua_unadapted = np.nan
         if adapt is not None and t.role == "test":
+            ua_unadapted = scores(y_t, y_hat)["ua"]
             y_hat, n_pseudo, note = _adapted(adapt, pipe, X_t, data.X_unlabelled)
             if note:
                 shifts.append((t.name, f"not adapted: {note}"))
@@ -368,6 +369,7 @@ def _evaluate(spec, pipe, split: Split, seed: int, data: RunData, config: Experi
             "seed": seed,
             "fold": split.fold,
             "adapted": n_pseudo,
+            "ua_unadapted": ua_unadapted,
         }
         row.update(scores(y_t, y_hat))
         if t.role != "train" and config.bootstrap > 0:

@@ -175,16 +175,22 @@ def accuracy_table(results: pd.DataFrame, metric: str = "ua") -> pd.DataFrame:
 
 def adaptation_table(results: pd.DataFrame) -> pd.DataFrame | None:
     """Per model x zero-shot test set of a model with ``adapt``: its fits, how many were
-    adapted and the median pseudo-labels of those (None when no model adapts)."""
+    adapted, the median pseudo-labels of those, and the mean UA % without and with the
+    adaptation (None when no model adapts)."""
     if "adapted" not in results.columns:
         return None
     rows = results[results["adapted"].notna()]
     if rows.empty:
         return None
-    g = rows.groupby(["model", "test"], sort=False)["adapted"]
-    table = pd.DataFrame({"fits": g.size(), "adapted fits": g.apply(lambda a: int((a > 0).sum())),
-                          "median pseudo-labels": g.apply(
-                              lambda a: float(a[a > 0].median()) if (a > 0).any() else 0.0)})
+    g = rows.groupby(["model", "test"], sort=False)
+    table = pd.DataFrame({
+        "fits": g.size(),
+        "adapted fits": g["adapted"].apply(lambda a: int((a > 0).sum())),
+        "median pseudo-labels": g["adapted"].apply(
+            lambda a: float(a[a > 0].median()) if (a > 0).any() else 0.0)})
+    if "ua_unadapted" in rows.columns:  # runs written before the column have no comparison
+        table["UA % unadapted"] = 100 * g["ua_unadapted"].mean()
+        table["UA % adapted"] = 100 * g["ua"].mean()
     return table.reset_index()
 
 

@@ -164,9 +164,11 @@ def _adaptation_block(table: pd.DataFrame | None) -> str:
                    "models predicted each zero-shot test set after a second classifier, trained "
                    "on its own most confident predictions (no label read), was averaged in. "
                    "A fit counts as adapted when the test set gave at least 5 confident "
-                   "utterances of every class (results.csv, column adapted).",
+                   "utterances of every class (results.csv, column adapted). The last two "
+                   "columns are the same fits scored before and after adapting (mean over "
+                   "fits; results.csv, ua_unadapted and ua).",
                    "note")
-            + H.table(table, "{:.0f}"))
+            + H.table(table, "{:.1f}"))
 
 
 def _selection_block(selection: pd.DataFrame | None) -> str:
