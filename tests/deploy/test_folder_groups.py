@@ -23,16 +23,29 @@ def _touch(root, *names):
 @pytest.mark.parametrize("by", ["speaker", "corpus"])
 def test_one_folder_per_emotion_is_one_group(tmp_path, by):
     files = _touch(tmp_path, "angry/a.wav", "Happy/b.wav", "sad/c.wav")
-    groups, rule = folder_groups(tmp_path, files, by)
+    groups, _, rule = folder_groups(tmp_path, files, by)
     assert groups == [str(tmp_path.resolve())] * 3 and "whole folder" in rule
 
 
 def test_a_recognised_layout_gives_its_speakers(tmp_path):
     files = _touch(tmp_path, "OAF_angry/OAF_back_angry.wav", "OAF_Sad/OAF_back_sad.wav",
                    "YAF_angry/YAF_back_angry.wav")
-    groups, rule = folder_groups(tmp_path, files, "speaker")
+    groups, _, rule = folder_groups(tmp_path, files, "speaker")
     assert groups == ["tess:OAF", "tess:OAF", "tess:YAF"] and "TESS" in rule
-    assert folder_groups(tmp_path, files, "corpus")[0] == [str(tmp_path.resolve())] * 3
+    assert folder_groups(tmp_path, files, "corpus").groups == [str(tmp_path.resolve())] * 3
+
+
+def test_a_folder_of_corpora_gives_each_corpus_its_rules_and_set(tmp_path):
+    files = _touch(tmp_path, "tess/OAF_angry/OAF_back_angry.wav",
+                   "tess/YAF_sad/YAF_back_sad.wav", "mine/angry/a.wav", "mine/sad/b.wav",
+                   "extra/spk1/x.wav", "loose.wav")
+    found = folder_groups(tmp_path, files, "speaker")
+    root = tmp_path.resolve()
+    assert found.groups == ["tess:OAF", "tess:YAF", str(root / "mine"), str(root / "mine"),
+                            str(root / "extra" / "spk1"), str(root)]
+    assert found.sets == [str(root / "tess")] * 2 + [str(root / "mine")] * 2 + [str(root)] * 2
+    assert "tess/: the speakers of the TESS layout" in found.rule
+    assert "mine/: the whole folder (one folder per emotion)" in found.rule
 
 
 def test_unknown_layouts_group_by_speaker_like_folders_only(tmp_path):
@@ -41,7 +54,7 @@ def test_unknown_layouts_group_by_speaker_like_folders_only(tmp_path):
     files = _touch(tmp_path, "spk1/x.wav", "spk2/angry/y.wav", "spk2/sadness/z.wav",
                    "top.wav", "Colère/Faible/a.wav", "female/F01/b.wav",
                    "Session1/anna/c.wav", "03_happy/d.wav")
-    groups, rule = folder_groups(tmp_path, files, "speaker")
+    groups, _, rule = folder_groups(tmp_path, files, "speaker")
     root = tmp_path.resolve()
     assert groups == [str(root / "spk1"), str(root / "spk2"), str(root / "spk2"), str(root),
                       str(root), str(root / "female" / "F01"), str(root / "Session1"),

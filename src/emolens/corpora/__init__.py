@@ -14,6 +14,7 @@ from emolens._lazy import lazy_exports
 if TYPE_CHECKING:  # static tools see the real imports
     from emolens.corpora.load import (
         CORPORA,
+        FolderGroups,
         detect_corpus,
         folder_groups,
         load_corpus,

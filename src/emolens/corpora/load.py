@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -149,7 +150,16 @@ CORPORA = {
 }
 
 
-def folder_groups(root: str | Path, files, by: str = "speaker") -> tuple[list[str], str]:
+class FolderGroups(NamedTuple):
+    """:func:`folder_groups`'s answer: per file its normalisation group and its recording
+    set (corpus), and the rule used, in words."""
+
+    groups: list
+    sets: list
+    rule: str
+
+
+def folder_groups(root: str | Path, files, by: str = "speaker") -> FolderGroups:
     """Normalisation groups of audio files found under a folder (``emolens predict``'s rule).
 
     An emotion folder is never a group: z-scoring within it would remove the emotion itself.
@@ -157,6 +167,8 @@ def folder_groups(root: str | Path, files, by: str = "speaker") -> tuple[list[st
     * a recognised release layout (EmoDB, TESS, URDU, ...): its speakers; the whole folder
       for files without a speaker, or when ``by`` is ``"corpus"``;
     * one folder per emotion (``angry/``, ``happy/``): the whole folder (no speakers known);
+    * a folder of corpora (``corpora/emodb``, ``corpora/tess``, ...): each sub-folder in a
+      recognised layout by the rules above, as its own recording set;
     * otherwise (``by="speaker"``) the nearest folder named like a speaker or session id
       (with a digit, no emotion word: ``spk1/angry/x.wav`` -> ``spk1``), else the whole
       folder; with ``by="corpus"`` the whole folder.
@@ -167,29 +179,52 @@ def folder_groups(root: str | Path, files, by: str = "speaker") -> tuple[list[st
         by: ``"speaker"`` or ``"corpus"``.
 
     Returns:
-        (one group id per file, a description of the rule that was used)
+        :class:`FolderGroups`; ``sets`` holds the folder of each file's corpus.
     """
     root = Path(root).expanduser().resolve()
+    files = [str(f) for f in files]
+    known = _recognised(root, files, by)
+    if known is not None:
+        return FolderGroups(known[0], [str(root)] * len(files), known[1])
+    groups, sets, rules = {}, {}, set()
+    for child in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        inside = [f for f in files if Path(f).is_relative_to(child)]
+        found = _recognised(child, inside, by) if inside else None
+        if found is not None:
+            groups.update(zip(inside, found[0]))
+            sets.update((f, str(child)) for f in inside)
+            rules.add(f"{child.name}/: {found[1]}")
+    rest = [f for f in files if f not in groups]
+    if by != "speaker":
+        groups.update((f, str(root)) for f in rest)
+        rules.add("the whole folder (one corpus)" if rest else "")
+    else:
+        groups.update((f, str(_recording_folder(Path(f).parent, root))) for f in rest)
+        if rest and all(groups[f] == str(root) for f in rest):
+            rules.add("the whole folder (no sub-folder named like a speaker or session)")
+        elif rest:
+            rules.add("the nearest folder named like a speaker or session (with a digit: "
+                      "Actor_01/, spk3/), else the whole folder")
+    return FolderGroups([groups[f] for f in files], [sets.get(f, str(root)) for f in files],
+                        "; ".join(sorted(r for r in rules if r)))
+
+
+def _recognised(root: Path, files: list[str], by: str) -> tuple[list, str] | None:
+    """Groups and rule for a folder in a recognised layout (None: not recognised)."""
     whole = str(root)
     try:
         layout = detect_corpus(root)
     except CorpusError:
-        layout = None
+        return None
     if layout in RELEASES:
         title = RELEASES[layout].title
         if by != "speaker":
             return [whole] * len(files), f"the whole folder (the {title} layout)"
         speakers = load_release(root, layout).set_index("file")["speaker"].dropna().to_dict()
-        groups = [speakers.get(str(f), whole) for f in files]
-        return groups, f"the speakers of the {title} layout"
-    if layout == "folders" or by != "speaker":
-        what = "one folder per emotion" if layout == "folders" else "one corpus"
-        return [whole] * len(files), f"the whole folder ({what})"
-    groups = [str(_recording_folder(Path(file).parent, root)) for file in files]
-    if all(group == whole for group in groups):
-        return groups, "the whole folder (no sub-folder named like a speaker or session)"
-    return groups, ("the nearest folder named like a speaker or session (with a digit: "
-                    "Actor_01/, spk3/), else the whole folder")
+        return [speakers.get(f, whole) for f in files], f"the speakers of the {title} layout"
+    if layout == "folders":
+        return [whole] * len(files), "the whole folder (one folder per emotion)"
+    return None
 
 
 def _recording_folder(folder: Path, root: Path) -> Path:

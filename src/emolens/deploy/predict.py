@@ -256,9 +256,10 @@ class Predictor:
             rows = sets == name
             proba[rows], said = self._adapted(proba[rows], latent[rows])
             done += "; adapted" in said
+        rest = "" if done == len(names) else "; the others have too few confident files"
         return proba, (f"; adapted to {done} of the {len(names)} corpora predicted together, "
                        "each on its own (a second classifier on its confident pseudo-labels, "
-                       "probabilities averaged; the others have too few confident files)")
+                       f"probabilities averaged{rest})")
 
     def _adapted(self, proba: np.ndarray, latent: np.ndarray) -> tuple[np.ndarray, str]:
         """Head probabilities (bundle label order) adapted to the batch, and what was done."""
@@ -377,9 +378,9 @@ def collect_inputs(inputs, by: str | None = None):
     a manifest row without a group, is its own group (it falls back to the training
     statistics).
 
-    A manifest's ``corpus`` column also gives each file's recording set (see
-    :meth:`Predictor.apply`); every other file belongs to one set, the files predicted
-    together.
+    A manifest's ``corpus`` column, or the corpora recognised in a folder of corpora, also
+    give each file's recording set (see :meth:`Predictor.apply`); every other file belongs
+    to one set, the files predicted together.
 
     Returns:
         :class:`Inputs`.
@@ -387,11 +388,13 @@ def collect_inputs(inputs, by: str | None = None):
     from emolens.corpora import discover_inputs, folder_groups
 
     table, skipped = discover_inputs(inputs)
-    groups, sources, from_folders = [], set(), {}
+    groups, sources, from_folders, folder_sets = [], set(), {}, {}
     for origin, part in table[table["source"] == "folder"].groupby("origin", sort=False):
-        found, rule = folder_groups(origin, list(part["file"]), by or "speaker")
-        from_folders.update(zip(part["file"], found))
-        sources.add(rule)
+        found = folder_groups(origin, list(part["file"]), by or "speaker")
+        from_folders.update(zip(part["file"], found.groups))
+        if len(set(found.sets)) > 1:  # a folder of several corpora: each its own set
+            folder_sets.update(zip(part["file"], found.sets))
+        sources.add(found.rule)
     for row in table.itertuples(index=False):
         if row.source == "folder":
             groups.append(from_folders[row.file])
@@ -405,7 +408,7 @@ def collect_inputs(inputs, by: str | None = None):
             groups.append(row.file)  # a lone file is its own group -> fallback
             sources.add("single files (each file alone)")
     sets = None
-    if table["corpus"].notna().any():
-        sets = [f"{o}:{c}" if pd.notna(c) else "batch"
-                for o, c in zip(table["origin"], table["corpus"])]
+    if table["corpus"].notna().any() or folder_sets:
+        sets = [f"{o}:{c}" if pd.notna(c) else folder_sets.get(f, "batch")
+                for f, o, c in zip(table["file"], table["origin"], table["corpus"])]
     return Inputs(table["file"].tolist(), groups, sets, " and ".join(sorted(sources)), skipped)
