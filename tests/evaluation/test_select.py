@@ -207,7 +207,7 @@ def test_adapt_changes_only_the_zero_shot_predictions(write_config, synth_corpor
     # the report says which test sets were adapted
     from types import SimpleNamespace
 
-    from emolens.report.analyses import adaptation_table
+    from emolens.evaluation.runner import adaptation_table
     from emolens.report.page import accuracy_section
     table = adaptation_table(results)
     assert set(table["model"]) == {"adapted"}
@@ -221,3 +221,4 @@ def test_adapt_changes_only_the_zero_shot_predictions(write_config, synth_corpor
     assert "Adapted to the test corpus" in html and "median pseudo-labels" in html
     summary = (out / "summary.md").read_text()
     assert changed > 0 and "not adapted" not in summary
+    assert "## Adapted to the zero-shot test sets" in summary and "UA % unadapted" in summary

@@ -570,6 +570,27 @@ def summary_table(results: pd.DataFrame, metric: str = "ua", models=None) -> pd.
     return pd.DataFrame(rows)
 
 
+def adaptation_table(results: pd.DataFrame) -> pd.DataFrame | None:
+    """Per model x zero-shot test set of a model with ``adapt``: its fits, how many were
+    adapted, the median pseudo-labels of those, and the mean UA % without and with the
+    adaptation (None when no model adapts)."""
+    if "adapted" not in results.columns:
+        return None
+    rows = results[results["adapted"].notna()]
+    if rows.empty:
+        return None
+    g = rows.groupby(["model", "test"], sort=False)
+    table = pd.DataFrame({
+        "fits": g.size(),
+        "adapted fits": g["adapted"].apply(lambda a: int((a > 0).sum())),
+        "median pseudo-labels": g["adapted"].apply(
+            lambda a: float(a[a > 0].median()) if (a > 0).any() else 0.0)})
+    if "ua_unadapted" in rows.columns:  # runs written before the column have no comparison
+        table["UA % unadapted"] = 100 * g["ua_unadapted"].mean()
+        table["UA % adapted"] = 100 * g["ua"].mean()
+    return table.reset_index()
+
+
 def _markdown(table: pd.DataFrame) -> str:
     cols = list(table.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -602,6 +623,20 @@ def _ci_lines(results: pd.DataFrame, models: list[str], bootstrap: int) -> list[
             "",
         ]
     return lines
+
+
+def _adaptation_lines(results: pd.DataFrame) -> list[str]:
+    """summary.md: what adapting to each zero-shot test set did (nothing without adapt)."""
+    table = adaptation_table(results)
+    if table is None:
+        return []
+    for col in ("median pseudo-labels", "UA % unadapted", "UA % adapted"):
+        if col in table:
+            table[col] = table[col].map("{:.1f}".format)
+    return ["## Adapted to the zero-shot test sets", "",
+            "Models with `adapt = \"pseudo-labels\"`: the same fits scored before and after "
+            "adapting to each test set (mean over fits; no label read to adapt).", "",
+            _markdown(table), ""]
 
 
 def _parameter_and_data_lines(models: list[str], n_params: dict, data: RunData) -> list[str]:
@@ -681,6 +716,7 @@ def write_summary(
         "",
     ]
     lines += _ci_lines(results, models, config.bootstrap)
+    lines += _adaptation_lines(results)
     lines += _parameter_and_data_lines(models, n_params, data)
     lines += ["", "## Distribution shift", ""]
     lines += [f"- {note}" for note in shift_notes] or ["- no warning"]

@@ -66,7 +66,8 @@ class ReportData:
         one_class: :func:`one_class_fits` of the representative model.
         findings: the three findings (dicts), in order.
         corpus_notes: :func:`emolens.report.per_corpus.corpus_paragraphs`.
-        adaptation: :func:`adaptation_table` (None when no model adapts to its test sets).
+        adaptation: :func:`emolens.evaluation.runner.adaptation_table` (None when no model
+            adapts to its test sets).
     """
 
     run: RunResults
@@ -171,27 +172,6 @@ def accuracy_table(results: pd.DataFrame, metric: str = "ua") -> pd.DataFrame:
     wide = wide[list(pd.unique(results["model"]))].reset_index()
     wide.columns.name = None
     return wide, g
-
-
-def adaptation_table(results: pd.DataFrame) -> pd.DataFrame | None:
-    """Per model x zero-shot test set of a model with ``adapt``: its fits, how many were
-    adapted, the median pseudo-labels of those, and the mean UA % without and with the
-    adaptation (None when no model adapts)."""
-    if "adapted" not in results.columns:
-        return None
-    rows = results[results["adapted"].notna()]
-    if rows.empty:
-        return None
-    g = rows.groupby(["model", "test"], sort=False)
-    table = pd.DataFrame({
-        "fits": g.size(),
-        "adapted fits": g["adapted"].apply(lambda a: int((a > 0).sum())),
-        "median pseudo-labels": g["adapted"].apply(
-            lambda a: float(a[a > 0].median()) if (a > 0).any() else 0.0)})
-    if "ua_unadapted" in rows.columns:  # runs written before the column have no comparison
-        table["UA % unadapted"] = 100 * g["ua_unadapted"].mean()
-        table["UA % adapted"] = 100 * g["ua"].mean()
-    return table.reset_index()
 
 
 def titled_confusions(run: RunResults) -> list[tuple[str, str, pd.DataFrame]]:

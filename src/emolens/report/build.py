@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from emolens.evaluation.runner import adaptation_table
 from emolens.report import analyses as A
 from emolens.report import figures as F
 from emolens.report import findings as FD
@@ -127,7 +128,7 @@ def analyse(run: RunResults, opts: ReportOptions, step=lambda text: None) -> Rep
     data = ReportData(run, kinds, accuracy, f1, by_test, A.titled_confusions(run),
                       [note["text"] for note in run.shift_notes],
                       model=A.representative_model(run, kinds),
-                      adaptation=A.adaptation_table(results))
+                      adaptation=adaptation_table(results))
     if data.model is None:
         for k in (2, 3, 4):
             step(REPORT_STEPS[k] + ": no latent")
