@@ -195,9 +195,9 @@ class Predictor:
             idx = pd.Index(files, name="file")
         else:
             # The group id goes into both levels: the scaler reads the one named by its `by`.
-            # A shrinking speaker scaler leans on the statistics of everything predicted
-            # together (one batch = one corpus).
-            corpora = (_set_ids(sets, len(files)) if self._shrink else gids)
+            # A shrinking speaker scaler leans on the statistics of the speaker's set: every
+            # file predicted together, or its corpus when ``sets`` are given.
+            corpora = _set_ids(sets, len(files)) if self._shrink else gids
             idx = pd.MultiIndex.from_arrays([files, corpora, gids],
                                             names=["file", "corpus", "speaker"])
         X = pd.DataFrame(X, index=idx, columns=self.bundle.feature_names)

@@ -169,8 +169,7 @@ def build_bundle(
 
     from emolens.models import make_model
 
-    if ood_reference not in ("speakers", "corpora"):
-        raise ValueError(f"ood_reference must be 'speakers' or 'corpora', got {ood_reference!r}")
+    _check_ood_reference(X, ood_reference)
     y = _check_labels(X, y, labels)
     X_unlabelled = _check_unlabelled(X, X_unlabelled)
     params = dict(params or {})
@@ -210,6 +209,13 @@ def _explanation_info(out, y, labels) -> dict:
     ref = attribution_reference(out.scaled, y)
     return {REGIONS_KEY: latent_regions(out.latent, y, labels),
             **({REFERENCE_KEY: ref} if ref is not None else {})}
+
+
+def _check_ood_reference(X: pd.DataFrame, reference: str) -> None:
+    if reference not in ("speakers", "corpora"):
+        raise ValueError(f"ood_reference must be 'speakers' or 'corpora', got {reference!r}")
+    if reference == "corpora" and X.index.get_level_values("corpus").nunique() < 2:
+        raise ValueError("ood_reference='corpora' (leave-one-corpus-out) needs >= 2 corpora")
 
 
 def _set_ood_threshold(ood, held, reference, pipe, X, y, n_splits, seed, ood_params,
