@@ -186,10 +186,14 @@ def folder_groups(root: str | Path, files, by: str = "speaker") -> FolderGroups:
     known = _recognised(root, files, by)
     if known is not None:
         return FolderGroups(known[0], [str(root)] * len(files), known[1])
-    groups, sets, rules = {}, {}, set()
-    for child in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        inside = [f for f in files if Path(f).is_relative_to(child)]
-        found = _recognised(child, inside, by) if inside else None
+    groups, sets, rules, under = {}, {}, set(), {}
+    for f in files:  # the files under each immediate sub-folder
+        parts = Path(f).relative_to(root).parts
+        if len(parts) > 1:
+            under.setdefault(parts[0], []).append(f)
+    for name, inside in sorted(under.items()):
+        child = root / name
+        found = _recognised(child, inside, by)
         if found is not None:
             groups.update(zip(inside, found[0]))
             sets.update((f, str(child)) for f in inside)
