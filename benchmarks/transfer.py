@@ -370,6 +370,11 @@ def ideas(quick: bool):
         Idea("vote adapted, test corpus without speaker ids", "shrink", k=10, weights=True,
              clf="vote", adapt=True, test_groups="none"),
         Idea("speaker, cw, logreg C=0.01", "speaker", weights=True, clf="logreg", C=0.01),
+        # with --features compare (6373 functionals): the strongest rows of the LOCO
+        Idea("shrink 10, cw, logreg C=0.01", "shrink", k=10, weights=True, clf="logreg",
+             C=0.01),
+        Idea("shrink 10, cw, logreg C=0.01, adapted", "shrink", k=10, weights=True,
+             clf="logreg", C=0.01, adapt=True),
         Idea("shrink 10, cw, DAE 2-D latent, logreg C=0.1", "shrink", k=10, weights=True,
              clf="logreg", C=0.1, latent="dae"),
         Idea("shrink 10, cw, supervised DAE 2-D latent (gamma 1), logreg C=0.1", "shrink", k=10,
