@@ -37,10 +37,11 @@ MODELS = {
     "cvae_svc": ("cvae", "linear"),
     "ssvae_svc": ("ssvae", "linear"),
     # Supervised DAE: the DAE's 2-D latent also trained to separate the classes (a linear
-    # softmax head on it); with clf="logreg" the interpretable model of experiments/transfer.toml.
+    # softmax head on it); with clf="logreg" the interpretable model of
+    # experiments/transfer_egemaps.toml and the default model's kind.
     "sae_svc": ("sae", "linear"),
     # Raw features + the mean of two classifiers' probabilities (an RBF SVC and a logistic
-    # regression): the best leave-one-corpus-out model of experiments/transfer.toml.
+    # regression): the best leave-one-corpus-out model of experiments/transfer_egemaps.toml.
     "vote": ("passthrough", "vote"),
 }
 MODEL_NAMES = tuple(MODELS)
