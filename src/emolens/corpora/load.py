@@ -199,18 +199,23 @@ def folder_groups(root: str | Path, files, by: str = "speaker") -> FolderGroups:
             sets.update((f, str(child)) for f in inside)
             rules.add(f"{child.name}/: {found[1]}")
     rest = [f for f in files if f not in groups]
-    if by != "speaker":
-        groups.update((f, str(root)) for f in rest)
-        rules.add("the whole folder (one corpus)" if rest else "")
-    else:
-        groups.update((f, str(_recording_folder(Path(f).parent, root))) for f in rest)
-        if rest and all(groups[f] == str(root) for f in rest):
-            rules.add("the whole folder (no sub-folder named like a speaker or session)")
-        elif rest:
-            rules.add("the nearest folder named like a speaker or session (with a digit: "
-                      "Actor_01/, spk3/), else the whole folder")
+    if rest:
+        found = _unrecognised(root, rest, by)
+        groups.update(zip(rest, found[0]))
+        rules.add(found[1])
     return FolderGroups([groups[f] for f in files], [sets.get(f, str(root)) for f in files],
-                        "; ".join(sorted(r for r in rules if r)))
+                        "; ".join(sorted(rules)))
+
+
+def _unrecognised(root: Path, files: list[str], by: str) -> tuple[list, str]:
+    """Groups and rule for files outside any recognised layout."""
+    if by != "speaker":
+        return [str(root)] * len(files), "the whole folder (one corpus)"
+    groups = [str(_recording_folder(Path(f).parent, root)) for f in files]
+    if all(g == str(root) for g in groups):
+        return groups, "the whole folder (no sub-folder named like a speaker or session)"
+    return groups, ("the nearest folder named like a speaker or session (with a digit: "
+                    "Actor_01/, spk3/), else the whole folder")
 
 
 def _recognised(root: Path, files: list[str], by: str) -> tuple[list, str] | None:

@@ -341,8 +341,7 @@ def _set_ids(sets, n: int) -> np.ndarray:
     """Recording-set id per row: ``sets`` as an object array, or one set for all rows."""
     if sets is None:
         return np.full(n, "batch", dtype=object)
-    ids = np.asarray([("batch" if s is None or (isinstance(s, float) and np.isnan(s)) else s)
-                      for s in sets], dtype=object)
+    ids = np.asarray(["batch" if pd.isna(s) else s for s in sets], dtype=object)
     if len(ids) != n:
         raise ValueError(f"sets has {len(ids)} entries for {n} rows")
     return ids
@@ -409,6 +408,6 @@ def collect_inputs(inputs, by: str | None = None):
             sources.add("single files (each file alone)")
     sets = None
     if table["corpus"].notna().any() or folder_sets:
-        sets = [f"{o}:{c}" if pd.notna(c) else folder_sets.get(f, "batch")
+        sets = [f"{o}:{c}" if pd.notna(c) else folder_sets.get(f)
                 for f, o, c in zip(table["file"], table["origin"], table["corpus"])]
     return Inputs(table["file"].tolist(), groups, sets, " and ".join(sorted(sources)), skipped)
