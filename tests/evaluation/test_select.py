@@ -52,7 +52,8 @@ def test_selection_picks_the_best_mean_and_never_sees_the_test_corpus(
     out2 = run_experiment(without, out=tmp_path / "without", progress=False)
     table = pd.read_csv(out1 / SELECTION_FILE)
     a, b, c = synth_corpora["names"][:3]
-    assert list(table.columns) == ["model", a, b, "mean", "worst", "selected"]
+    assert list(table.columns) == ["model", "features", a, b, "mean", "worst", "selected"]
+    assert set(table["features"]) == {"egemaps"}
     assert sorted(table["model"]) == ["pca", "shrunk", "svc"]
     assert table["selected"].sum() == 1
     best = table.loc[table["selected"]].iloc[0]
@@ -222,3 +223,52 @@ def test_adapt_changes_only_the_zero_shot_predictions(write_config, synth_corpor
     summary = (out / "summary.md").read_text()
     assert changed > 0 and "not adapted" not in summary
     assert "## Adapted to the zero-shot test sets" in summary and "UA % unadapted" in summary
+
+
+def test_candidates_may_each_have_a_feature_set(write_config, synth_corpora, tmp_path):
+    """[select] chooses the feature set too: every candidate is scored on its own features and
+    the run continues on the winner's (features.parquet, the saved models' metadata)."""
+    text = CONFIG.replace("TEST", "").replace("save_models = false", "save_models = true")
+    text = text.replace("[models.svc]\n", '[models.svc]\nfeatures = "gemaps"\n')
+    text = text.replace('model = "logreg"\n', 'model = "logreg"\nfeatures = "gemaps"\n')
+    config = load_config(write_config(text, name="sets.toml"))
+    expected = {"svc": "gemaps", "pca": "egemaps", "shrunk": "gemaps"}
+    assert {s.label: s.features for s in config.models} == expected
+    out = run_experiment(config, out=tmp_path / "sets", progress=False)
+    table = pd.read_csv(out / SELECTION_FILE)
+    assert dict(zip(table["model"], table["features"])) == expected
+    winner = table.loc[table["selected"]].iloc[0]
+    width = {"egemaps": 88, "gemaps": 62}[winner["features"]]
+    assert pd.read_parquet(out / "features.parquet").shape[1] == width
+    assert f"features {winner['features']}" in (out / "summary.md").read_text()
+    import json
+    meta = json.loads(next((out / "models" / winner["model"]).glob("*/*.json")).read_text())
+    assert meta.get("features", meta.get("metadata", {}).get("features")) == winner["features"]
+
+
+def test_the_run_continues_on_the_selected_feature_set(write_config, synth_corpora, tmp_path):
+    """Every candidate on its own set (not the top-level one): only that set is read."""
+    text = CONFIG.replace("TEST", "")
+    text = text.replace('[models.pca]\nmodel = "pca_svc"\n', "")
+    text = text.replace("[models.svc]\n", '[models.svc]\nfeatures = "gemaps"\n')
+    text = text.replace('model = "logreg"\n', 'model = "logreg"\nfeatures = "gemaps"\n')
+    out = run_experiment(load_config(write_config(text, name="g.toml")), out=tmp_path / "g",
+                         progress=False)
+    assert set(pd.read_csv(out / SELECTION_FILE)["features"]) == {"gemaps"}
+    assert pd.read_parquet(out / "features.parquet").shape[1] == 62
+    assert "features gemaps" in (out / "summary.md").read_text()
+
+
+def test_a_models_own_feature_set_needs_select(write_config):
+    text = CONFIG.replace("TEST", "").replace("[select]\nby = \"loco\"\n", "")
+    text = text.replace('[models.pca]\nmodel = "pca_svc"\n',
+                        '[models.pca]\nmodel = "pca_svc"\nfeatures = "gemaps"\n')
+    with pytest.raises(ConfigError, match=r"\[models.pca\].features.*needs \[select\]"):
+        load_config(write_config(text))
+
+
+def test_a_models_feature_set_is_checked(write_config):
+    text = CONFIG.replace("TEST", "").replace('[models.pca]\nmodel = "pca_svc"\n',
+                                              '[models.pca]\nmodel = "pca_svc"\nfeatures = "egemap"\n')
+    with pytest.raises(ConfigError, match="Did you mean 'egemaps'"):
+        load_config(write_config(text))

@@ -101,6 +101,9 @@ class ModelSpec:
     #: ``by``/``scale__by`` when it has one, else the experiment's; decided by
     #: :func:`parse_config`, the one place that reads both.
     normalisation: str = "none"
+    #: The feature set it reads: its own ``features`` (only under ``[select]``: one run fits
+    #: one feature set) or the experiment's; decided by :func:`parse_config`.
+    features: str = "egemaps"
 
 
 @dataclass
@@ -360,7 +363,7 @@ def _cross_checks(v: dict[str, Any], train: list, test: list) -> None:
 #: Model parameters that choose a model's own normalisation.
 BY_KEYS = ("by", "scale__by")
 #: Model-table keys that are options of the run's fitting, not ``make_model`` parameters.
-FIT_KEYS = ("balance", "adapt")
+FIT_KEYS = ("balance", "adapt", "features")
 
 
 def model_balance(spec: ModelSpec) -> str:
@@ -388,6 +391,19 @@ def _with_normalisation(spec: ModelSpec, default: str) -> ModelSpec:
         return replace(spec, normalisation=default)
     return replace(spec, normalisation=_normalisation(spec.params[own[0]],
                                                       f"[models.{spec.label}].{own[0]}"))
+
+
+def _with_features(spec: ModelSpec, default: str, select) -> ModelSpec:
+    """``spec`` with the feature set it reads: its own ``features`` wins over the experiment's
+    ``default``; a candidate of ``[select]`` only (the selected one's set is the run's)."""
+    if "features" not in spec.params:
+        return replace(spec, features=default)
+    where = f"[models.{spec.label}].features"
+    if select is None:
+        raise ConfigError(f"{where}: a model's own feature set needs [select] (one candidate "
+                          "is chosen and the run uses its features); without it, set the "
+                          "top-level 'features'")
+    return replace(spec, features=_feature_set(spec.params["features"], where))
 
 
 def model_params(spec: ModelSpec) -> dict[str, Any]:
@@ -473,9 +489,10 @@ def parse_config(data: dict[str, Any], base: Path, source: Path | None = None) -
     if cache_dir is not None:
         cache_dir = _path(cache_dir, base, "'cache_dir'", must_exist=False)
     report = _report(data.get("report", {}))
-    models = [_with_normalisation(s, values["normalisation"]) for s in _models(data["models"])]
-    _check_models(models)
     select = _select(data.get("select"), values, train)
+    models = [_with_features(_with_normalisation(s, values["normalisation"]),
+                             values["features"], select) for s in _models(data["models"])]
+    _check_models(models)
 
     return ExperimentConfig(
         train=train,

@@ -11,7 +11,7 @@ import json
 import logging
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -145,10 +145,17 @@ def check_features(config: ExperimentConfig) -> None:
     """
     from emolens.features.sets import check_feature_set
 
-    try:
-        check_feature_set(config.features)
-    except (ImportError, ValueError) as err:
-        raise ConfigError(f"features '{config.features}': {err}") from None
+    for name in feature_sets(config):
+        try:
+            check_feature_set(name)
+        except (ImportError, ValueError) as err:
+            raise ConfigError(f"features '{name}': {err}") from None
+
+
+def feature_sets(config: ExperimentConfig) -> list[str]:
+    """The feature sets a run reads: its models' (candidates of ``[select]`` may each have
+    their own), in the order they first appear."""
+    return list(dict.fromkeys(spec.features for spec in config.models))
 
 
 def load_data(config: ExperimentConfig, progress: bool = True, console=None,
@@ -896,7 +903,7 @@ def _fit_plan(plan: dict, data: RunData, config: ExperimentConfig, out: Path, pr
                     "model": spec.label, "make_model": spec.model,
                     "params": spec.params, "train": split.train_name, "seed": seed,
                     "fold": split.fold, "normalisation": spec.normalisation,
-                    "features": config.features,
+                    "features": spec.features,
                     "tests": [t.name for t in split.tests]})
             bar.advance(task)
             done[spec.label] = done.get(spec.label, 0) + 1
@@ -940,13 +947,15 @@ def run_experiment(
     out.mkdir(parents=True, exist_ok=True)
     (out / R.CONFIG).write_text(config_toml(config), encoding="utf-8")
 
-    data = load_data(config, progress=progress, console=console, manifests=manifests)
+    sets = feature_sets(config)
+    data = _load_sets(config, manifests, progress, console)
+    config, selection = _select(config, data, out, console)
+    data = (data[config.features] if len(sets) == 1
+            else load_data(config, progress=progress, console=console, manifests=manifests))
     t_feat = time.perf_counter()
     data.manifest.to_csv(out / R.MANIFEST, index=False)
     data.features.loc[data.manifest["file"]].to_parquet(out / R.FEATURES)
     data.skipped.to_csv(out / R.SKIPPED, index=False)
-
-    config, selection = _select(config, data, out, console)
     plan = _plan(config, data, console)
     rows, preds, shifts, n_params = _fit_plan(plan, data, config, out, progress, console)
     t_fit = time.perf_counter()
@@ -963,15 +972,40 @@ def run_experiment(
     return out
 
 
-def _select(config: ExperimentConfig, data: RunData, out: Path, console):
+def _load_sets(config: ExperimentConfig, manifests: Manifests, progress: bool, console
+               ) -> dict[str, RunData]:
+    """The run's data per feature set of its models. With several (candidates of
+    ``[select]``), each holds the training corpora only: the test corpora are extracted
+    for the selected candidate's set alone."""
+    sets = feature_sets(config)
+    if len(sets) == 1:
+        return {sets[0]: load_data(replace(config, features=sets[0]), progress=progress,
+                                   console=console, manifests=manifests)}
+    train = manifests.train
+    keep = lambda frame: frame[frame["corpus"].astype(str).isin(train)]  # noqa: E731
+    only_train = Manifests(keep(manifests.full), keep(manifests.labelled).reset_index(drop=True),
+                           train, [], {c: n for c, n in manifests.dropped.items() if c in train})
+    return {name: load_data(replace(config, features=name, test=[],
+                                    models=[s for s in config.models if s.features == name]),
+                            progress=progress, console=console, manifests=only_train)
+            for name in sets}
+
+
+def _select(config: ExperimentConfig, data: dict[str, RunData], out: Path, console):
     """With ``[select]``: the configuration chosen by leave-one-corpus-out (selection.csv
-    written), else ``config`` as it is. Returns ``(config, selection table or None)``."""
+    written), else ``config`` as it is. Returns ``(config, selection table or None)``; the
+    returned config's ``features`` is the feature set of its models.
+
+    Args:
+        data: the run's data per feature set (:func:`feature_sets`).
+    """
     if not config.select:
         return config, None
     from emolens.evaluation.select import select
 
+    train = next(iter(data.values())).train
     console.log(f"selecting among {len(config.models)} model(s) by leave-one-corpus-out "
-                f"over {', '.join(data.train)}")
+                f"over {', '.join(train)}")
     config, selection = select(config, data)
     selection.to_csv(out / R.SELECTION, index=False)
     best = selection.iloc[0]

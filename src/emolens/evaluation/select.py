@@ -1,7 +1,7 @@
 """Choose one configuration by leave-one-corpus-out (LOCO) over the training corpora.
 
-A configuration is one ``[models.<label>]`` table: model, normalisation (``by``, ``shrink``),
-weighting (``balance``) and hyper-parameters. Each candidate is trained on all training
+A configuration is one ``[models.<label>]`` table: model, feature set (``features``),
+normalisation (``by``, ``shrink``), weighting (``balance``) and hyper-parameters. Each candidate is trained on all training
 corpora but one and scored zero-shot on the held-out one, for every rotation and selection
 seed. The candidate with the highest mean held-out unweighted accuracy wins (ties: the higher
 worst corpus, then the earlier table). The test corpora of the experiment are never loaded
@@ -19,29 +19,33 @@ from emolens.evaluation.protocols import make_splits
 
 
 
-def loco_table(config: ExperimentConfig, data) -> pd.DataFrame:
+def loco_table(config: ExperimentConfig, data: dict) -> pd.DataFrame:
     """Held-out UA (%) of every candidate model per held-out training corpus.
 
     Args:
         config: the experiment (its models are the candidates; ``config.select["seeds"]``).
-        data: the run's :class:`~emolens.evaluation.runner.RunData`.
+        data: the run's :class:`~emolens.evaluation.runner.RunData` per feature set of the
+            candidates (``spec.features``).
 
     Returns:
-        One row per candidate (``model``), one column per held-out corpus, then ``mean``,
-        ``worst`` and ``selected`` (True for the winner), best first.
+        One row per candidate (``model``), its ``features``, one column per held-out corpus,
+        then ``mean``, ``worst`` and ``selected`` (True for the winner), best first.
     """
     from emolens.evaluation.runner import _fit_all
 
     quick = dataclasses.replace(config, bootstrap=0)
-    splits = {seed: make_splits(data.manifest, "loco", data.train, [], config.folds,
-                                config.split, seed) for seed in config.select["seeds"]}
-    tasks = [(spec, seed, split) for spec in config.models
-             for seed, seed_splits in splits.items() for split in seed_splits]
     rows = []
-    for _, (_, result_rows, _, _) in _fit_all(tasks, data, quick):
-        rows += result_rows
-    table = held_out_table(pd.DataFrame(rows), list(data.train),
-                           [spec.label for spec in config.models])
+    for name, part in data.items():
+        splits = {seed: make_splits(part.manifest, "loco", part.train, [], config.folds,
+                                    config.split, seed) for seed in config.select["seeds"]}
+        tasks = [(spec, seed, split) for spec in config.models if spec.features == name
+                 for seed, seed_splits in splits.items() for split in seed_splits]
+        for _, (_, result_rows, _, _) in _fit_all(tasks, part, quick):
+            rows += result_rows
+    train = list(next(iter(data.values())).train)
+    table = held_out_table(pd.DataFrame(rows), train, [spec.label for spec in config.models])
+    features = {spec.label: spec.features for spec in config.models}
+    table.insert(1, "features", table["model"].map(features))
     table["selected"] = [i == 0 for i in range(len(table))]
     return table
 
@@ -75,7 +79,7 @@ def select(config: ExperimentConfig, data) -> tuple[ExperimentConfig, pd.DataFra
     table = loco_table(config, data)
     winner = table.loc[table["selected"], "model"].iloc[0]
     chosen = [spec for spec in config.models if spec.label == winner]
-    return dataclasses.replace(config, models=chosen), table
+    return dataclasses.replace(config, models=chosen, features=chosen[0].features), table
 
 
 def selection_markdown(table: pd.DataFrame) -> str:
@@ -90,11 +94,15 @@ def selection_markdown(table: pd.DataFrame) -> str:
 
 def held_out_markdown(table: pd.DataFrame, title: str, text: str) -> str:
     """A :func:`held_out_table` (optionally with ``selected``) as a markdown section."""
-    corpora = [c for c in table.columns if c not in ("model", "mean", "worst", "selected")]
-    head = "| model | " + " | ".join(corpora) + " | mean | worst |"
-    lines = [f"## {title}", "", text, "", head, "|" + "---|" * (len(corpora) + 3)]
+    corpora = [c for c in table.columns
+               if c not in ("model", "features", "mean", "worst", "selected")]
+    sets = ["features"] if "features" in table.columns else []
+    head = "| model | " + " | ".join(sets + corpora) + " | mean | worst |"
+    lines = [f"## {title}", "", text, "", head,
+             "|" + "---|" * (len(sets) + len(corpora) + 3)]
     for _, r in table.iterrows():
         name = f"**{r['model']}** (selected)" if r.get("selected", False) else r["model"]
-        cells = " | ".join(f"{r[c]:.1f}" for c in corpora + ["mean", "worst"])
+        cells = " | ".join([str(r[c]) for c in sets]
+                           + [f"{r[c]:.1f}" for c in corpora + ["mean", "worst"]])
         lines.append(f"| {name} | {cells} |")
     return "\n".join(lines) + "\n"
