@@ -72,6 +72,8 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--gamma", type=float, default=3.0,
                    help="weight of the supervised DAE's cross-entropy on its 2-D latent (sae_svc)")
+    p.add_argument("--weight-decay", type=float, default=0.0,
+                   help="L2 weight decay of the autoencoder's Adam optimiser")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=2)
@@ -168,6 +170,8 @@ def main(argv=None):
     params = {"clf": args.clf, "by": by, "epochs": args.epochs}
     if args.model.startswith(("sae", "ssvae")):
         params["reduce__gamma"] = args.gamma
+    if args.weight_decay:
+        params["weight_decay"] = args.weight_decay
     if by == "speaker" and args.shrink:
         params["shrink"] = args.shrink
     common = dict(model=args.model, params=params, n_splits=args.folds, seed=args.seed,
