@@ -73,6 +73,13 @@ class Manifests:
     test: list[str]
     dropped: dict[str, int]
 
+    def train_only(self) -> "Manifests":
+        """The same without the test corpora."""
+        keep = lambda frame: frame[frame["corpus"].astype(str).isin(self.train)]  # noqa: E731
+        return Manifests(keep(self.full), keep(self.labelled).reset_index(drop=True),
+                         self.train, [], {c: n for c, n in self.dropped.items()
+                                          if c in self.train})
+
 
 def read_manifests(config: ExperimentConfig, console=None) -> Manifests:
     """Read the manifests of an experiment's corpora and check them against the protocol
@@ -947,12 +954,13 @@ def run_experiment(
     out.mkdir(parents=True, exist_ok=True)
     (out / R.CONFIG).write_text(config_toml(config), encoding="utf-8")
 
-    sets = feature_sets(config)
     data = _load_sets(config, manifests, progress, console)
-    config, selection = _select(config, data, out, console)
-    data = (data[config.features] if len(sets) == 1
-            else load_data(config, progress=progress, console=console, manifests=manifests))
     t_feat = time.perf_counter()
+    config, selection = _select(config, data, out, console)
+    t_sel = time.perf_counter()
+    data = (data[config.features] if len(data) == 1  # else the test corpora are still to read
+            else load_data(config, progress=progress, console=console, manifests=manifests))
+    t_feat += time.perf_counter() - t_sel
     data.manifest.to_csv(out / R.MANIFEST, index=False)
     data.features.loc[data.manifest["file"]].to_parquet(out / R.FEATURES)
     data.skipped.to_csv(out / R.SKIPPED, index=False)
@@ -981,10 +989,7 @@ def _load_sets(config: ExperimentConfig, manifests: Manifests, progress: bool, c
     if len(sets) == 1:
         return {sets[0]: load_data(replace(config, features=sets[0]), progress=progress,
                                    console=console, manifests=manifests)}
-    train = manifests.train
-    keep = lambda frame: frame[frame["corpus"].astype(str).isin(train)]  # noqa: E731
-    only_train = Manifests(keep(manifests.full), keep(manifests.labelled).reset_index(drop=True),
-                           train, [], {c: n for c, n in manifests.dropped.items() if c in train})
+    only_train = manifests.train_only()
     return {name: load_data(replace(config, features=name, test=[],
                                     models=[s for s in config.models if s.features == name]),
                             progress=progress, console=console, manifests=only_train)

@@ -1,9 +1,9 @@
 """Choose one configuration by leave-one-corpus-out (LOCO) over the training corpora.
 
 A configuration is one ``[models.<label>]`` table: model, feature set (``features``),
-normalisation (``by``, ``shrink``), weighting (``balance``) and hyper-parameters. Each candidate is trained on all training
-corpora but one and scored zero-shot on the held-out one, for every rotation and selection
-seed. The candidate with the highest mean held-out unweighted accuracy wins (ties: the higher
+normalisation (``by``, ``shrink``), weighting (``balance``) and hyper-parameters. Each
+candidate is trained on all training corpora but one and scored zero-shot on the held-out
+one, for every rotation and selection seed. The candidate with the highest mean held-out unweighted accuracy wins (ties: the higher
 worst corpus, then the earlier table). The test corpora of the experiment are never loaded
 into this step: selection cannot see them.
 """
