@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import math
 
 import pandas as pd
@@ -78,6 +80,30 @@ def test_folder_per_emotion_fallback(tmp_path, tree):
     assert sorted(manifest["emotion"]) == ["angry", "happy", "sad"]
     assert set(manifest["corpus"]) == {"my-corpus"}
     assert manifest["speaker"].isna().all()
+
+
+def test_emotion_folders_below_speaker_folders(tmp_path, tree):
+    """``speaker/emotion/x.wav`` (ESD: ``0011/Angry/0011_000351.wav``, with or without
+    ``train/``) and ``emotion/speaker/x.wav``: the emotion from the nearest emotion folder, the
+    speaker from the nearest folder named like an id; word folders are neither."""
+    root = tree(tmp_path / "esd", ["0011/Angry/0011_000351.wav", "0011/Happy/train/0011_0001.wav",
+                                   "0012/Sad/evaluation/0012_0002.wav", "0012/Neutral/0012_0003.wav",
+                                   "sad/spk7/x.wav", "README/notes.wav"])
+    assert detect_corpus(root) == "folders"
+    m = load_corpus(root).set_index("file")
+    got = {str(Path(f).relative_to(root.resolve())): (r.speaker, r.emotion)
+           for f, r in m.iterrows()}
+    assert got == {"0011/Angry/0011_000351.wav": ("esd:0011", "angry"),
+                   "0011/Happy/train/0011_0001.wav": ("esd:0011", "happy"),
+                   "0012/Sad/evaluation/0012_0002.wav": ("esd:0012", "sad"),
+                   "0012/Neutral/0012_0003.wav": ("esd:0012", "neutral"),
+                   "sad/spk7/x.wav": ("esd:sad/spk7", "sad")}
+
+
+def test_deep_emotion_folders_need_most_of_the_files(tmp_path, tree):
+    root = tree(tmp_path / "x", ["a/1.wav", "b/2.wav", "c/3.wav", "d1/angry/4.wav"])
+    with pytest.raises(CorpusError, match="unrecognised corpus layout"):
+        detect_corpus(root)
 
 
 def test_unicode_paths(tmp_path, tree):

@@ -48,6 +48,22 @@ def test_a_folder_of_corpora_gives_each_corpus_its_rules_and_set(tmp_path):
     assert "mine/: the whole folder (one folder per emotion)" in found.rule
 
 
+def test_speaker_folders_above_emotion_folders_give_the_speakers(tmp_path):
+    files = _touch(tmp_path, "0011/Angry/a.wav", "0011/Sad/train/b.wav", "0012/Happy/c.wav")
+    found = folder_groups(tmp_path, files, "speaker")
+    assert [g.split(":")[-1] for g in found.groups] == ["0011", "0011", "0012"]
+    assert len({g.split(":")[0] for g in found.groups}) == 1 and "emotion folders" in found.rule
+    assert folder_groups(tmp_path, files, "corpus").groups == [str(tmp_path.resolve())] * 3
+
+
+def test_a_folder_of_emotion_folder_corpora_keeps_them_apart(tmp_path):
+    files = _touch(tmp_path, "a/angry/1.wav", "a/sad/2.wav", "b/happy/3.wav", "b/sad/4.wav")
+    found = folder_groups(tmp_path, files, "speaker")
+    root = tmp_path.resolve()
+    assert found.groups == [str(root / "a")] * 2 + [str(root / "b")] * 2
+    assert found.sets == found.groups
+
+
 def test_unknown_layouts_group_by_speaker_like_folders_only(tmp_path):
     """A folder named by a word (an emotion or an intensity in any language, a gender) is
     never a group; one named like an id (with a digit) is."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -10,9 +9,10 @@ import pandas as pd
 
 from emolens.corpora.manifest import (
     emotion_folders,
-    is_emotion_name,
+    in_emotion_folders,
     load_folders,
     read_manifest,
+    recording_folder,
 )
 from emolens.corpora.inputs import audio_files
 from emolens.corpora.releases import RELEASES, Release
@@ -99,8 +99,8 @@ def detect_corpus(path: str | Path) -> str:
                 best, best_share = release.name, share
         if best is not None and best_share >= MIN_MATCH:
             return best
-    if emotion_folders(path) and any(audio_files(folder)
-                                     for folder in emotion_folders(path).values()):
+    if (files and in_emotion_folders(path, files) >= MIN_MATCH) or any(
+            audio_files(folder) for folder in emotion_folders(path).values()):
         return "folders"
     known = "; ".join(f"{r.title} ({r.example})" for r in RELEASES.values())
     what = f"{len(files)} audio file(s)" if files else "no audio files"
@@ -211,7 +211,7 @@ def _unrecognised(root: Path, files: list[str], by: str) -> tuple[list, str]:
     """Groups and rule for files outside any recognised layout."""
     if by != "speaker":
         return [str(root)] * len(files), "the whole folder (one corpus)"
-    groups = [str(_recording_folder(Path(f).parent, root)) for f in files]
+    groups = [str(recording_folder(Path(f).parent, root)) for f in files]
     if all(g == str(root) for g in groups):
         return groups, "the whole folder (no sub-folder named like a speaker or session)"
     return groups, ("the nearest folder named like a speaker or session (with a digit: "
@@ -225,28 +225,14 @@ def _recognised(root: Path, files: list[str], by: str) -> tuple[list, str] | Non
         layout = detect_corpus(root)
     except CorpusError:
         return None
-    if layout in RELEASES:
-        title = RELEASES[layout].title
-        if by != "speaker":
-            return [whole] * len(files), f"the whole folder (the {title} layout)"
-        speakers = load_release(root, layout).set_index("file")["speaker"].dropna().to_dict()
-        return [speakers.get(f, whole) for f in files], f"the speakers of the {title} layout"
-    if layout == "folders":
-        return [whole] * len(files), "the whole folder (one folder per emotion)"
-    return None
-
-
-def _recording_folder(folder: Path, root: Path) -> Path:
-    """The nearest folder from ``folder`` up to ``root`` named like a speaker or session id.
-
-    An id has a digit (``Actor_01``, ``f1``, ``spk3``, ``Session2``) and names no emotion.
-    Words (``Colère``, ``Wut``, ``female``, ``train``, ``loud``) may be emotions, intensities
-    or genders in any language: grouping by them could z-score one emotion alone and remove
-    it, so such folders are passed over, up to ``root`` (one recording set).
-    """
-    while folder != root and root in folder.parents:
-        tokens = re.split(r"[^a-z]+", folder.name.lower())
-        if any(ch.isdigit() for ch in folder.name) and not any(map(is_emotion_name, tokens)):
-            return folder
-        folder = folder.parent
-    return root
+    if layout not in RELEASES and layout != "folders":
+        return None
+    title = f"the {RELEASES[layout].title} layout" if layout in RELEASES else "emotion folders"
+    if by != "speaker":
+        return [whole] * len(files), f"the whole folder ({title})"
+    manifest = load_release(root, layout) if layout in RELEASES else load_folders(root)
+    speakers = manifest.set_index("file")["speaker"].dropna().to_dict()
+    if layout == "folders" and not speakers:  # deeper emotion folders: a folder of corpora?
+        return (([whole] * len(files), "the whole folder (one folder per emotion)")
+                if emotion_folders(root) else None)
+    return [speakers.get(f, whole) for f in files], f"the speakers of {title}"

@@ -102,6 +102,39 @@ def emotion_folders(root: Path) -> dict[str, Path]:
             if child.is_dir() and not child.name.startswith(".") and is_emotion_name(child.name)}
 
 
+def emotion_folder(folder: Path, root: Path) -> Path | None:
+    """The nearest folder from ``folder`` up to ``root`` (excluded) named after an emotion
+    (``spk1/Angry/x.wav`` -> ``Angry``), or None."""
+    while folder != root and root in folder.parents:
+        if is_emotion_name(folder.name):
+            return folder
+        folder = folder.parent
+    return None
+
+
+def recording_folder(folder: Path, root: Path) -> Path:
+    """The nearest folder from ``folder`` up to ``root`` named like a speaker or session id.
+
+    An id has a digit (``Actor_01``, ``f1``, ``spk3``, ``0011``, ``Session2``) and names no
+    emotion. Words (``Colère``, ``Wut``, ``female``, ``train``, ``loud``) may be emotions,
+    intensities or genders in any language: grouping by them could z-score one emotion alone
+    and remove it, so such folders are passed over, up to ``root`` (one recording set).
+    """
+    while folder != root and root in folder.parents:
+        tokens = re.split(r"[^a-z]+", folder.name.lower())
+        if any(ch.isdigit() for ch in folder.name) and not any(map(is_emotion_name, tokens)):
+            return folder
+        folder = folder.parent
+    return root
+
+
+def in_emotion_folders(root: Path, files: list[Path]) -> float:
+    """Share of ``files`` that lie in a folder named after an emotion, at any depth."""
+    root = Path(root)
+    return (sum(emotion_folder(Path(f).parent, root) is not None for f in files)
+            / max(len(files), 1))
+
+
 def is_emotion_name(name: str) -> bool:
     """Whether a folder or label name is a known spelling of an emotion (``Angry``, ``sad``)."""
     name = name.strip().lower().replace("-", "_")
@@ -109,23 +142,30 @@ def is_emotion_name(name: str) -> bool:
 
 
 def load_folders(root: str | Path, name: str | None = None) -> pd.DataFrame:
-    """Load a corpus laid out as one folder per emotion (``angry/x.wav``, ``happy/y.flac``).
+    """Load a corpus laid out with folders named after emotions, at any depth (``angry/x.wav``,
+    ``0011/Angry/x.wav``, ``spk1/sad/train/y.flac``).
 
-    The corpus name defaults to the folder's name; speaker, gender and language are missing.
-    Audio files outside the emotion folders are ignored.
+    The emotion is the nearest folder named after one; the speaker the nearest folder named
+    like a speaker or session id (:func:`recording_folder`: ``0011``, ``spk1``), missing when
+    there is none (``angry/x.wav``). The corpus name defaults to the folder's name; gender and
+    language are missing. Audio files outside the emotion folders are ignored.
 
     Raises:
         CorpusError: when no emotion folder holds audio.
     """
-    root = Path(root)
-    corpus = corpus_slug(name or root.resolve().name)
+    root = Path(root).resolve()
+    corpus = corpus_slug(name or root.name)
     rows = []
-    for folder_name, folder in emotion_folders(root).items():
-        emotion = normalize_emotion(folder_name)
-        rows.extend({"file": str(file.resolve()), "corpus": corpus, "emotion": emotion}
-                    for file in audio_files(folder))
+    for file in audio_files(root):
+        folder = emotion_folder(file.parent, root)
+        if folder is None:
+            continue
+        who = recording_folder(file.parent, root)
+        speaker = None if who == root else f"{corpus}:{who.relative_to(root).as_posix()}"
+        rows.append({"file": str(file.resolve()), "corpus": corpus, "speaker": speaker,
+                     "emotion": normalize_emotion(folder.name)})
     if not rows:
         raise CorpusError(f"no audio in emotion folders under {root} (expected e.g. "
-                          "angry/x.wav, happy/y.wav)")
+                          "angry/x.wav, happy/y.wav or spk1/angry/x.wav)")
     frame = make_manifest(rows)
     return frame[COLUMNS]
