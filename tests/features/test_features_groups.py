@@ -56,3 +56,30 @@ def test_docs_list_every_assignment():
         assert f"| {group} |" in text, group
         for column in columns:
             assert f"`{column}`" in text, column
+
+
+def test_every_compare_column_has_a_descriptor_group():
+    """ComParE_2016's 6373 functionals: each in the group of its low-level descriptor, the
+    shared names (loudness, pitch, spectral flux, ...) as on eGeMAPS."""
+    import opensmile
+
+    from emolens.features.groups import COMPARE_GROUPS, column_groups, compare_group
+
+    columns = list(opensmile.Smile(opensmile.FeatureSet.ComParE_2016,
+                                   opensmile.FeatureLevel.Functionals).feature_names)
+    assert len(columns) == 6373
+    missing = [c for c in columns if compare_group(c) is None]
+    assert not missing, missing[:5]
+    groups = column_groups(columns)
+    assert sorted(c for cols in groups.values() for c in cols) == sorted(columns)
+    assert set(groups) == set(COMPARE_GROUPS.values())
+    assert {"loudness", "pitch", "spectral flux", "MFCC", "jitter", "shimmer", "HNR"} <= set(groups)
+    assert compare_group("F0final_sma_de_amean") == "pitch"
+    assert compare_group("mfcc_sma[3]_range") == "MFCC"
+
+
+def test_egemaps_columns_keep_the_paper_groups(egemaps_columns):
+    from emolens.features.groups import column_groups, compare_group
+
+    assert column_groups(egemaps_columns) == {g: c for g, c in FEATURE_GROUPS.items()}
+    assert all(compare_group(c) is None for c in egemaps_columns)

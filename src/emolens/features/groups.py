@@ -123,6 +123,39 @@ def feature_group(column: str) -> str:
         ) from None
 
 
+#: ComParE_2016 low-level descriptor (a column's name before ``_sma``) -> feature group, named
+#: like the eGeMAPS group that measures the same thing (loudness, pitch, spectral flux, MFCC,
+#: jitter, shimmer, HNR), so that attributions read alike on both sets. Every ComParE
+#: functional and its delta (``_sma_de_``) belongs to its descriptor's group.
+COMPARE_GROUPS: dict[str, str] = {
+    "audspec_lengthL1norm": "loudness",  # the auditory spectrum's sum: ComParE's loudness
+    "audspecRasta_lengthL1norm": "loudness",
+    "pcm_RMSenergy": "loudness",
+    "F0final": "pitch",
+    "voicingFinalUnclipped": "voicing probability",
+    "jitterLocal": "jitter",
+    "jitterDDP": "jitter",
+    "shimmerLocal": "shimmer",
+    "logHNR": "HNR",
+    "pcm_fftMag_spectralFlux": "spectral flux",
+    "mfcc": "MFCC",
+    "audSpec_Rfilt": "auditory bands (RASTA)",
+    "pcm_zcr": "zero-crossing rate",
+    **{f"pcm_fftMag_{name}": "spectral shape" for name in (
+        "fband250-650", "fband1000-4000", "spectralRollOff25.0", "spectralRollOff50.0",
+        "spectralRollOff75.0", "spectralRollOff90.0", "spectralCentroid", "spectralEntropy",
+        "spectralVariance", "spectralSkewness", "spectralKurtosis", "spectralSlope",
+        "psySharpness", "spectralHarmonicity")},
+}
+_COMPARE_COLUMN = re.compile(r"^(.+?)_sma(?:\[\d+\])?_")
+
+
+def compare_group(column: str) -> str | None:
+    """The group of a ComParE_2016 functional column (:data:`COMPARE_GROUPS`), else None."""
+    m = _COMPARE_COLUMN.match(str(column))
+    return COMPARE_GROUPS.get(m[1]) if m else None
+
+
 #: Encoder embedding dimensions are attributed in this many blocks of consecutive dimensions
 #: (occlusion, permutation and ablation cost one pass per group, so 768 single dimensions
 #: would be slow). Unlike the 27 eGeMAPS groups, a block has no physical meaning.
@@ -133,10 +166,11 @@ _EMBEDDING_COLUMN = re.compile(r"^emb_(mean|std)_(\d+)$")
 def column_groups(columns) -> dict[str, list[str]]:
     """Feature groups for the columns of any feature table, for attribution.
 
-    eGeMAPSv02 columns get the paper's 27 groups (:data:`FEATURE_GROUPS`); encoder columns
-    (``emb_mean_0007``, ``emb_std_0007``) get :data:`EMBEDDING_BLOCKS` blocks of consecutive
-    embedding dimensions, mean and std of a dimension together, named ``embedding dims
-    0-47``. Other columns (GeMAPS, ComParE) belong to no group (``"other"`` in
+    eGeMAPSv02 columns get the paper's 27 groups (:data:`FEATURE_GROUPS`); ComParE_2016
+    columns the groups of their low-level descriptors (:data:`COMPARE_GROUPS`); encoder
+    columns (``emb_mean_0007``, ``emb_std_0007``) get :data:`EMBEDDING_BLOCKS` blocks of
+    consecutive embedding dimensions, mean and std of a dimension together, named
+    ``embedding dims 0-47``. Other columns (GeMAPS) belong to no group (``"other"`` in
     :func:`emolens.interpret.attribution.groups_for_columns`).
 
     Args:
@@ -149,6 +183,10 @@ def column_groups(columns) -> dict[str, list[str]]:
     present = set(columns)
     out = {g: [c for c in cols if c in present] for g, cols in FEATURE_GROUPS.items()}
     out = {g: cols for g, cols in out.items() if cols}
+    grouped = {c for cols in out.values() for c in cols}
+    for c in columns:
+        if c not in grouped and (group := compare_group(c)) is not None:
+            out.setdefault(group, []).append(c)
     dims = sorted({int(m[2]) for c in columns if (m := _EMBEDDING_COLUMN.match(c))})
     if dims:
         size = -(-len(dims) // EMBEDDING_BLOCKS)

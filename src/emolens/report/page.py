@@ -313,8 +313,9 @@ def attribution_section(data: ReportData, opts: ReportOptions) -> str:
             "These features include a pretrained encoder's embedding: its dimensions "
             f"are attributed in {EMBEDDING_BLOCKS} blocks of consecutive dimensions "
             "('embedding dims a-b', mean and std together), which have no physical "
-            "meaning. The physical interpretation of the 27 feature groups (pitch, "
-            "loudness, spectral flux...) applies to the eGeMAPS columns only.", "note")
+            "meaning. The physical interpretation of the feature groups (pitch, "
+            "loudness, spectral flux...) applies to the eGeMAPS and ComParE columns only.",
+            "note")
     attr = data.attribution
     if "missing" in attr:
         return body + H.para(f"Attributions skipped: {attr['missing']}.")
