@@ -138,3 +138,23 @@ def test_analyses_apart_from_the_page(results_dir, tmp_path):
     assert list(tables["findings.csv"]["finding"]) == ["i", "ii", "iii"]
     html = report_page(data, opts, ["interpret/findings.csv"]).render()
     assert "Findings of the paper" in html and "<code>interpret/findings.csv</code>" in html
+
+
+def test_a_run_without_a_latent_still_explains_its_decisions(results_dir, tmp_path):
+    """A raw-feature model alone (experiments/transfer.toml's logistic regression): no latent
+    sections, but its decisions are attributed to feature groups (occlusion, permutation)."""
+    run = tmp_path / "raw"
+    shutil.copytree(results_dir, run, ignore=shutil.ignore_patterns("interpret", "report.html"))
+    shutil.rmtree(run / "models" / "uae_svc")
+    for name in ("results.csv", "predictions.parquet"):
+        path = run / name
+        frame = pd.read_csv(path) if name.endswith(".csv") else pd.read_parquet(path)
+        frame = frame[frame["model"] == "svc"].dropna(axis=1, how="all")
+        frame.to_csv(path, index=False) if name.endswith(".csv") else frame.to_parquet(path)
+    shutil.rmtree(run / "confusion", ignore_errors=True)
+    text = build_report(run, max_samples=60, n_repeats=2, max_fits=2).read_text(encoding="utf-8")
+    assert "No model of this run has a latent" in text
+    assert "Held-out permutation importance" in text and "decision score" in text
+    perm = pd.read_csv(run / "interpret" / "permutation.csv")
+    assert perm.groupby("group")["importance"].mean().idxmax() == "loudness"
+    assert (run / "interpret" / "occlusion.csv").is_file()

@@ -59,8 +59,10 @@ class ReportData:
         transfer: finding (i); ``transfer_by_corpus`` its per-corpus rows.
         confusions: ``(model, page title, counts)`` (:func:`titled_confusions`).
         warnings: the run's distribution-shift warnings (text).
-        model: the representative model (None without a latent); ``fits`` its
-            ``(seed, fold)`` pairs, ``predictions`` its rows.
+        model: the representative model (None without a latent).
+        explained: the model whose decisions the attributions explain: the representative
+            model, else the run's first; ``fits`` its ``(seed, fold)`` pairs,
+            ``predictions`` its rows.
         latent: :func:`latent_analysis` (+ ``png``, ``how``, ``axes``, ``squeezed``).
         attribution: :func:`attribution_analysis` (+ ``png``, ``ablation``, ...).
         one_class: :func:`one_class_fits` of the representative model.
@@ -78,6 +80,7 @@ class ReportData:
     confusions: dict
     warnings: list
     model: str | None = None
+    explained: str | None = None
     fits: list = field(default_factory=list)
     predictions: pd.DataFrame | None = None
     latent: dict = field(default_factory=dict)

@@ -129,13 +129,16 @@ def analyse(run: RunResults, opts: ReportOptions, step=lambda text: None) -> Rep
                       [note["text"] for note in run.shift_notes],
                       model=A.representative_model(run, kinds),
                       adaptation=adaptation_table(results))
-    if data.model is None:
+    data.explained = data.model or (run.models[0] if run.models else None)
+    if data.explained is None:
         for k in (2, 3, 4):
-            step(REPORT_STEPS[k] + ": no latent")
+            step(REPORT_STEPS[k] + ": no model")
+    else:
+        _analyse_model(data, opts, step)
+    if data.model is None:
         activation = {"finding": "the latent models activation more than valence",
                       "status": "n/a", "text": "no latent in this run"}
     else:
-        _analyse_model(data, opts, step)
         activation = A.finding_activation(data.latent, opts.random_state)
     data.findings = [f1, activation, A.finding_anger(data.attribution, opts.random_state)]
     step(REPORT_STEPS[5])
@@ -146,29 +149,35 @@ def analyse(run: RunResults, opts: ReportOptions, step=lambda text: None) -> Rep
 
 
 def _analyse_model(data: ReportData, opts: ReportOptions, step) -> None:
-    """Latent, attributions and ablation of the representative model, into ``data``."""
-    run, rep = data.run, data.model
+    """Latent (of the representative model, when there is one), attributions and ablation
+    of the explained model, into ``data``."""
+    run, rep = data.run, data.explained
     mine = run.predictions[run.predictions["model"] == rep]
     data.predictions, data.fits = mine, A.fit_ids(mine, rep)
     # The two costly parts (with their figures) run side by side in ``jobs`` processes.
-    calls = [(_latent_task, (mine, run.manifest, run.features, rep, opts))]
+    calls = {}
+    if data.model is not None:
+        calls["latent"] = (_latent_task, (mine, run.manifest, run.features, rep, opts))
+    else:
+        step(REPORT_STEPS[2] + ": no latent")
     if run.features is not None:
-        calls.append((_attribution_task, (run.directory, mine, run.manifest, run.features,
-                                          rep, data.fits, opts)))
+        calls["attribution"] = (_attribution_task, (run.directory, mine, run.manifest,
+                                                    run.features, rep, data.fits, opts))
     if opts.jobs > 1 and len(calls) > 1:
         step(REPORT_STEPS[2] + f" and {REPORT_STEPS[3]}, side by side")
-        done = _run_tasks(calls, opts.jobs)
+        done = dict(zip(calls, _run_tasks(list(calls.values()), opts.jobs)))
         step(REPORT_STEPS[3] + ": done")
     else:
-        done = []
-        for k, (f, args) in enumerate(calls):
-            step(REPORT_STEPS[2 + k])
-            done.append(f(*args))
-        if len(calls) == 1:
+        done = {}
+        for name, (f, args) in calls.items():
+            step(REPORT_STEPS[2 if name == "latent" else 3])
+            done[name] = f(*args)
+        if "attribution" not in calls:
             step(REPORT_STEPS[3] + ": no features")
-    data.latent = done[0]
-    data.attribution = done[1] if len(done) > 1 else {}
-    opts.timings["latent"] = data.latent["seconds"]
+    data.latent = done.get("latent", {})
+    data.attribution = done.get("attribution", {})
+    if data.latent:
+        opts.timings["latent"] = data.latent["seconds"]
     step(REPORT_STEPS[4] + (" (27 refits)" if opts.ablation else ": off"))
     if run.features is not None and opts.ablation and "missing" not in data.attribution:
         t = time.perf_counter()

@@ -71,7 +71,7 @@ def _long_table(frame: pd.DataFrame, title: str, fmt: str = "{:.3f}",
 
 
 def _first_fit(data: ReportData) -> str:
-    return fit_label(data.predictions, data.model, *data.fits[0])
+    return fit_label(data.predictions, data.explained, *data.fits[0])
 
 
 # -- findings ------------------------------------------------------------------------------
@@ -300,8 +300,8 @@ def physical_section(data: ReportData) -> str:
 
 # -- attribution ---------------------------------------------------------------------------
 def attribution_section(data: ReportData, opts: ReportOptions) -> str:
-    """DeepLIFT, occlusion, permutation importance and ablation ("" without a latent)."""
-    if data.model is None:
+    """DeepLIFT, occlusion, permutation importance and ablation of the explained model."""
+    if data.explained is None:
         return ""
     if data.run.features is None:
         return H.para("features.parquet is missing: attributions skipped.")
