@@ -167,14 +167,15 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         fallback = []
         codes, uniques = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=False)
         for code, group in enumerate(uniques):
-            rows = codes == code
-            if rows.sum() < self.min_group_size:
+            rows = np.flatnonzero(codes == code)
+            Xg = X64[rows]  # gathered once: three gathers of wide rows cost more than the maths
+            if len(rows) < self.min_group_size:
                 mean, std = self.mean_, self.scale_
                 fallback.append(group.item() if hasattr(group, "item") else group)
             else:
-                mean = X64[rows].mean(axis=0)
-                std = _safe_std(X64[rows].std(axis=0))
-            Z[rows] = (X64[rows] - mean) / std
+                mean = Xg.mean(axis=0)
+                std = _safe_std(Xg.std(axis=0))
+            Z[rows] = (Xg - mean) / std
         return Z, fallback
 
     def _scale_shrunk(self, X64: np.ndarray, labels) -> tuple[np.ndarray, list]:
@@ -192,7 +193,9 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         for c in range(len(c_uniques)):
             in_c = c_codes == c
             if use_corpus and in_c.sum() >= self.min_group_size:
-                c_mean, c_var = X64[in_c].mean(axis=0), X64[in_c].var(axis=0)
+                Xc = X64[in_c]
+                c_mean, c_var = Xc.mean(axis=0), Xc.var(axis=0)
+                del Xc
             else:
                 c_mean, c_var = self.mean_, self.scale_**2
             s_codes, s_uniques = pd.factorize(pd.Series(speakers[in_c], dtype=object),
@@ -204,11 +207,12 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 if n < self.min_group_size:
                     fallback.append(group.item() if hasattr(group, "item") else group)
                 w = n / (n + k)
-                s_mean, s_var = X64[rows].mean(axis=0), X64[rows].var(axis=0)
+                Xg = X64[rows]  # gathered once (see _scale)
+                s_mean, s_var = Xg.mean(axis=0), Xg.var(axis=0)
                 mean = w * s_mean + (1 - w) * c_mean
                 # second moment of the mixture around the shrunk mean
                 var = w * (s_var + (s_mean - mean) ** 2) + (1 - w) * (c_var + (c_mean - mean) ** 2)
-                Z[rows] = (X64[rows] - mean) / _safe_std(np.sqrt(var))
+                Z[rows] = (Xg - mean) / _safe_std(np.sqrt(var))
         return Z, fallback
 
     def _finish(self, Z: np.ndarray, dtype) -> np.ndarray:

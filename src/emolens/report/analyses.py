@@ -490,9 +490,16 @@ def permutation_importance(saved: _Saved, fits, opts: ReportOptions, first=None
     return pd.concat(rows, ignore_index=True) if rows else None
 
 
+#: A model without a latent on more feature columns than this gets no permutation importance
+#: in the report: one joint shuffle per group, repeat, fit and test set of a ComParE-wide
+#: input costs minutes per test corpus; the decision occlusion still explains it.
+PERMUTATION_MAX_COLUMNS = 1000
+
+
 def attribution_analysis(results_dir, preds, manifest, features, model, fits,
-                         opts: ReportOptions) -> dict:
-    """DeepLIFT, decision occlusion and permutation importance for ``model``.
+                         opts: ReportOptions, permutation: bool = True) -> dict:
+    """DeepLIFT, decision occlusion and permutation importance (unless ``permutation`` is
+    False) for ``model``.
 
     Returns:
         ``deeplift`` (first fit, correctly classified held-out utterances),
@@ -523,7 +530,7 @@ def attribution_analysis(results_dir, preds, manifest, features, model, fits,
     # decision occlusion by group, reference = neutral mean of the raw training features
     out["occlusion"] = decision_occlusion(pipe, X, X_train.to_numpy(float)[neutral].mean(0),
                                           right, saved.groups)
-    perm = permutation_importance(saved, fits, opts, first=pipe)
+    perm = permutation_importance(saved, fits, opts, first=pipe) if permutation else None
     if perm is not None:
         out["permutation"] = perm
     return out

@@ -161,8 +161,11 @@ def _analyse_model(data: ReportData, opts: ReportOptions, step) -> None:
     else:
         step(REPORT_STEPS[2] + ": no latent")
     if run.features is not None:
+        permute = (data.model is not None
+                   or run.features.shape[1] <= A.PERMUTATION_MAX_COLUMNS)
         calls["attribution"] = (_attribution_task, (run.directory, mine, run.manifest,
-                                                    run.features, rep, data.fits, opts))
+                                                    run.features, rep, data.fits, opts,
+                                                    permute))
     if opts.jobs > 1 and len(calls) > 1:
         step(REPORT_STEPS[2] + f" and {REPORT_STEPS[3]}, side by side")
         done = dict(zip(calls, _run_tasks(list(calls.values()), opts.jobs)))
@@ -349,11 +352,12 @@ def anger_figure(by_corpus: pd.DataFrame, n_groups: int = 7) -> bytes | None:
 
 
 def _attribution_task(results_dir, preds, manifest, features, model, fits,
-                      opts: ReportOptions) -> dict:
+                      opts: ReportOptions, permutation: bool = True) -> dict:
     """Attributions of ``model`` and their figures (PNG bytes)."""
     with _one_thread():
         t = time.perf_counter()
-        attr = A.attribution_analysis(results_dir, preds, manifest, features, model, fits, opts)
+        attr = A.attribution_analysis(results_dir, preds, manifest, features, model, fits, opts,
+                                      permutation)
         png = {}
         if "deeplift" in attr:
             png["deeplift"] = F.to_png(F.attribution_violins(attr["deeplift"]))

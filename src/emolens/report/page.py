@@ -320,6 +320,11 @@ def attribution_section(data: ReportData, opts: ReportOptions) -> str:
     if "missing" in attr:
         return body + H.para(f"Attributions skipped: {attr['missing']}.")
     body += _attribution_figures(data, opts)
+    if "permutation" not in attr and "deeplift" not in attr:
+        body += H.para("No permutation importance: this model has no latent and "
+                       f"{data.run.features.shape[1]} feature columns, where shuffling each "
+                       "group on every test set would take minutes per corpus; the occlusion "
+                       "above explains its decisions.", "note")
     if "ablation" in attr:
         body += _ablation_block(data)
     else:
