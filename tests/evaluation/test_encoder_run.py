@@ -60,7 +60,7 @@ def test_run_and_report_on_an_encoder(synth_corpora, tiny_encoder, tmp_path):
     assert first.in_features == 64  # the autoencoder's input width came from the data
     report = build_report(out, max_samples=40, n_repeats=1, max_fits=1)
     text = report.read_text(encoding="utf-8")
-    assert "applies to the eGeMAPS columns only" in text
+    assert "applies to the eGeMAPS and ComParE columns only" in text
     occlusion = pd.read_csv(out / "interpret" / "occlusion.csv")
     assert set(occlusion["group"]) == {f"embedding dims {2 * i}-{2 * i + 1}" for i in range(16)}
 
