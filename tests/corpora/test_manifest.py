@@ -106,6 +106,33 @@ def test_deep_emotion_folders_need_most_of_the_files(tmp_path, tree):
         detect_corpus(root)
 
 
+@pytest.mark.parametrize("stem,emotion", [
+    ("Anger_C_A_abajo", "angry"), ("F_01_OISHI_S_1_ANGRY_1", "angry"), ("F01_sadness_3", "sad"),
+    ("spk2-neutral-07", "neutral"), ("happy_sad_1", None), ("03-01-05-01", None),
+    ("OAF_ps_word", None), ("a_n_s", None)])
+def test_the_emotion_word_of_a_file_name(stem, emotion):
+    from emolens.corpora.manifest import filename_emotion
+
+    assert filename_emotion(stem) == emotion
+
+
+def test_file_names_that_carry_the_emotion(tmp_path, tree):
+    """MESD-like names in one folder; speakers only from id-like folders; names with no
+    or two emotions are left out; fewer than 80 % naming one is no layout."""
+    root = tree(tmp_path / "mesd", ["Anger_C_A_abajo.wav", "Sadness_C_A_abajo.wav",
+                                    "Neutral_M_B_casa.wav", "Happiness_M_B_casa.wav",
+                                    "s2/Fear_F_1.wav"])
+    assert detect_corpus(root) == "names"
+    m = load_corpus(root)
+    assert sorted(m["emotion"]) == ["angry", "fear", "happy", "neutral", "sad"]
+    assert m.set_index("emotion")["speaker"].isna().tolist() == [
+        s != "fear" for s in m["emotion"]]
+    assert set(m["speaker"].dropna()) == {"mesd:s2"}
+    few = tree(tmp_path / "few", ["Anger_1.wav", "take_2.wav", "take_3.wav"])
+    with pytest.raises(CorpusError, match="emotion words in the file names"):
+        detect_corpus(few)
+
+
 def test_unicode_paths(tmp_path, tree):
     root = tree(tmp_path / "données émotion 情绪", ["Colère/Faible/01-C-1-1.wav",
                                                     "Joie/Fort/02-J-2-3.wav"])

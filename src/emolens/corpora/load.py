@@ -9,8 +9,10 @@ import pandas as pd
 
 from emolens.corpora.manifest import (
     emotion_folders,
+    filename_emotion,
     in_emotion_folders,
     load_folders,
+    load_names,
     read_manifest,
     recording_folder,
 )
@@ -19,10 +21,12 @@ from emolens.corpora.releases import RELEASES, Release
 from emolens.corpora.schema import CorpusError, make_manifest
 
 #: Names accepted besides the releases: a CSV manifest and the folder-per-emotion fallback.
-GENERIC = ("csv", "folders")
+GENERIC = ("csv", "folders", "names")
 
 #: A release is detected when its names match at least this share of the audio files.
 MIN_MATCH = 0.5
+#: An unknown layout is read from its file names when this share of them names one emotion.
+NAMES_MATCH = 0.8
 
 
 def _release_rows(root: Path, release: Release, files: list[Path]) -> tuple[list, list]:
@@ -71,11 +75,13 @@ def load_release(root: str | Path, name: str) -> pd.DataFrame:
 
 
 def detect_corpus(path: str | Path) -> str:
-    """Name of the corpus layout at ``path``: a release name, ``"csv"`` or ``"folders"``.
+    """Name of the corpus layout at ``path``: a release name, ``"csv"``, ``"folders"`` or
+    ``"names"``.
 
     A release wins when its file-name convention matches at least half of the audio files
     (the highest share wins; ties go to the earlier release in the registry). The
-    folder-per-emotion fallback applies when no release matches.
+    folder-per-emotion fallback applies when no release matches; then ``"names"``, when
+    at least :data:`NAMES_MATCH` of the file names name one emotion each.
 
     Raises:
         CorpusError: missing path or unrecognised layout (one line saying what was expected).
@@ -102,10 +108,14 @@ def detect_corpus(path: str | Path) -> str:
     if (files and in_emotion_folders(path, files) >= MIN_MATCH) or any(
             audio_files(folder) for folder in emotion_folders(path).values()):
         return "folders"
+    named = sum(filename_emotion(f.stem) is not None for f in files)
+    if files and named >= NAMES_MATCH * len(files):
+        return "names"
     known = "; ".join(f"{r.title} ({r.example})" for r in RELEASES.values())
     what = f"{len(files)} audio file(s)" if files else "no audio files"
     raise CorpusError(f"unrecognised corpus layout in {path} ({what}); expected one of: "
-                      f"{known}; a folder per emotion (angry/, happy/, ...); or a CSV manifest")
+                      f"{known}; a folder per emotion (angry/, happy/, ...); emotion words in "
+                      "the file names (F01_anger_1.wav); or a CSV manifest")
 
 
 def load_corpus(path: str | Path, name: str | None = None) -> pd.DataFrame:
@@ -139,6 +149,8 @@ def load_corpus(path: str | Path, name: str | None = None) -> pd.DataFrame:
         raise CorpusError(f"{path} is a folder; 'csv' needs a CSV manifest file")
     if name == "folders":
         return load_folders(path)
+    if name == "names":
+        return load_names(path)
     return load_release(path, name)
 
 
@@ -147,6 +159,7 @@ CORPORA = {
     **{name: (lambda path, _name=name: load_release(path, _name)) for name in RELEASES},
     "csv": read_manifest,
     "folders": load_folders,
+    "names": load_names,
 }
 
 

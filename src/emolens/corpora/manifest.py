@@ -128,11 +128,53 @@ def recording_folder(folder: Path, root: Path) -> Path:
     return root
 
 
+def folder_speaker(file: Path, root: Path, corpus: str) -> str | None:
+    """``corpus:<folder>`` for the file's :func:`recording_folder` below ``root``, else None."""
+    who = recording_folder(file.parent, root)
+    return None if who == root else f"{corpus}:{who.relative_to(root).as_posix()}"
+
+
 def in_emotion_folders(root: Path, files: list[Path]) -> float:
     """Share of ``files`` that lie in a folder named after an emotion, at any depth."""
     root = Path(root)
     return (sum(emotion_folder(Path(f).parent, root) is not None for f in files)
             / max(len(files), 1))
+
+
+def filename_emotion(stem: str) -> str | None:
+    """The one emotion named by a word of a file name (``Anger_C_A_abajo`` -> ``angry``,
+    ``F01_sadness_3`` -> ``sad``), else None (none, or two different ones). Words are the
+    runs of letters; only names of three letters or more count (``ps``, ``a``, ``N`` would
+    match codes of every kind)."""
+    words = [w for w in re.split(r"[^a-zA-Z]+", stem) if len(w) >= 3]
+    found = {normalize_emotion(w) for w in words if is_emotion_name(w)}
+    return found.pop() if len(found) == 1 else None
+
+
+def load_names(root: str | Path, name: str | None = None) -> pd.DataFrame:
+    """Load a corpus whose file names carry the emotion (``Anger_C_A_abajo.wav``,
+    ``F_01_OISHI_S_1_ANGRY_1.wav``), in any folders: files without exactly one emotion word
+    are left out. The speaker is the nearest folder named like an id
+    (:func:`recording_folder`), else missing; names are not parsed for speakers (their codes
+    differ from corpus to corpus): give a CSV manifest with ``speaker`` for per-speaker
+    statistics.
+
+    Raises:
+        CorpusError: when no file name names an emotion.
+    """
+    root = Path(root).resolve()
+    corpus = corpus_slug(name or root.name)
+    rows = []
+    for file in audio_files(root):
+        emotion = filename_emotion(file.stem)
+        if emotion is None:
+            continue
+        rows.append({"file": str(file.resolve()), "corpus": corpus,
+                     "speaker": folder_speaker(file, root, corpus), "emotion": emotion})
+    if not rows:
+        raise CorpusError(f"no file name under {root} names an emotion (expected e.g. "
+                          "F01_anger_1.wav)")
+    return make_manifest(rows)[COLUMNS]
 
 
 def is_emotion_name(name: str) -> bool:
@@ -160,9 +202,8 @@ def load_folders(root: str | Path, name: str | None = None) -> pd.DataFrame:
         folder = emotion_folder(file.parent, root)
         if folder is None:
             continue
-        who = recording_folder(file.parent, root)
-        speaker = None if who == root else f"{corpus}:{who.relative_to(root).as_posix()}"
-        rows.append({"file": str(file.resolve()), "corpus": corpus, "speaker": speaker,
+        rows.append({"file": str(file.resolve()), "corpus": corpus,
+                     "speaker": folder_speaker(file, root, corpus),
                      "emotion": normalize_emotion(folder.name)})
     if not rows:
         raise CorpusError(f"no audio in emotion folders under {root} (expected e.g. "
