@@ -105,8 +105,9 @@ def detect_corpus(path: str | Path) -> str:
                 best, best_share = release.name, share
         if best is not None and best_share >= MIN_MATCH:
             return best
-    if (files and in_emotion_folders(path, files) >= MIN_MATCH) or any(
-            audio_files(folder) for folder in emotion_folders(path).values()):
+    top = set(emotion_folders(path))  # files in an immediate emotion folder: always enough
+    if files and (in_emotion_folders(path, files) >= MIN_MATCH
+                  or any(f.relative_to(path).parts[0] in top for f in files)):
         return "folders"
     named = sum(filename_emotion(f.stem) is not None for f in files)
     if files and named >= NAMES_MATCH * len(files):

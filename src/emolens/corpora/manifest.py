@@ -162,18 +162,24 @@ def load_names(root: str | Path, name: str | None = None) -> pd.DataFrame:
     Raises:
         CorpusError: when no file name names an emotion.
     """
+    return _load_labelled(root, name, lambda file: filename_emotion(file.stem),
+                          "no file name under {root} names an emotion (expected e.g. "
+                          "F01_anger_1.wav)")
+
+
+def _load_labelled(root, name, emotion_of, missing: str) -> pd.DataFrame:
+    """The audio files under ``root`` whose ``emotion_of(file)`` is not None, with their
+    :func:`folder_speaker`; ``missing`` (formatted with ``root``) when there is none."""
     root = Path(root).resolve()
     corpus = corpus_slug(name or root.name)
     rows = []
     for file in audio_files(root):
-        emotion = filename_emotion(file.stem)
-        if emotion is None:
-            continue
-        rows.append({"file": str(file.resolve()), "corpus": corpus,
-                     "speaker": folder_speaker(file, root, corpus), "emotion": emotion})
+        emotion = emotion_of(file)
+        if emotion is not None:
+            rows.append({"file": str(file.resolve()), "corpus": corpus,
+                         "speaker": folder_speaker(file, root, corpus), "emotion": emotion})
     if not rows:
-        raise CorpusError(f"no file name under {root} names an emotion (expected e.g. "
-                          "F01_anger_1.wav)")
+        raise CorpusError(missing.format(root=root))
     return make_manifest(rows)[COLUMNS]
 
 
@@ -196,17 +202,11 @@ def load_folders(root: str | Path, name: str | None = None) -> pd.DataFrame:
         CorpusError: when no emotion folder holds audio.
     """
     root = Path(root).resolve()
-    corpus = corpus_slug(name or root.name)
-    rows = []
-    for file in audio_files(root):
+
+    def emotion_of(file: Path) -> str | None:
         folder = emotion_folder(file.parent, root)
-        if folder is None:
-            continue
-        rows.append({"file": str(file.resolve()), "corpus": corpus,
-                     "speaker": folder_speaker(file, root, corpus),
-                     "emotion": normalize_emotion(folder.name)})
-    if not rows:
-        raise CorpusError(f"no audio in emotion folders under {root} (expected e.g. "
+        return None if folder is None else normalize_emotion(folder.name)
+
+    return _load_labelled(root, name, emotion_of,
+                          "no audio in emotion folders under {root} (expected e.g. "
                           "angry/x.wav, happy/y.wav or spk1/angry/x.wav)")
-    frame = make_manifest(rows)
-    return frame[COLUMNS]

@@ -499,7 +499,7 @@ PERMUTATION_MAX_COLUMNS = 1000
 def attribution_analysis(results_dir, preds, manifest, features, model, fits,
                          opts: ReportOptions, permutation: bool = True) -> dict:
     """DeepLIFT, decision occlusion and permutation importance (unless ``permutation`` is
-    False) for ``model``.
+    False: then ``permutation_skipped`` is True) for ``model``.
 
     Returns:
         ``deeplift`` (first fit, correctly classified held-out utterances),
@@ -530,7 +530,10 @@ def attribution_analysis(results_dir, preds, manifest, features, model, fits,
     # decision occlusion by group, reference = neutral mean of the raw training features
     out["occlusion"] = decision_occlusion(pipe, X, X_train.to_numpy(float)[neutral].mean(0),
                                           right, saved.groups)
-    perm = permutation_importance(saved, fits, opts, first=pipe) if permutation else None
+    if not permutation:
+        out["permutation_skipped"] = True
+        return out
+    perm = permutation_importance(saved, fits, opts, first=pipe)
     if perm is not None:
         out["permutation"] = perm
     return out

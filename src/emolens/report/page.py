@@ -320,7 +320,7 @@ def attribution_section(data: ReportData, opts: ReportOptions) -> str:
     if "missing" in attr:
         return body + H.para(f"Attributions skipped: {attr['missing']}.")
     body += _attribution_figures(data, opts)
-    if "permutation" not in attr and "deeplift" not in attr:
+    if attr.get("permutation_skipped"):
         body += H.para("No permutation importance: this model has no latent and "
                        f"{data.run.features.shape[1]} feature columns, where shuffling each "
                        "group on every test set would take minutes per corpus; the occlusion "
