@@ -97,7 +97,7 @@ def test_emotion_folders_below_speaker_folders(tmp_path, tree):
                    "0011/Happy/train/0011_0001.wav": ("esd:0011", "happy"),
                    "0012/Sad/evaluation/0012_0002.wav": ("esd:0012", "sad"),
                    "0012/Neutral/0012_0003.wav": ("esd:0012", "neutral"),
-                   "sad/spk7/x.wav": ("esd:sad/spk7", "sad")}
+                   "sad/spk7/x.wav": ("esd:spk7", "sad")}
 
 
 def test_deep_emotion_folders_need_most_of_the_files(tmp_path, tree):
@@ -109,7 +109,8 @@ def test_deep_emotion_folders_need_most_of_the_files(tmp_path, tree):
 @pytest.mark.parametrize("stem,emotion", [
     ("Anger_C_A_abajo", "angry"), ("F_01_OISHI_S_1_ANGRY_1", "angry"), ("F01_sadness_3", "sad"),
     ("spk2-neutral-07", "neutral"), ("happy_sad_1", None), ("03-01-05-01", None),
-    ("OAF_ps_word", None), ("a_n_s", None)])
+    ("OAF_ps_word", None), ("a_n_s", None), ("f1_tristezza_3", "sad"),
+    ("spk2_colère_07", "angry"), ("радость_01", "happy"), ("Freude_Trauer", None)])
 def test_the_emotion_word_of_a_file_name(stem, emotion):
     from emolens.corpora.manifest import filename_emotion
 
@@ -177,6 +178,33 @@ def test_label4_mapping():
         == ["neutral", "happy", "happy", "sad", "angry"]
     for other in ("fea", "dis", "sur", "fru", "bor"):
         assert to_label4(other) is pd.NA
+
+
+@pytest.mark.parametrize("word,label", [
+    ("Colère", "angry"), ("COLERE", "angry"), ("Wut", "angry"), ("złość", "angry"),
+    ("zlosc", "angry"), ("Öfke", "angry"), ("гнев", "angry"), ("Freude", "happy"),
+    ("alegría", "happy"), ("Gioia", "happy"), ("radość", "happy"), ("Tristesse", "sad"),
+    ("tristeza", "sad"), ("Trauer", "sad"), ("neutre", "neutral"), ("Neutro", "neutral"),
+    ("nötr", "neutral")])
+def test_the_four_classes_in_other_languages(word, label):
+    assert to_label4(word) == label
+
+
+def test_unknown_spellings_are_kept_not_folded():
+    from emolens.corpora import normalize_emotion
+
+    assert normalize_emotion(" Peur-Forte ") == "peur_forte"
+    assert to_label4("peur") is pd.NA and to_label4("ira") is pd.NA
+
+
+def test_emotion_folders_in_another_language(tmp_path, tree):
+    root = tree(tmp_path / "de", ["Wut/s01/a.wav", "Freude/s01/b.wav", "Trauer/s02/c.wav",
+                                  "Neutral/s02/d.wav"])
+    assert detect_corpus(root) == "folders"
+    m = load_corpus(root).sort_values("file")
+    assert m["emotion"].tolist() == ["happy", "neutral", "sad", "angry"]
+    # emotion/speaker/x.wav: one speaker across the emotion folders, not one per emotion
+    assert m["speaker"].tolist() == ["de:s01", "de:s02", "de:s02", "de:s01"]
 
 
 def test_category_table_is_in_range_and_ordered():

@@ -68,7 +68,7 @@ def test_unknown_layouts_group_by_speaker_like_folders_only(tmp_path):
     """A folder named by a word (an emotion or an intensity in any language, a gender) is
     never a group; one named like an id (with a digit) is."""
     files = _touch(tmp_path, "spk1/x.wav", "spk2/angry/y.wav", "spk2/sadness/z.wav",
-                   "top.wav", "Colère/Faible/a.wav", "female/F01/b.wav",
+                   "top.wav", "Fort/Faible/a.wav", "female/F01/b.wav",
                    "Session1/anna/c.wav", "03_happy/d.wav")
     groups, _, rule = folder_groups(tmp_path, files, "speaker")
     root = tmp_path.resolve()

@@ -142,3 +142,43 @@ def test_a_foreign_non_empty_folder_and_a_file_are_refused(write_config, tmp_pat
     result = _run(write_config, afile)
     assert result.exit_code == 2, result.output
     assert "is a file, not a folder" in result.output and "Traceback" not in result.output
+
+
+# -- corpora without the four classes -------------------------------------------------------
+def _unlabelled_copy(synth_corpora, tmp_path, name="codes"):
+    """The third synthetic corpus, its emotions spelt as codes no table knows."""
+    b = synth_corpora["names"][2]
+    frame = pd.read_csv(synth_corpora["root"] / b / "manifest.csv")
+    codes = {"angry": "rab", "happy": "gio", "sad": "tri", "neutral": "neu0"}
+    frame = frame.assign(corpus=name, emotion=frame["emotion"].map(codes).fillna("xx"),
+                         file=[str(synth_corpora["root"] / b / f) for f in frame["file"]])
+    path = tmp_path / f"{name}.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_a_test_corpus_without_the_four_classes_is_skipped_not_fatal(
+        write_config, synth_corpora, tmp_path):
+    bad = _unlabelled_copy(synth_corpora, tmp_path)
+    body = CONFIG.replace('test = ["{B}"]', f'test = ["{{B}}", "{bad}"]').replace(
+        "[models.uae_svc]\nepochs = 2", "")
+    out = tmp_path / "out"
+    result = _run(write_config, out, body)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "skipped" in text and "corpus 'codes' has no utterance" in text
+    assert "'rab'" in text  # what the corpus does hold, so the user can map it
+    results = pd.read_csv(out / "results.csv")
+    assert "codes" not in set(results["test"])
+    assert synth_corpora["names"][1] in set(results["test"])
+    skipped = pd.read_csv(out / "skipped.csv")
+    assert len(skipped) == len(pd.read_csv(bad))
+    assert skipped["reason"].str.contains("corpus codes: no utterance of the 4 classes").all()
+
+
+def test_a_training_corpus_without_the_four_classes_is_an_error(
+        write_config, synth_corpora, tmp_path, no_audio):
+    bad = _unlabelled_copy(synth_corpora, tmp_path)
+    body = CONFIG.replace('train = ["{A}"]', f'train = ["{{A}}", "{bad}"]')
+    with pytest.raises(ConfigError, match=r"corpus 'codes' has no utterance.*'rab'"):
+        run_experiment(load_config(write_config(body)), out=tmp_path / "out", progress=False)

@@ -14,7 +14,7 @@ from emolens.corpora.manifest import (
     load_folders,
     load_names,
     read_manifest,
-    recording_folder,
+    speaker_key,
 )
 from emolens.corpora.inputs import audio_files
 from emolens.corpora.releases import RELEASES, Release
@@ -225,7 +225,8 @@ def _unrecognised(root: Path, files: list[str], by: str) -> tuple[list, str]:
     """Groups and rule for files outside any recognised layout."""
     if by != "speaker":
         return [str(root)] * len(files), "the whole folder (one corpus)"
-    groups = [str(recording_folder(Path(f).parent, root)) for f in files]
+    keys = [speaker_key(Path(f), root) for f in files]
+    groups = [str(root) if k is None else str(root / k) for k in keys]
     if all(g == str(root) for g in groups):
         return groups, "the whole folder (no sub-folder named like a speaker or session)"
     return groups, ("the nearest folder named like a speaker or session (with a digit: "

@@ -10,8 +10,8 @@ import pandas as pd
 from emolens.corpora.inputs import audio_files
 from emolens.corpora.schema import (
     COLUMNS,
-    EMOTION_ALIASES,
     CorpusError,
+    emotion_alias,
     make_manifest,
     normalize_emotion,
 )
@@ -121,17 +121,27 @@ def recording_folder(folder: Path, root: Path) -> Path:
     and remove it, so such folders are passed over, up to ``root`` (one recording set).
     """
     while folder != root and root in folder.parents:
-        tokens = re.split(r"[^a-z]+", folder.name.lower())
+        tokens = re.split(r"[\W\d_]+", folder.name.lower())
         if any(ch.isdigit() for ch in folder.name) and not any(map(is_emotion_name, tokens)):
             return folder
         folder = folder.parent
     return root
 
 
-def folder_speaker(file: Path, root: Path, corpus: str) -> str | None:
-    """``corpus:<folder>`` for the file's :func:`recording_folder` below ``root``, else None."""
+def speaker_key(file: Path, root: Path) -> str | None:
+    """The file's :func:`recording_folder` relative to ``root``, without the folders named
+    after an emotion (``sad/spk7/x.wav`` and ``angry/spk7/y.wav`` -> ``spk7``: one speaker,
+    not one per emotion, whose statistics would take the emotion away); None at ``root``."""
     who = recording_folder(file.parent, root)
-    return None if who == root else f"{corpus}:{who.relative_to(root).as_posix()}"
+    if who == root:
+        return None
+    return "/".join(p for p in who.relative_to(root).parts if not is_emotion_name(p)) or None
+
+
+def folder_speaker(file: Path, root: Path, corpus: str) -> str | None:
+    """``corpus:<speaker_key>`` for a file below ``root``, else None."""
+    key = speaker_key(file, root)
+    return None if key is None else f"{corpus}:{key}"
 
 
 def in_emotion_folders(root: Path, files: list[Path]) -> float:
@@ -146,7 +156,7 @@ def filename_emotion(stem: str) -> str | None:
     ``F01_sadness_3`` -> ``sad``), else None (none, or two different ones). Words are the
     runs of letters; only names of three letters or more count (``ps``, ``a``, ``N`` would
     match codes of every kind)."""
-    words = [w for w in re.split(r"[^a-zA-Z]+", stem) if len(w) >= 3]
+    words = [w for w in re.split(r"[\W\d_]+", stem) if len(w) >= 3]
     found = {normalize_emotion(w) for w in words if is_emotion_name(w)}
     return found.pop() if len(found) == 1 else None
 
@@ -185,8 +195,7 @@ def _load_labelled(root, name, emotion_of, missing: str) -> pd.DataFrame:
 
 def is_emotion_name(name: str) -> bool:
     """Whether a folder or label name is a known spelling of an emotion (``Angry``, ``sad``)."""
-    name = name.strip().lower().replace("-", "_")
-    return name in EMOTION_ALIASES or name.replace("_", " ") in EMOTION_ALIASES
+    return emotion_alias(name) is not None
 
 
 def load_folders(root: str | Path, name: str | None = None) -> pd.DataFrame:

@@ -8,6 +8,7 @@ One row per utterance with the columns in :data:`COLUMNS`. Categories are plain 
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
@@ -81,6 +82,48 @@ EMOTION_ALIASES = {
 #: The categories the release loaders produce.
 EMOTIONS = tuple(dict.fromkeys(EMOTION_ALIASES.values()))
 
+#: Words for the four classes in other languages (and a few more English ones), as folder
+#: names, file-name words or manifest labels use them: German, French, Spanish, Italian,
+#: Portuguese, Dutch, Polish, Russian, Turkish. Looked up accent-folded (:func:`fold`), so
+#: ``Colère``, ``colere`` and ``COLÈRE`` are one word. Only whole words: short codes differ
+#: from corpus to corpus (give a CSV manifest for those).
+WORDS4 = {
+    "angry": ("wut", "wütend", "ärger", "zorn", "colère", "fâché", "enojo", "enojado",
+              "enfado", "enfadado", "rabbia", "arrabbiato", "raiva", "zangado", "woede",
+              "złość", "gniew", "гнев", "злость", "öfke", "kızgın", "furious", "rage"),
+    "happy": ("freude", "glücklich", "fröhlich", "joie", "joyeux", "heureux", "alegría",
+              "alegre", "felicidad", "feliz", "gioia", "felice", "felicità", "felicidade",
+              "vreugde", "blij", "blijdschap", "radość", "szczęście", "szczęśliwy", "радость",
+              "счастье", "mutlu", "mutluluk", "sevinç", "joyful", "cheerful", "glad"),
+    "sad": ("trauer", "traurig", "tristesse", "triste", "tristeza", "tristezza", "verdriet",
+            "verdrietig", "smutek", "smutny", "грусть", "печаль", "üzgün", "üzüntü", "sorrow",
+            "unhappy"),
+    "neutral": ("neutre", "neutro", "neutrale", "neutraal", "neutralny", "neutralna",
+                "нейтральный", "нейтрально", "nötr"),
+}
+
+#: Letters that Unicode does not decompose into a base letter and an accent.
+_PLAIN = str.maketrans({"ł": "l", "ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "đ": "d",
+                        "ı": "i"})
+
+
+def fold(text: object) -> str:
+    """A label or word as looked up: stripped, lower-case, accents removed, ``-`` as ``_``."""
+    text = str(text).strip().lower().replace("-", "_").translate(_PLAIN)
+    return "".join(c for c in unicodedata.normalize("NFKD", text)
+                   if not unicodedata.combining(c))
+
+
+_ALIASES = {fold(k): v for k, v in EMOTION_ALIASES.items()}
+_ALIASES.update({fold(w): emotion for emotion, words in WORDS4.items() for w in words})
+
+
+def emotion_alias(value: object) -> str | None:
+    """The plain-English category a spelling names (``Anger``, ``hap``, ``Colère``,
+    ``tristezza`` ...), or None when it is not a known emotion word."""
+    text = fold(value)
+    return _ALIASES.get(text, _ALIASES.get(text.replace("_", " ")))
+
 #: Categories merged into the paper's four classes. IEMOCAP's "excited" joins "happy", as is
 #: standard for 4-class IEMOCAP; "calm" is NOT merged into "neutral" (RAVDESS treats it as its
 #: own low-arousal positive category).
@@ -119,8 +162,8 @@ def normalize_emotion(value: object) -> str:
     Unknown spellings are kept (lower-cased, stripped) so that a manifest may use its own
     categories; they get no label4 and no (activation, valence).
     """
-    text = str(value).strip().lower().replace("-", "_")
-    return EMOTION_ALIASES.get(text, EMOTION_ALIASES.get(text.replace("_", " "), text))
+    alias = emotion_alias(value)
+    return alias if alias is not None else str(value).strip().lower().replace("-", "_")
 
 
 def to_label4(emotion: object):

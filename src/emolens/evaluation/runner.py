@@ -72,6 +72,9 @@ class Manifests:
     train: list[str]
     test: list[str]
     dropped: dict[str, int]
+    #: files of the test corpora left out whole (no 4-class utterance): file, reason
+    unusable: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["file", "reason"]))
 
     def train_only(self) -> "Manifests":
         """The same without the test corpora."""
@@ -107,19 +110,32 @@ def read_manifests(config: ExperimentConfig, console=None) -> Manifests:
             f"{int(dup.sum())} file(s) are listed by more than one corpus entry, e.g. "
             f"{manifest.loc[dup, 'file'].iloc[0]}"
         )
-    dropped = {}
+    dropped, unusable = {}, []
     for corpus, frame in manifest.groupby("corpus", sort=False):
         n_out = int(frame["label4"].isna().sum())
         dropped[str(corpus)] = n_out
+        if n_out == len(frame):
+            unusable.append(str(corpus))
         say(
             f"corpus [bold]{corpus}[/]: {len(frame)} utterances, {len(frame) - n_out} with one "
             f"of the 4 classes, {n_out} dropped (other emotions)"
         )
     _note_missing_speakers(manifest, config, say)
+    for corpus in unusable:
+        why = (f"corpus '{corpus}' has no utterance of the classes {LABELS} (its emotions: "
+               f"{_emotions_found(manifest, corpus)}); give a CSV manifest whose 'emotion' "
+               "column names them (docs/corpora.md)")
+        if corpus in train:
+            raise ConfigError(why)
+        say(f"[yellow]skipped[/]: {why}")  # one test corpus must not cost the others
+    out = manifest["corpus"].isin(unusable)
+    skipped = pd.DataFrame({"file": manifest.loc[out, "file"].astype(str),
+                            "reason": "corpus " + manifest.loc[out, "corpus"].astype(str)
+                            + ": no utterance of the 4 classes"}).reset_index(drop=True)
+    test = [c for c in test if c not in unusable]
+    dropped = {c: n for c, n in dropped.items() if c not in unusable}
+    manifest = manifest[~out].reset_index(drop=True)
     labelled = manifest[manifest["label4"].notna()].reset_index(drop=True)
-    for corpus in train + test:
-        if not (labelled["corpus"] == corpus).any():
-            raise ConfigError(f"corpus '{corpus}' has no utterance of the classes {LABELS}")
     try:  # the folds depend on speakers and labels only: cut them now, not after extraction
         make_splits(labelled, config.protocol, train, test, config.folds, config.split,
                     config.seeds[0])
@@ -127,7 +143,14 @@ def read_manifests(config: ExperimentConfig, console=None) -> Manifests:
         raise ConfigError(
             f"'folds' = {config.folds!r} ({config.split} split, protocol {config.protocol}): "
             f"{err}") from None
-    return Manifests(manifest, labelled, train, test, dropped)
+    return Manifests(manifest, labelled, train, test, dropped, skipped)
+
+
+def _emotions_found(manifest: pd.DataFrame, corpus: str, n: int = 8) -> str:
+    """The most frequent emotion values of a corpus, for an error message."""
+    counts = manifest.loc[manifest["corpus"] == corpus, "emotion"].astype(str).value_counts()
+    shown = ", ".join(repr(e) for e in counts.index[:n])
+    return shown + (f" and {len(counts) - n} more" if len(counts) > n else "") if shown else "none"
 
 
 def _note_missing_speakers(manifest: pd.DataFrame, config: ExperimentConfig, say) -> None:
@@ -198,9 +221,10 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None,
         cache_dir=cache_dir,
         progress=progress,
     )
-    skipped = result.skipped.reset_index(drop=True)
-    if len(skipped):
-        say(f"[yellow]{len(skipped)} file(s) skipped[/] (see skipped.csv)")
+    if len(result.skipped):
+        say(f"[yellow]{len(result.skipped)} file(s) skipped[/] (see skipped.csv)")
+    skipped = pd.concat([f for f in (m.unusable, result.skipped[["file", "reason"]]) if len(f)]
+                        or [result.skipped[["file", "reason"]]], ignore_index=True)
     manifest = manifest[manifest["file"].isin(result.features.index)].reset_index(drop=True)
     unlabelled = full[full["label4"].isna() & full["file"].isin(result.features.index)]
     X_unlabelled = model_input(result.features, unlabelled) if len(unlabelled) else None
