@@ -225,7 +225,10 @@ class Idea:
         from emolens.models import balanced_weights
 
         w = balanced_weights(ytr, ctr) if self.weights else None
-        if self.latent:
+        if self.latent == "rank2":
+            A = reduced_rank_logreg(Ztr, ytr, w, rank=2, C=0.01, seed=seed)
+            Ztr, Zte = Ztr @ A, Zte @ A
+        elif self.latent:
             from emolens.models import AutoencoderTransformer, fit_autoencoders
 
             ae = AutoencoderTransformer(kind=self.latent, latent_dim=2, epochs=self.epochs,
@@ -248,6 +251,39 @@ class Idea:
 
             return model.classes_[PseudoLabels().adapt(model, Zte).proba.argmax(axis=1)]
         return model.predict(Zte)
+
+
+def reduced_rank_logreg(Z, y, w, rank=2, C=0.01, seed=0):
+    """The projection ``A`` (features x rank) of a multinomial logistic regression whose
+    coefficients are constrained to rank ``rank`` (``W = A @ B``): the best *linear* 2-D
+    latent for the four classes. Weighted cross-entropy plus the L2 penalty of sklearn's
+    ``LogisticRegression(C)`` (per sample ``1 / (C n)``, on both factors), full-batch L-BFGS,
+    started from the leading singular vectors of the unconstrained model."""
+    import torch
+    from sklearn.linear_model import LogisticRegression
+
+    classes = np.unique(y)
+    full = LogisticRegression(C=C, max_iter=2000).fit(Z, y, sample_weight=w)
+    U, S, Vt = np.linalg.svd((full.coef_ - full.coef_.mean(axis=0)).T, full_matrices=False)
+    t = lambda a: torch.tensor(np.ascontiguousarray(a), dtype=torch.float64)  # noqa: E731
+    A = torch.nn.Parameter(t(U[:, :rank] * np.sqrt(S[:rank])))
+    B = torch.nn.Parameter(t(np.sqrt(S[:rank])[:, None] * Vt[:rank]))
+    c = torch.nn.Parameter(t(full.intercept_))
+    X, W = t(Z), t(w / np.mean(w))
+    Y = torch.tensor(np.searchsorted(classes, y))
+    lam = 1.0 / (C * len(Z))
+    torch.manual_seed(seed)
+    opt = torch.optim.LBFGS([A, B, c], max_iter=500, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        ce = torch.nn.functional.cross_entropy(X @ A @ B + c, Y, reduction="none")
+        loss = (ce * W).mean() + lam / 2 * ((A ** 2).sum() + (B ** 2).sum())
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return A.detach().numpy()
 
 
 def _per_corpus(idea: Idea) -> Idea:
@@ -384,6 +420,11 @@ def ideas(quick: bool):
         Idea("shrink 10, cw, supervised DAE 2-D latent (gamma 3), logreg C=0.1, adapted",
              "shrink", k=10, weights=True, clf="logreg", C=0.1, latent="sae", gamma=3.0,
              adapt=True),
+        # the best *linear* 2-D latent: is it the encoder or the two dimensions?
+        Idea("shrink 10, cw, rank-2 logistic regression latent, logreg C=0.1", "shrink", k=10,
+             weights=True, clf="logreg", C=0.1, latent="rank2"),
+        Idea("shrink 10, cw, rank-2 logistic regression latent, logreg C=0.1, adapted", "shrink",
+             k=10, weights=True, clf="logreg", C=0.1, latent="rank2", adapt=True),
     ]
     return out[:4] if quick else out
 
