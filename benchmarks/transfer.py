@@ -53,7 +53,8 @@ def load(names=NAMES, features="egemaps", jobs=2):
 
 
 def condition(manifest: pd.DataFrame, test: str, kind: str, seed: int = 0) -> np.ndarray:
-    """Row positions of the test corpus kept in condition ``kind`` (all, few, skewed)."""
+    """Row positions of the test corpus kept in condition ``kind`` (all, few, skewed, mostly,
+    single)."""
     rng = np.random.default_rng(seed)
     rows = np.flatnonzero((manifest["corpus"] == test).to_numpy())
     if kind == "all":
@@ -63,6 +64,16 @@ def condition(manifest: pd.DataFrame, test: str, kind: str, seed: int = 0) -> np
         pos = rows[idx]
         if kind == "few":
             keep.append(rng.choice(pos, size=min(20, len(pos)), replace=False))
+        elif kind in ("mostly", "single"):
+            lab = manifest["label4"].iloc[pos].to_numpy()
+            labelled = pos[pd.notna(lab)]
+            dom = rng.choice(sorted(set(manifest["label4"].iloc[labelled])))
+            is_dom = (manifest["label4"].iloc[labelled] == dom).to_numpy()
+            keep.append(labelled[is_dom])
+            if kind == "mostly":  # one utterance of another emotion per nine of the dominant
+                other = labelled[~is_dom]
+                n_other = max(1, int(round(is_dom.sum() / 9)))
+                keep.append(rng.choice(other, size=min(n_other, len(other)), replace=False))
         elif kind == "skewed":
             lab = manifest["label4"].iloc[pos].to_numpy()
             labelled = pos[pd.notna(lab)]
@@ -92,6 +103,13 @@ def _safe(s):
     return s
 
 
+def _indexed(V, corpus, speaker) -> pd.DataFrame:
+    """V with the (file, corpus, speaker) index FeatureScaler reads its groups from."""
+    idx = pd.MultiIndex.from_arrays([np.arange(len(V)), corpus, speaker],
+                                    names=["file", "corpus", "speaker"])
+    return pd.DataFrame(V, index=idx)
+
+
 def normalise(V, corpus, speaker, how: str, k: float = 0.0, robust: bool = False):
     """Z-score rows of V by group statistics.
 
@@ -103,13 +121,11 @@ def normalise(V, corpus, speaker, how: str, k: float = 0.0, robust: bool = False
     if not robust and how in ("corpus", "speaker", "shrink"):
         from emolens.models import FeatureScaler
 
-        idx = pd.MultiIndex.from_arrays([np.arange(len(V)), corpus, speaker],
-                                        names=["file", "corpus", "speaker"])
         scaler = FeatureScaler(by="corpus" if how == "corpus" else "speaker",
                                shrink=k if how == "shrink" else 0.0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return scaler.fit_transform(pd.DataFrame(V, index=idx))
+            return scaler.fit_transform(_indexed(V, corpus, speaker))
     Z = np.empty_like(V)
     for c in np.unique(corpus):
         rc = corpus == c
@@ -171,12 +187,15 @@ class Idea:
 
     def __init__(self, label, how="speaker", k=0.0, robust=False, clf="rbf", C=1.0,
                  weights=False, latent=None, epochs=50, select=None, gamma=1.0,
-                 test_groups="speaker", adapt=False):
+                 test_groups="speaker", adapt=False, guard=False):
         self.label, self.how, self.k, self.robust = label, how, k, robust
         self.clf, self.C, self.weights, self.latent, self.epochs = clf, C, weights, latent, epochs
         self.select, self.gamma, self.test_groups = select, gamma, test_groups
         #: adapt the classifier to the test corpus's own utterances (emolens.models.PseudoLabels)
         self.adapt = adapt
+        #: FeatureScaler(guard=True): corpora whose speakers differ by emotion keep corpus
+        #: statistics (the product's; needs how="shrink" or "speaker")
+        self.guard = guard
 
     def test_speakers(self, V, speaker):
         """Speaker ids of the test rows as the model sees them: the true ones, none (a
@@ -202,6 +221,17 @@ class Idea:
         """Learn what the normalisation needs from the training corpora (``mixed``: which
         features vary more between speakers than between emotions)."""
         self.trait_ = None
+        if self.guard:
+            from emolens.models import FeatureScaler
+
+            self.scaler_ = FeatureScaler(by="speaker", shrink=self.k, guard=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.scaler_.fit(_indexed(V, corpus, speaker), label)
+                held = self.scaler_.guard_weights(_indexed(V, corpus, speaker))
+            self.train_weights_ = getattr(self, "train_weights_", {})
+            for c, a in held.items():
+                self.train_weights_.setdefault(c, []).append(round(a, 2))
         if self.how == "mixed":
             Zc = normalise(V, corpus, speaker, "corpus")
             lab = pd.notna(label)
@@ -210,7 +240,18 @@ class Idea:
             emo = pd.DataFrame(Zc[lab]).groupby(label[lab].astype(str)).transform("mean").var().to_numpy()
             self.trait_ = spk_var > self.k * emo
 
+    def guard_weight(self, V, corpus, speaker) -> float:
+        """The guard's share of corpus statistics for these rows (one corpus); NaN unguarded."""
+        if not self.guard:
+            return float("nan")
+        return float(next(iter(self.scaler_.guard_weights(_indexed(V, corpus, speaker))
+                               .values())))
+
     def normalise(self, V, corpus, speaker):
+        if self.guard:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return self.scaler_.transform(_indexed(V, corpus, speaker))
         if self.how == "mixed":
             Zs = normalise(V, corpus, speaker, "shrink", 10.0, self.robust)
             Zc = normalise(V, corpus, speaker, "corpus", 0.0, self.robust)
@@ -346,7 +387,16 @@ def evaluate(idea: Idea, X, manifest, conditions=("all", "few", "skewed"), seeds
                 # every test utterance is predicted (and may adapt the model), labelled ones scored
                 pred = idea.fit_predict(Ztr, ytr, ctr, Zte, seed)[mt]
                 ua = balanced_accuracy_score(label[te][mt].astype(str), pred.astype(str))
-                rows.append(dict(idea=idea.label, test=test, condition=cond, seed=seed, ua=ua))
+                rows.append(dict(idea=idea.label, test=test, condition=cond, seed=seed, ua=ua,
+                                 guard=idea.guard_weight(V[te], corpus[te], speaker[te])))
+    if idea.guard:
+        frame = pd.DataFrame(rows)
+        print("guard weight (share of corpus statistics) per test corpus, mean over draws:\n"
+              + frame.groupby(["condition", "test"], sort=False)["guard"].mean().unstack()
+              .round(2).to_string(), file=sys.stderr)
+        if idea.train_weights_:
+            print(f"  ... of the training corpora when each is held out: {idea.train_weights_}",
+                  file=sys.stderr)
     return pd.DataFrame(rows)
 
 
@@ -366,10 +416,11 @@ def markdown(frame: pd.DataFrame) -> str:
 
 
 def print_tables(results: list[pd.DataFrame]) -> None:
-    """The per-condition table and the mean over the three conditions, as markdown."""
+    """The per-condition table and the mean over the conditions, as markdown."""
     full = table(pd.concat(results))
     print(markdown(full))
-    print("\nMean over the three conditions:\n")
+    conditions = list(dict.fromkeys(full.index.get_level_values("condition")))
+    print(f"\nMean over the conditions ({', '.join(conditions)}):\n")
     print(markdown(full.groupby(level=0, sort=False)[["mean", "worst"]].mean().round(1)))
 
 
@@ -420,6 +471,15 @@ def ideas(quick: bool):
         Idea("shrink 10, cw, supervised DAE 2-D latent (gamma 3), logreg C=0.1, adapted",
              "shrink", k=10, weights=True, clf="logreg", C=0.1, latent="sae", gamma=3.0,
              adapt=True),
+        # speakers who show one emotion throughout (conditions mostly, single)
+        Idea("corpus, cw, logreg C=0.01", "corpus", weights=True, clf="logreg", C=0.01),
+        Idea("shrink 10, guard, cw, logreg C=0.01", "shrink", k=10, weights=True,
+             clf="logreg", C=0.01, guard=True),
+        Idea("shrink 10, guard, cw, logreg C=0.01, adapted", "shrink", k=10, weights=True,
+             clf="logreg", C=0.01, guard=True, adapt=True),
+        Idea("shrink 10, guard, cw, supervised DAE 2-D latent (gamma 3), logreg C=0.1, adapted",
+             "shrink", k=10, weights=True, clf="logreg", C=0.1, latent="sae", gamma=3.0,
+             adapt=True, guard=True),
         # the best *linear* 2-D latent: is it the encoder or the two dimensions?
         Idea("shrink 10, cw, rank-2 logistic regression latent, logreg C=0.1", "shrink", k=10,
              weights=True, clf="logreg", C=0.1, latent="rank2"),
@@ -436,6 +496,9 @@ def main(argv=None):
     ap.add_argument("--features", default="egemaps", help="feature set (e.g. compare)")
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2],
                     help="draws of the few/skewed conditions")
+    ap.add_argument("--conditions", nargs="*", default=["all", "few", "skewed"],
+                    help="test conditions (also: mostly, single: speakers with 90 %% or all "
+                         "of their utterances of one emotion)")
     args = ap.parse_args(argv)
     if not CORPORA.is_dir():
         sys.exit(f"needs the shared corpora at {CORPORA}")
@@ -447,7 +510,8 @@ def main(argv=None):
         if args.only and idea.label not in args.only:
             continue
         t0 = time.time()
-        r = evaluate(idea, X, manifest, seeds=tuple(args.seeds))
+        r = evaluate(idea, X, manifest, conditions=tuple(args.conditions),
+                     seeds=tuple(args.seeds))
         results.append(r)
         print(table(r).to_string(), f"({time.time() - t0:.0f} s)", file=sys.stderr)
     print_tables(results)

@@ -68,6 +68,9 @@ def parse_args(argv=None):
     p.add_argument("--by", default="speaker", choices=["none", "corpus", "speaker"])
     p.add_argument("--shrink", type=float, default=10.0,
                    help="pseudo-utterances of corpus statistics in each speaker's (by=speaker)")
+    p.add_argument("--guard", action=argparse.BooleanOptionalAction, default=True,
+                   help="guard each corpus against speakers who show one emotion throughout "
+                        "(by=speaker; FeatureScaler(guard=True))")
     p.add_argument("--balance", default="corpus", choices=["class", "corpus"])
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--gamma", type=float, default=3.0,
@@ -111,6 +114,15 @@ def load(args, names):
     lab = manifest.set_index("file")["label4"]
     y = lab.loc[X.index.get_level_values("file")].astype(str).to_numpy()
     return X, y, X_unl
+
+
+def _guard(norm: dict) -> str:
+    """The card's words for the scaler's guard (docs/config.md#speakers-with-one-emotion-guard)."""
+    if not norm.get("guard"):
+        return ""
+    return ("; guarded: a set of files whose speakers differ as the emotions do (each showing "
+            "mostly one) takes its own statistics instead of its speakers', in part or "
+            "wholly, without labels")
 
 
 def _network(args) -> str:
@@ -174,6 +186,8 @@ def main(argv=None):
         params["weight_decay"] = args.weight_decay
     if by == "speaker" and args.shrink:
         params["shrink"] = args.shrink
+    if by == "speaker" and args.guard:
+        params["guard"] = True
     common = dict(model=args.model, params=params, n_splits=args.folds, seed=args.seed,
                   balance=args.balance, ood_reference=args.ood_reference)
     print(f"{len(y)} utterances; {dict(zip(*np.unique(corpus, return_counts=True)))}; "
@@ -257,7 +271,7 @@ below was computed by that script.
   balanced per {info['model']['balance']} x class: per-{norm['by']} z-scoring (clipped at
   ±{norm['clip']}) with each speaker's statistics shrunk towards those of everything predicted
   together ({norm.get('shrink', 0):g} pseudo-utterances: a speaker with few utterances, or one
-  emotion throughout, keeps part of what sets him/her apart), {_network(args)}
+  emotion throughout, keeps part of what sets him/her apart){_guard(norm)}, {_network(args)}
   88-40-20-10-2, then a {args.clf} classifier on the 2-D latent; probabilities from a
   multinomial logistic head fitted on held-out ({args.folds}-fold, speaker-independent)
   classifier scores.

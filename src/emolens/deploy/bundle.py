@@ -364,6 +364,8 @@ def validate_meta(meta: Any) -> None:
     shrink = norm.get("shrink", 0.0)  # absent in bundles made before shrinkage existed
     if isinstance(shrink, bool) or not isinstance(shrink, (int, float)) or shrink < 0:
         raise BundleError(f"{META_FILE}: normalisation 'shrink' must be a number >= 0")
+    if not isinstance(norm.get("guard", False), bool):  # absent before the guard existed
+        raise BundleError(f"{META_FILE}: normalisation 'guard' must be true or false")
     _check_encoder(meta)
     _check_package_versions(meta["versions"])
 

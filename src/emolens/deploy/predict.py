@@ -112,6 +112,8 @@ class Predictor:
         self.by = by
         #: pseudo-utterances of a shrinking speaker scaler (0: none)
         self._shrink = float(getattr(self.scale, "shrink", 0.0) or 0.0)
+        #: a speaker scaler that guards each set against speakers with one emotion
+        self._guard = bool(getattr(self.scale, "guard", False))
         self._config = None
 
     # ------------------------------------------------------------------ columns
@@ -197,7 +199,7 @@ class Predictor:
             # The group id goes into both levels: the scaler reads the one named by its `by`.
             # A shrinking speaker scaler leans on the statistics of the speaker's set: every
             # file predicted together, or its corpus when ``sets`` are given.
-            corpora = _set_ids(sets, len(files)) if self._shrink else gids
+            corpora = _set_ids(sets, len(files)) if self._shrink or self._guard else gids
             idx = pd.MultiIndex.from_arrays([files, corpora, gids],
                                             names=["file", "corpus", "speaker"])
         X = pd.DataFrame(X, index=idx, columns=self.bundle.feature_names)
@@ -205,6 +207,8 @@ class Predictor:
         Z, latent, recon = out.scaled, out.latent, out.reconstruction_error
         if gids is not None:
             note = self._group_note(gids, corpora, out.fallback_groups)
+        if gids is not None and self._guard:
+            note += _guard_note(self.scale.guard_weights(X))
         proba = self.bundle.head.predict_proba(out.scores)
         if self.adapt if adapt is None else adapt:
             proba, said = self._adapted_sets(proba, out.classifier_input,
@@ -335,6 +339,16 @@ class Predictor:
         if values is None:
             raise AudioError(reason)
         return pd.DataFrame(values, columns=columns)
+
+
+def _guard_note(weights: dict) -> str:
+    """What the scaler's guard did, per set (nothing when every set kept its speakers)."""
+    moved = {k: a for k, a in weights.items() if a > 0}
+    if not moved:
+        return ""
+    shown = ", ".join(f"{k or 'all files'}: {a:.0%}" for k, a in moved.items())
+    return ("; speakers who differ as emotions do (as when each shows mostly one emotion): "
+            f"their set's statistics replace that share of theirs ({shown})")
 
 
 def _set_ids(sets, n: int) -> np.ndarray:

@@ -199,7 +199,7 @@ def build_bundle(
         encoder=_encoder_identity(feature_set),
         feature_names=[str(c) for c in X.columns], labels=list(labels),
         normalisation={"by": scale.by, "clip": scale.clip, "min_group_size": int(scale.min_group_size),
-                       "shrink": float(scale.shrink)},
+                       "shrink": float(scale.shrink), "guard": bool(scale.guard)},
         info=meta, versions=package_versions(), created=_now(),
     )
 

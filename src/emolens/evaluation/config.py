@@ -389,27 +389,29 @@ def _with_normalisation(spec: ModelSpec, default: str) -> ModelSpec:
     if len(own) > 1:
         raise ConfigError(f"[models.{spec.label}]: give 'by' or 'scale__by', not both")
     if not own:
-        return replace(spec, normalisation=default, params=_shrink_for(spec, default))
+        return replace(spec, normalisation=default, params=_speaker_params_for(spec, default))
     return replace(spec, normalisation=_normalisation(spec.params[own[0]],
                                                       f"[models.{spec.label}].{own[0]}"))
 
 
-#: Model parameters that shrink speaker statistics towards the corpus's.
-SHRINK_KEYS = ("shrink", "scale__shrink")
+#: Model parameters that act on speaker statistics only (shrink them towards the corpus's,
+#: guard them against speakers with one emotion).
+SPEAKER_KEYS = ("shrink", "scale__shrink", "guard", "scale__guard")
 
 
-def _shrink_for(spec: ModelSpec, normalisation: str) -> dict[str, Any]:
-    """The model's parameters under the experiment's ``normalisation``: ``shrink`` (of
-    speaker statistics) is dropped, with a warning, when the experiment's normalisation is
-    not per speaker, so that a script may rewrite the top-level ``normalisation`` of any
-    shipped experiment (docs/config.md)."""
-    shrink = [k for k in SHRINK_KEYS if k in spec.params]
-    if normalisation == "speaker" or not shrink:
+def _speaker_params_for(spec: ModelSpec, normalisation: str) -> dict[str, Any]:
+    """The model's parameters under the experiment's ``normalisation``: ``shrink`` and
+    ``guard`` (of speaker statistics) are dropped, with a warning, when the experiment's
+    normalisation is not per speaker, so that a script may rewrite the top-level
+    ``normalisation`` of any shipped experiment (docs/config.md)."""
+    keys = [k for k in SPEAKER_KEYS if k in spec.params]
+    if normalisation == "speaker" or not keys:
         return spec.params
-    warnings.warn(f"[models.{spec.label}]: {shrink[0]} = {spec.params[shrink[0]]!r} ignored: "
-                  f"it shrinks speaker statistics, and the experiment's normalisation is "
-                  f"'{normalisation}'", UserWarning, stacklevel=2)
-    return {k: v for k, v in spec.params.items() if k not in SHRINK_KEYS}
+    shown = ", ".join(f"{k} = {spec.params[k]!r}" for k in keys)
+    warnings.warn(f"[models.{spec.label}]: {shown} ignored: they act on speaker statistics, "
+                  f"and the experiment's normalisation is '{normalisation}'", UserWarning,
+                  stacklevel=2)
+    return {k: v for k, v in spec.params.items() if k not in SPEAKER_KEYS}
 
 
 def _with_features(spec: ModelSpec, default: str, select) -> ModelSpec:

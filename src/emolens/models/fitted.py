@@ -56,7 +56,7 @@ def _steps(pipe):
     return steps["scale"], steps["reduce"], steps["clf"]
 
 
-def scaled_input(pipe, X, unlabelled=None, fit: bool = False):
+def scaled_input(pipe, X, unlabelled=None, fit: bool = False, y=None):
     """The scale step's output for the rows ``X`` and the groups that used the training
     statistics; a group scaler's statistics also cover ``unlabelled`` (same speakers only).
 
@@ -65,6 +65,8 @@ def scaled_input(pipe, X, unlabelled=None, fit: bool = False):
         X: model input (``emolens.features.model_input``).
         unlabelled: unlabelled model input, or None.
         fit: fit the scale step on these rows first.
+        y: labels of ``X`` when fitting (a guarding scaler learns the emotion directions
+            from them; the unlabelled rows get None).
 
     Returns:
         ``(scaled rows of X, fallback groups)``
@@ -72,7 +74,9 @@ def scaled_input(pipe, X, unlabelled=None, fit: bool = False):
     scale, _, _ = _steps(pipe)
     full = with_unlabelled(X, unlabelled) if is_grouped(pipe) else X
     if fit:
-        Z = scale.fit_transform(full)
+        labels = None if y is None else (
+            list(np.asarray(y, dtype=object)) + [None] * (len(full) - len(X)))
+        Z = scale.fit_transform(full, labels)
         fallback = list(scale.fallback_groups_)
     else:
         Z, fallback = scale.transform_with_fallback(full)
@@ -84,7 +88,7 @@ def fit_model(pipe, X, y, unlabelled=None):
     labelled and the ``unlabelled`` rows of the same speakers. Returns ``pipe``."""
     if not is_grouped(pipe):
         return pipe.fit(X, y)
-    Z, _ = scaled_input(pipe, X, unlabelled, fit=True)
+    Z, _ = scaled_input(pipe, X, unlabelled, fit=True, y=y)
     pipe[1:].fit(Z, y)
     return pipe
 

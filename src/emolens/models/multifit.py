@@ -63,7 +63,8 @@ def fit_pipelines(pipes: list[Pipeline], Xs: list, ys: list, unlabelled=None,
         raise ValueError("pipelines must have the same steps to be fitted together.")
     inputs, first = list(Xs), 0
     if all(is_grouped(p) for p in pipes):  # the group scaler also sees unlabelled rows
-        inputs = [scaled_input(p, X, unlabelled, fit=True)[0] for p, X in zip(pipes, inputs)]
+        inputs = [scaled_input(p, X, unlabelled, fit=True, y=y)[0]
+                  for p, X, y in zip(pipes, inputs, ys)]
         first = 1
     last = len(names[0]) - 1
     for i in range(first, last + 1):

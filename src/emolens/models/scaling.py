@@ -54,6 +54,36 @@ def scaler_by(name: str):
     return SCALING_GROUPS[NORMALISATIONS.index(normalisation_name(name))]
 
 
+#: ``guard``: a corpus whose speakers take this share of the variance along the emotion
+#: directions (:func:`speaker_share`) or less keeps its speaker statistics; from the upper
+#: value on it is z-scored with its corpus statistics; linear in between. In acted corpora
+#: where every speaker shows every emotion the share is 0.1-0.3; where each speaker shows
+#: mostly one emotion, 0.4-0.85 (docs/benchmarks.md#transfer).
+GUARD_RANGE = (0.3, 0.5)
+#: ``guard``: corpora with fewer speakers are left as they are: between two speakers, a
+#: difference along the emotion directions is as likely their voices as their emotions.
+GUARD_MIN_SPEAKERS = 3
+
+
+def speaker_share(P: np.ndarray, speakers) -> float:
+    """Share of the variance of the rows ``P`` that lies between the speakers' means.
+
+    Args:
+        P: rows projected on the emotion directions (n, k).
+        speakers: speaker id per row.
+
+    Returns:
+        ``sum_s n_s |mean_s - mean|^2 / sum_i |p_i - mean|^2`` in [0, 1]; 0 for one speaker.
+    """
+    P = np.asarray(P, dtype=np.float64)
+    P = P - P.mean(axis=0)
+    total = float((P ** 2).sum())
+    if total <= 0:
+        return 0.0
+    means = pd.DataFrame(P).groupby(np.asarray(speakers, dtype=object)).transform("mean")
+    return float((means.to_numpy() ** 2).sum() / total)
+
+
 class SmallGroupWarning(UserWarning):
     """A corpus/speaker group was too small for its own statistics."""
 
@@ -107,6 +137,14 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             speaker's own statistics. A speaker with few utterances, or one who shows the
             same emotion throughout, then keeps part of what sets him/her apart, instead of
             having it normalised away (docs/benchmarks.md#transfer).
+        guard: ``by="speaker"`` only: guard each corpus against speakers who show one
+            emotion throughout, whose own statistics would take the emotion away. ``fit``
+            learns the emotion directions (class centroids of the scaled training rows; needs
+            ``y``); each corpus of the data being scaled is projected on them with its corpus
+            statistics, and the share of that variance lying between its speakers
+            (:func:`speaker_share`) sets how much of the corpus z-scores replace the speaker
+            z-scores (:data:`GUARD_RANGE`; corpora with fewer than
+            :data:`GUARD_MIN_SPEAKERS` speakers are left alone). Label-free at transform time.
         min_group_size: groups with fewer rows than this fall back to the training
             statistics (a std from one utterance is meaningless; with ``shrink > 0`` such a
             speaker leans on its corpus's statistics instead); they are listed in
@@ -119,13 +157,15 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         train_median_abs_z_: median |z| of the training data under the chosen
             normalisation, the reference for :func:`emolens.models.shift.distribution_shift`.
         fallback_groups_: groups of the training data that used the training statistics.
+        directions_: ``guard`` only: the emotion directions (n_classes, n_features).
     """
 
-    def __init__(self, by=None, clip=10.0, min_group_size=2, shrink=0.0):
+    def __init__(self, by=None, clip=10.0, min_group_size=2, shrink=0.0, guard=False):
         self.by = by
         self.clip = clip
         self.min_group_size = min_group_size
         self.shrink = shrink
+        self.guard = guard
 
     # -- validation ---------------------------------------------------------------------
     def _check_params(self):
@@ -141,14 +181,20 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if float(self.shrink) > 0 and self.by != "speaker":
             raise ValueError(f"shrink > 0 needs by='speaker' (it shrinks speaker statistics "
                              f"towards their corpus), got by={self.by!r}.")
+        if not isinstance(self.guard, (bool, np.bool_)):
+            raise ValueError(f"guard must be True or False, got {self.guard!r}.")
+        if self.guard and self.by != "speaker":
+            raise ValueError(f"guard needs by='speaker' (it guards speaker statistics), got "
+                             f"by={self.by!r}.")
 
     def _validate(self, X, groups, reset: bool):
         labels = None
         if self.by is not None:
             n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
             labels = _group_labels(X, self.by, groups, n_rows)
-            if self._shrinks() and isinstance(X, pd.DataFrame) and "corpus" in (X.index.names or []):
-                # speaker statistics shrink towards their corpus: carry both ids
+            if ((self._shrinks() or self.guard) and isinstance(X, pd.DataFrame)
+                    and "corpus" in (X.index.names or [])):
+                # speaker statistics shrink towards / are guarded by their corpus: both ids
                 labels = (labels, np.asarray(X.index.get_level_values("corpus")))
         Xv = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
         return Xv, labels
@@ -158,11 +204,19 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     # -- scaling ------------------------------------------------------------------------
     def _scale(self, X: np.ndarray, labels) -> tuple[np.ndarray, list]:
+        Z, fallback = self._scale_groups(X, labels)
+        if self.guard and hasattr(self, "directions_"):
+            Z = self._guarded(X.astype(np.float64, copy=False), Z, labels)[0]
+        return Z, fallback
+
+    def _scale_groups(self, X: np.ndarray, labels) -> tuple[np.ndarray, list]:
         X64 = X.astype(np.float64, copy=False)
         if self.by is None:
             return (X64 - self.mean_) / self.scale_, []
         if self._shrinks():
             return self._scale_shrunk(X64, labels)
+        if isinstance(labels, tuple):
+            labels = labels[0]
         Z = np.empty_like(X64)
         fallback = []
         codes, uniques = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=False)
@@ -215,6 +269,65 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 Z[rows] = (Xg - mean) / _safe_std(np.sqrt(var))
         return Z, fallback
 
+    def _corpora(self, labels, n: int):
+        """(speaker ids, corpus ids) of the rows; one corpus when X carries none."""
+        if isinstance(labels, tuple):
+            return labels
+        return labels, np.zeros(n, dtype=int)
+
+    def _guarded(self, X64: np.ndarray, Z: np.ndarray, labels) -> tuple[np.ndarray, dict]:
+        """``Z`` with each corpus's rows moved towards its corpus z-scores by its guard
+        weight (see ``guard``); also the weight per corpus."""
+        speakers, corpora = self._corpora(labels, len(X64))
+        lo, hi = GUARD_RANGE
+        weights = {}
+        codes, uniques = pd.factorize(pd.Series(corpora, dtype=object), use_na_sentinel=False)
+        for code, corpus in enumerate(uniques):
+            rows = np.flatnonzero(codes == code)
+            Xc = X64[rows]
+            if len(rows) >= self.min_group_size:
+                Zc = (Xc - Xc.mean(axis=0)) / _safe_std(Xc.std(axis=0))
+            else:
+                Zc = (Xc - self.mean_) / self.scale_
+            a = 0.0
+            if len(pd.unique(pd.Series(speakers[rows], dtype=object))) >= GUARD_MIN_SPEAKERS:
+                share = speaker_share(Zc @ self.directions_.T, speakers[rows])
+                a = float(np.clip((share - lo) / (hi - lo), 0.0, 1.0))
+            weights[corpus.item() if hasattr(corpus, "item") else corpus] = a
+            if a > 0:
+                Z[rows] = (1 - a) * Z[rows] + a * Zc
+        return Z, weights
+
+    def _learn_directions(self, Z: np.ndarray, y, labels) -> None:
+        """``directions_``: class centroids of the scaled labelled rows (each the mean over
+        corpora of the corpus's class mean, so that a large corpus does not set them), minus
+        their mean."""
+        if y is None:
+            raise ValueError("FeatureScaler(guard=True) needs the labels y in fit (the "
+                             "emotion directions); unlabelled rows may be None/NaN")
+        y = pd.Series(np.asarray(y, dtype=object))
+        if len(y) != len(Z):
+            raise ValueError(f"y has {len(y)} labels for {len(Z)} rows")
+        known = y.notna().to_numpy()
+        if y[known].nunique() < 2:
+            raise ValueError("FeatureScaler(guard=True) needs at least two classes in y")
+        _, corpora = self._corpora(labels, len(Z))
+        frame = pd.DataFrame(Z[known])
+        keys = [pd.Series(corpora[known], dtype=object), y[known].reset_index(drop=True)]
+        centroids = frame.groupby(keys).mean().groupby(level=1).mean().to_numpy()
+        self.directions_ = centroids - centroids.mean(axis=0)
+
+    def guard_weights(self, X, groups=None) -> dict:
+        """The share of corpus z-scores each corpus of ``X`` gets (``guard``; 0: its speaker
+        statistics, 1: its corpus statistics). Changes nothing on the scaler."""
+        check_is_fitted(self, "directions_")
+        Xv, labels = self._validate(X, groups, reset=False)
+        X64 = Xv.astype(np.float64, copy=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SmallGroupWarning)
+            Z, _ = self._scale_groups(X64, labels)
+        return self._guarded(X64, Z, labels)[1]
+
     def _finish(self, Z: np.ndarray, dtype) -> np.ndarray:
         if self.clip is not None:
             np.clip(Z, -float(self.clip), float(self.clip), out=Z)
@@ -236,23 +349,26 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Args:
             X: features (n_samples, n_features), numpy or DataFrame.
-            y: ignored.
+            y: class labels, read only with ``guard`` (None/NaN for unlabelled rows).
             groups: corpus/speaker id per row when ``by`` is set and X carries no index level.
 
         Returns:
             self
         """
-        self._fit(X, groups)
+        self._fit(X, y, groups)
         return self
 
-    def _fit(self, X, groups):
+    def _fit(self, X, y, groups):
         self._check_params()
         Xv, labels = self._validate(X, groups, reset=True)
         X64 = Xv.astype(np.float64, copy=False)
         self.mean_ = X64.mean(axis=0)
         self.scale_ = _safe_std(X64.std(axis=0))
         self.n_samples_seen_ = int(X64.shape[0])
-        Z, fallback = self._scale(Xv, labels)
+        Z, fallback = self._scale_groups(Xv, labels)
+        if self.guard:
+            self._learn_directions(Z, y, labels)
+            Z = self._guarded(X64, Z, labels)[0]
         self.fallback_groups_ = fallback
         self.train_median_abs_z_ = float(np.median(np.abs(Z))) if Z.size else 0.0
         self._warn_fallback(fallback, "fit")
@@ -260,7 +376,7 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def fit_transform(self, X, y=None, groups=None):
         """Fit, then transform the same rows (one pass)."""
-        Xv, Z = self._fit(X, groups)
+        Xv, Z = self._fit(X, y, groups)
         return self._finish(Z, Xv.dtype)
 
     def transform(self, X, groups=None):

@@ -1,0 +1,135 @@
+"""FeatureScaler(guard=True): corpora whose speakers each show one emotion keep the emotion."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emolens.models import FeatureScaler, load_pipeline, make_model, save_pipeline
+from emolens.models.scaling import GUARD_MIN_SPEAKERS, GUARD_RANGE, speaker_share
+
+EMOTIONS = ("angry", "happy", "neutral", "sad")
+
+
+def _corpus(name, n_speakers, per_emotion, rng, single=False):
+    """Rows whose features 0-1 carry the emotion and 2-3 the voice; with ``single`` each
+    speaker speaks one emotion only (a talk-show guest angry all along)."""
+    shift = {"angry": (3, 1), "happy": (2, -2), "neutral": (0, 0), "sad": (-2, 1)}
+    rows, index, labels = [], [], []
+    for s in range(n_speakers):
+        voice = rng.normal(0, 3, size=2)
+        emotions = [EMOTIONS[s % 4]] if single else EMOTIONS
+        for e in emotions:
+            for i in range(per_emotion * (4 if single else 1)):
+                rows.append(np.r_[np.array(shift[e]) + rng.normal(0, 0.7, 2),
+                                  voice + rng.normal(0, 0.3, 2)])
+                index.append((f"{name}/{s}/{e}/{i}.wav", name, f"{name}:s{s}"))
+                labels.append(e)
+    idx = pd.MultiIndex.from_tuples(index, names=["file", "corpus", "speaker"])
+    return pd.DataFrame(np.array(rows), index=idx), np.array(labels, dtype=object)
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    train = [_corpus(c, 6, 10, rng) for c in ("a", "b")]
+    X = pd.concat([t[0] for t in train])
+    y = np.concatenate([t[1] for t in train])
+    return X, y, _corpus("balanced", 8, 10, rng), _corpus("single", 8, 10, rng, single=True)
+
+
+def _class_gap(Z, y):
+    """Distance between the angry and sad means along the emotion feature 0."""
+    return abs(Z[y == "angry", 0].mean() - Z[y == "sad", 0].mean())
+
+
+def test_speaker_share():
+    P = np.array([[0.0], [1.0], [10.0], [11.0]])
+    assert speaker_share(P, ["a", "a", "b", "b"]) == pytest.approx(100 / 101)
+    assert speaker_share(P, ["a", "b", "a", "b"]) == pytest.approx(1 / 101)
+    assert speaker_share(P, ["a"] * 4) == 0.0
+    assert speaker_share(np.zeros((3, 2)), ["a", "b", "c"]) == 0.0
+
+
+def test_balanced_speakers_keep_their_statistics(data):
+    X, y, (Xb, _), _ = data
+    plain = FeatureScaler(by="speaker", shrink=10).fit(X)
+    guarded = FeatureScaler(by="speaker", shrink=10, guard=True).fit(X, y)
+    assert guarded.guard_weights(Xb) == {"balanced": 0.0}
+    np.testing.assert_array_equal(guarded.transform(Xb), plain.transform(Xb))
+    np.testing.assert_array_equal(guarded.fit_transform(X, y), plain.transform(X))
+
+
+def test_one_emotion_per_speaker_gets_corpus_statistics(data):
+    X, y, _, (Xs, ys) = data
+    plain = FeatureScaler(by="speaker", shrink=10).fit(X)
+    guarded = FeatureScaler(by="speaker", shrink=10, guard=True).fit(X, y)
+    assert guarded.guard_weights(Xs) == {"single": 1.0}
+    corpus = FeatureScaler(by="corpus").fit(X).transform(Xs)
+    np.testing.assert_allclose(guarded.transform(Xs), corpus)
+    # speaker statistics took most of the emotion away; the guard keeps it
+    assert _class_gap(plain.transform(Xs), ys) < 0.5 * _class_gap(guarded.transform(Xs), ys)
+
+
+def test_each_corpus_is_guarded_on_its_own(data):
+    X, y, (Xb, _), (Xs, _) = data
+    guarded = FeatureScaler(by="speaker", shrink=10, guard=True).fit(X, y)
+    both = pd.concat([Xb, Xs])
+    assert guarded.guard_weights(both) == {"balanced": 0.0, "single": 1.0}
+    Z = guarded.transform(both)
+    np.testing.assert_allclose(Z[: len(Xb)], guarded.transform(Xb))
+    np.testing.assert_allclose(Z[len(Xb):], guarded.transform(Xs))
+
+
+def test_the_weight_is_linear_between_the_bounds(data, monkeypatch):
+    X, y, _, (Xs, _) = data
+    guarded = FeatureScaler(by="speaker", guard=True).fit(X, y)
+    share = speaker_share(
+        FeatureScaler(by="corpus").fit(Xs).transform(Xs) @ guarded.directions_.T,
+        Xs.index.get_level_values("speaker"))
+    lo = share - 0.5 * (GUARD_RANGE[1] - GUARD_RANGE[0])
+    monkeypatch.setattr("emolens.models.scaling.GUARD_RANGE",
+                        (lo, lo + GUARD_RANGE[1] - GUARD_RANGE[0]))
+    assert guarded.guard_weights(Xs)["single"] == pytest.approx(0.5)
+
+
+def test_transform_changes_nothing_and_unlabelled_rows_are_allowed(data):
+    X, y, _, (Xs, _) = data
+    y = y.copy()
+    y[::3] = None  # unlabelled utterances join the statistics, not the directions
+    guarded = FeatureScaler(by="speaker", guard=True).fit(X, y)
+    before = {k: np.copy(v) for k, v in vars(guarded).items() if isinstance(v, np.ndarray)}
+    guarded.transform(Xs), guarded.guard_weights(Xs)
+    for k, v in before.items():
+        np.testing.assert_array_equal(getattr(guarded, k), v)
+    assert guarded.directions_.shape == (4, X.shape[1])
+
+
+def test_bad_guards():
+    X = pd.DataFrame(np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="guard needs by='speaker'"):
+        FeatureScaler(by="corpus", guard=True).fit(X, ["a"] * 4)
+    with pytest.raises(ValueError, match="guard must be True or False"):
+        FeatureScaler(by="speaker", guard="yes").fit(X, groups=list("abab"))
+    with pytest.raises(ValueError, match="needs the labels y"):
+        FeatureScaler(by="speaker", guard=True).fit(X, groups=list("abab"))
+
+
+def test_a_guarded_pipeline_round_trips(data, tmp_path):
+    X, y, (Xb, _), (Xs, _) = data
+    pipe = make_model("logreg", scale__by="speaker", shrink=10, guard=True).fit(X, y)
+    assert pipe.named_steps["scale"].guard
+    back = load_pipeline(save_pipeline(pipe, tmp_path / "p"))
+    both = pd.concat([Xb, Xs])
+    np.testing.assert_array_equal(back.predict_proba(both), pipe.predict_proba(both))
+
+
+def test_two_speakers_are_not_enough_evidence(data):
+    """Between two speakers a difference is as likely their voices as their emotions."""
+    X, y, _, (Xs, _) = data
+    guarded = FeatureScaler(by="speaker", shrink=10, guard=True).fit(X, y)
+    speakers = Xs.index.get_level_values("speaker")
+    for n, expected in ((GUARD_MIN_SPEAKERS - 1, 0.0), (GUARD_MIN_SPEAKERS, 1.0)):
+        part = Xs[speakers.isin(sorted(set(speakers))[:n])]
+        assert guarded.guard_weights(part) == {"single": expected}
