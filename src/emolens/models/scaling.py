@@ -284,18 +284,20 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         codes, uniques = pd.factorize(pd.Series(corpora, dtype=object), use_na_sentinel=False)
         for code, corpus in enumerate(uniques):
             rows = np.flatnonzero(codes == code)
-            Xc = X64[rows]
-            if len(rows) >= self.min_group_size:
-                Zc = (Xc - Xc.mean(axis=0)) / _safe_std(Xc.std(axis=0))
-            else:
-                Zc = (Xc - self.mean_) / self.scale_
             a = 0.0
             if len(pd.unique(pd.Series(speakers[rows], dtype=object))) >= GUARD_MIN_SPEAKERS:
-                share = speaker_share(Zc @ self.directions_.T, speakers[rows])
+                Xc = X64[rows]
+                if len(rows) >= self.min_group_size:
+                    mean, std = Xc.mean(axis=0), _safe_std(Xc.std(axis=0))
+                else:
+                    mean, std = self.mean_, self.scale_
+                # the projection of the corpus z-scores, without forming them (wide rows)
+                D = self.directions_ / std
+                share = speaker_share(Xc @ D.T - mean @ D.T, speakers[rows])
                 a = float(np.clip((share - lo) / (hi - lo), 0.0, 1.0))
+                if a > 0:
+                    Z[rows] = (1 - a) * Z[rows] + a * ((Xc - mean) / std)
             weights[corpus.item() if hasattr(corpus, "item") else corpus] = a
-            if a > 0:
-                Z[rows] = (1 - a) * Z[rows] + a * Zc
         return Z, weights
 
     def _learn_directions(self, Z: np.ndarray, y, labels) -> None:
