@@ -240,12 +240,13 @@ class Idea:
             emo = pd.DataFrame(Zc[lab]).groupby(label[lab].astype(str)).transform("mean").var().to_numpy()
             self.trait_ = spk_var > self.k * emo
 
-    def guard_weight(self, V, corpus, speaker) -> float:
-        """The guard's share of corpus statistics for these rows (one corpus); NaN unguarded."""
+    def guard_share(self, V, corpus, speaker) -> float:
+        """The guard's speaker share of these rows (one corpus); NaN unguarded or when the
+        corpus has too few speakers for one."""
         if not self.guard:
             return float("nan")
-        return float(next(iter(self.scaler_.guard_weights(_indexed(V, corpus, speaker))
-                               .values())))
+        share = next(iter(self.scaler_.speaker_shares(_indexed(V, corpus, speaker)).values()))
+        return float("nan") if share is None else share
 
     def normalise(self, V, corpus, speaker):
         if self.guard:
@@ -388,12 +389,17 @@ def evaluate(idea: Idea, X, manifest, conditions=("all", "few", "skewed"), seeds
                 pred = idea.fit_predict(Ztr, ytr, ctr, Zte, seed)[mt]
                 ua = balanced_accuracy_score(label[te][mt].astype(str), pred.astype(str))
                 rows.append(dict(idea=idea.label, test=test, condition=cond, seed=seed, ua=ua,
-                                 guard=idea.guard_weight(V[te], corpus[te], speaker[te])))
+                                 share=idea.guard_share(V[te], corpus[te], speaker[te])))
     if idea.guard:
+        from emolens.models.scaling import _guard_weight
+
         frame = pd.DataFrame(rows)
-        print("guard weight (share of corpus statistics) per test corpus, mean over draws:\n"
-              + frame.groupby(["condition", "test"], sort=False)["guard"].mean().unstack()
-              .round(2).to_string(), file=sys.stderr)
+        frame["weight"] = [_guard_weight(None if np.isnan(x) else x) for x in frame["share"]]
+        for what in ("share", "weight"):
+            print(f"guard: speaker {what} per test corpus, mean over draws "
+                  "(weight: share of corpus statistics; NaN share: under 3 speakers):\n"
+                  + frame.groupby(["condition", "test"], sort=False)[what].mean().unstack()
+                  .round(2).to_string(), file=sys.stderr)
         if idea.train_weights_:
             print(f"  ... of the training corpora when each is held out: {idea.train_weights_}",
                   file=sys.stderr)

@@ -346,7 +346,7 @@ def _guard_note(weights: dict) -> str:
     moved = {k: a for k, a in weights.items() if a > 0}
     if not moved:
         return ""
-    shown = ", ".join(f"{k or 'all files'}: {a:.0%}" for k, a in moved.items())
+    shown = ", ".join(f"{k}: {a:.0%}" for k, a in moved.items())
     return ("; speakers who differ as emotions do (as when each shows mostly one emotion): "
             f"their set's statistics replace that share of theirs ({shown})")
 

@@ -223,8 +223,9 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None,
     )
     if len(result.skipped):
         say(f"[yellow]{len(result.skipped)} file(s) skipped[/] (see skipped.csv)")
-    skipped = pd.concat([f for f in (m.unusable, result.skipped[["file", "reason"]]) if len(f)]
-                        or [result.skipped[["file", "reason"]]], ignore_index=True)
+    skipped = result.skipped[["file", "reason"]].reset_index(drop=True)
+    if len(m.unusable):  # whole test corpora left out first (read_manifests)
+        skipped = pd.concat([m.unusable, skipped], ignore_index=True)
     manifest = manifest[manifest["file"].isin(result.features.index)].reset_index(drop=True)
     unlabelled = full[full["label4"].isna() & full["file"].isin(result.features.index)]
     X_unlabelled = model_input(result.features, unlabelled) if len(unlabelled) else None

@@ -56,9 +56,9 @@ def scaler_by(name: str):
 
 #: ``guard``: a corpus whose speakers take this share of the variance along the emotion
 #: directions (:func:`speaker_share`) or less keeps its speaker statistics; from the upper
-#: value on it is z-scored with its corpus statistics; linear in between. In acted corpora
-#: where every speaker shows every emotion the share is 0.1-0.3; where each speaker shows
-#: mostly one emotion, 0.4-0.85 (docs/benchmarks.md#transfer).
+#: value on it is z-scored with its corpus statistics; linear in between
+#: (``python benchmarks/transfer.py`` prints the shares of the shared corpora per test
+#: condition for its guarded rows; docs/benchmarks.md#transfer).
 GUARD_RANGE = (0.3, 0.5)
 #: ``guard``: corpora with fewer speakers are left as they are: between two speakers, a
 #: difference along the emotion directions is as likely their voices as their emotions.
@@ -82,6 +82,15 @@ def speaker_share(P: np.ndarray, speakers) -> float:
         return 0.0
     means = pd.DataFrame(P).groupby(np.asarray(speakers, dtype=object)).transform("mean")
     return float((means.to_numpy() ** 2).sum() / total)
+
+
+def _guard_weight(share: float | None) -> float:
+    """Share of corpus statistics for a corpus's :func:`speaker_share` (:data:`GUARD_RANGE`;
+    0 without a share)."""
+    if share is None:
+        return 0.0
+    lo, hi = GUARD_RANGE
+    return float(np.clip((share - lo) / (hi - lo), 0.0, 1.0))
 
 
 class SmallGroupWarning(UserWarning):
@@ -206,7 +215,7 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _scale(self, X: np.ndarray, labels) -> tuple[np.ndarray, list]:
         Z, fallback = self._scale_groups(X, labels)
         if self.guard and hasattr(self, "directions_"):
-            Z = self._guarded(X.astype(np.float64, copy=False), Z, labels)[0]
+            Z = self._guarded(X.astype(np.float64, copy=False), Z, labels)
         return Z, fallback
 
     def _scale_groups(self, X: np.ndarray, labels) -> tuple[np.ndarray, list]:
@@ -275,30 +284,35 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return labels
         return labels, np.zeros(n, dtype=int)
 
-    def _guarded(self, X64: np.ndarray, Z: np.ndarray, labels) -> tuple[np.ndarray, dict]:
-        """``Z`` with each corpus's rows moved towards its corpus z-scores by its guard
-        weight (see ``guard``); also the weight per corpus."""
+    def _corpus_shares(self, X64: np.ndarray, labels):
+        """Per corpus of the rows: ``(corpus, rows, mean, std, share)`` with the corpus
+        statistics and its :func:`speaker_share` along the emotion directions (None with
+        fewer than :data:`GUARD_MIN_SPEAKERS` speakers)."""
         speakers, corpora = self._corpora(labels, len(X64))
-        lo, hi = GUARD_RANGE
-        weights = {}
         codes, uniques = pd.factorize(pd.Series(corpora, dtype=object), use_na_sentinel=False)
         for code, corpus in enumerate(uniques):
             rows = np.flatnonzero(codes == code)
-            a = 0.0
-            if len(pd.unique(pd.Series(speakers[rows], dtype=object))) >= GUARD_MIN_SPEAKERS:
-                Xc = X64[rows]
-                if len(rows) >= self.min_group_size:
-                    mean, std = Xc.mean(axis=0), _safe_std(Xc.std(axis=0))
-                else:
-                    mean, std = self.mean_, self.scale_
-                # the projection of the corpus z-scores, without forming them (wide rows)
-                D = self.directions_ / std
-                share = speaker_share(Xc @ D.T - mean @ D.T, speakers[rows])
-                a = float(np.clip((share - lo) / (hi - lo), 0.0, 1.0))
-                if a > 0:
-                    Z[rows] = (1 - a) * Z[rows] + a * ((Xc - mean) / std)
-            weights[corpus.item() if hasattr(corpus, "item") else corpus] = a
-        return Z, weights
+            corpus = corpus.item() if hasattr(corpus, "item") else corpus
+            if len(pd.unique(pd.Series(speakers[rows], dtype=object))) < GUARD_MIN_SPEAKERS:
+                yield corpus, rows, None, None, None
+                continue
+            Xc = X64[rows]
+            if len(rows) >= self.min_group_size:
+                mean, std = Xc.mean(axis=0), _safe_std(Xc.std(axis=0))
+            else:
+                mean, std = self.mean_, self.scale_
+            # the projection of the corpus z-scores, without forming them (wide rows)
+            D = self.directions_ / std
+            yield corpus, rows, mean, std, speaker_share(Xc @ D.T - mean @ D.T, speakers[rows])
+
+    def _guarded(self, X64: np.ndarray, Z: np.ndarray, labels) -> np.ndarray:
+        """``Z`` with each corpus's rows moved towards its corpus z-scores by its guard
+        weight (see ``guard``)."""
+        for _, rows, mean, std, share in self._corpus_shares(X64, labels):
+            a = _guard_weight(share)
+            if a > 0:
+                Z[rows] = (1 - a) * Z[rows] + a * ((X64[rows] - mean) / std)
+        return Z
 
     def _learn_directions(self, Z: np.ndarray, y, labels) -> None:
         """``directions_``: class centroids of the scaled labelled rows (each the mean over
@@ -319,16 +333,19 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         centroids = frame.groupby(keys).mean().groupby(level=1).mean().to_numpy()
         self.directions_ = centroids - centroids.mean(axis=0)
 
+    def speaker_shares(self, X, groups=None) -> dict:
+        """Per corpus of ``X``: :func:`speaker_share` along the emotion directions (``guard``),
+        None for a corpus with fewer than :data:`GUARD_MIN_SPEAKERS` speakers. Changes
+        nothing on the scaler."""
+        check_is_fitted(self, "directions_")
+        Xv, labels = self._validate(X, groups, reset=False)
+        return {corpus: share for corpus, _, _, _, share
+                in self._corpus_shares(Xv.astype(np.float64, copy=False), labels)}
+
     def guard_weights(self, X, groups=None) -> dict:
         """The share of corpus z-scores each corpus of ``X`` gets (``guard``; 0: its speaker
         statistics, 1: its corpus statistics). Changes nothing on the scaler."""
-        check_is_fitted(self, "directions_")
-        Xv, labels = self._validate(X, groups, reset=False)
-        X64 = Xv.astype(np.float64, copy=False)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SmallGroupWarning)
-            Z, _ = self._scale_groups(X64, labels)
-        return self._guarded(X64, Z, labels)[1]
+        return {c: _guard_weight(s) for c, s in self.speaker_shares(X, groups).items()}
 
     def _finish(self, Z: np.ndarray, dtype) -> np.ndarray:
         if self.clip is not None:
@@ -370,7 +387,7 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Z, fallback = self._scale_groups(Xv, labels)
         if self.guard:
             self._learn_directions(Z, y, labels)
-            Z = self._guarded(X64, Z, labels)[0]
+            Z = self._guarded(X64, Z, labels)
         self.fallback_groups_ = fallback
         self.train_median_abs_z_ = float(np.median(np.abs(Z))) if Z.size else 0.0
         self._warn_fallback(fallback, "fit")
