@@ -14,6 +14,10 @@ Kinds (one random strength per file, drawn from a seeded generator):
   Gaussian noise, RT60 in [0.2, 0.8] s), loudness restored;
 * ``"bandlimit"``: telephone band, 4th-order Butterworth band-pass 300-3400 Hz.
 
+:func:`channel_manifest` instead puts every speaker of a corpus behind a recording channel of
+his/her own (band, tilt, room, gain, noise: one random draw per speaker), as in a corpus whose
+speakers were each recorded with a different microphone in a different room.
+
 Keep an augmented copy in the same speaker fold as its original (its manifest row keeps the
 speaker id), otherwise the copy of a validation utterance leaks into training.
 """
@@ -146,3 +150,55 @@ def augment_manifest(manifest: pd.DataFrame, kinds, out_dir, seed: int = 0) -> p
     if not frames:
         return pd.DataFrame(columns=columns)
     return pd.concat(frames, ignore_index=True)[columns]
+
+
+def speaker_channel(x: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """One recording channel: 2nd-order band-pass (low edge 60-300 Hz, high edge 3-7.5 kHz),
+    a first-order spectral tilt (coefficient in [-0.6, 0.6]), a room (RT60 0.2-0.6 s) for
+    half the draws, a gain of -12 to +6 dB and white noise at 15-40 dB SNR. The draws come
+    from ``rng`` in a fixed order, so a generator seeded per speaker gives every utterance of
+    the speaker the same channel (the noise itself differs)."""
+    from scipy.signal import butter, fftconvolve, lfilter, sosfilt
+
+    lo, hi, tilt = rng.uniform(60, 300), rng.uniform(3000, 7500), rng.uniform(-0.6, 0.6)
+    room, rt60 = rng.random() < 0.5, rng.uniform(0.2, 0.6)
+    gain_db, snr_db = rng.uniform(-12, 6), rng.uniform(15, 40)
+    y = sosfilt(butter(2, [lo, hi], btype="bandpass", fs=sr, output="sos"), x)
+    y = lfilter([1.0, -tilt], [1.0], y)
+    if room:
+        t = np.arange(int(rt60 * sr)) / sr
+        rir = 0.3 * rng.standard_normal(len(t)) * np.exp(-6.9 * t / rt60)
+        rir[0] = 1.0  # direct path
+        y = fftconvolve(y, rir)[: len(y)]
+    y *= np.sqrt(np.mean(x**2) / (np.mean(y**2) + 1e-20)) * 10 ** (gain_db / 20)
+    return y + rng.standard_normal(len(y)) * np.sqrt(np.mean(y**2) / 10 ** (snr_db / 10))
+
+
+def channel_manifest(manifest: pd.DataFrame, out_dir, seed: int = 0) -> pd.DataFrame:
+    """Copies of every file of a manifest, each speaker behind his/her own channel.
+
+    Args:
+        manifest: corpus manifest (columns ``file`` and ``speaker``; the others are copied).
+        out_dir: folder for the copies (``channel/<sha>.flac``); existing copies are reused.
+        seed: with the speaker id, seeds the speaker's channel (:func:`speaker_channel`).
+
+    Returns:
+        The copies' manifest: the original rows with ``file`` replaced, plus ``source``.
+    """
+    import soundfile as sf
+
+    folder = Path(out_dir) / "channel"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for file, speaker in zip(manifest["file"].astype(str), manifest["speaker"].astype(str)):
+        path = folder / f"{_file_seed(file, 'channel:' + speaker, seed):016x}.flac"
+        if not path.is_file():
+            rng = np.random.default_rng(_file_seed(speaker, "channel", seed))
+            y = speaker_channel(load_audio(file).astype(np.float64), TARGET_SR, rng)
+            peak = np.max(np.abs(y))
+            y = y / peak * 0.99 if peak > 0.99 else y
+            tmp = path.with_suffix(".tmp.flac")
+            sf.write(tmp, y.astype(np.float32), TARGET_SR, subtype="PCM_16")
+            tmp.replace(path)  # atomic: an interrupted run leaves no half file
+        paths.append(str(path))
+    return manifest.assign(source=manifest["file"], file=paths)

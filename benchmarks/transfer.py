@@ -369,10 +369,14 @@ def arrays(X, manifest):
 
 
 def evaluate(idea: Idea, X, manifest, conditions=("all", "few", "skewed"), seeds=(0,),
-             names=NAMES) -> pd.DataFrame:
+             names=NAMES, X_test=None) -> pd.DataFrame:
+    """UA of ``idea`` per held-out corpus of ``names``, condition and draw. ``X_test``: the
+    held-out rows are read from it instead (the same rows as ``X``, recorded otherwise;
+    benchmarks/channels.py); training always reads ``X``."""
     from sklearn.metrics import balanced_accuracy_score
 
     V, corpus, speaker, label, labelled = arrays(X, manifest)
+    Vt = V if X_test is None else X_test.to_numpy(dtype=float)
     rows = []
     for test in names:
         tr = np.flatnonzero(np.isin(corpus, [n for n in names if n != test]))
@@ -383,13 +387,13 @@ def evaluate(idea: Idea, X, manifest, conditions=("all", "few", "skewed"), seeds
         for cond in conditions:
             for seed in seeds:
                 te = condition(manifest, test, cond, seed=seed)
-                Zte = idea.normalise(V[te], corpus[te], idea.test_speakers(V[te], speaker[te]))
+                Zte = idea.normalise(Vt[te], corpus[te], idea.test_speakers(Vt[te], speaker[te]))
                 mt = labelled[te]
                 # every test utterance is predicted (and may adapt the model), labelled ones scored
                 pred = idea.fit_predict(Ztr, ytr, ctr, Zte, seed)[mt]
                 ua = balanced_accuracy_score(label[te][mt].astype(str), pred.astype(str))
                 rows.append(dict(idea=idea.label, test=test, condition=cond, seed=seed, ua=ua,
-                                 share=idea.guard_share(V[te], corpus[te], speaker[te])))
+                                 share=idea.guard_share(Vt[te], corpus[te], speaker[te])))
     if idea.guard:
         from emolens.models.scaling import _guard_weight
 
