@@ -66,3 +66,27 @@ def check_disjoint(train, test, speakers: bool = True, what: str = "split") -> N
                 f"leakage in {what}: {len(shared)} speaker(s) in both training and test "
                 f"data: {_show(shared)}"
             )
+
+
+def same_audio(train_files, test_files, digests: pd.Series) -> pd.DataFrame:
+    """Test files whose bytes equal a training file's (another path to the same recording).
+
+    The split checks compare paths; a corpus copied to a second folder and named as a test
+    corpus would pass them and score its own training data.
+
+    Args:
+        train_files: paths of the training utterances.
+        test_files: paths of the test utterances.
+        digests: content hash per path (``Extraction.digests``); paths without one are not
+            compared.
+
+    Returns:
+        ``file, reason`` for each such test file (the reason names its training twin), in
+        the order of ``test_files``.
+    """
+    by_digest = {digests[f]: f for f in map(str, train_files) if f in digests.index}
+    rows = [(f, f"the same audio as the training file {by_digest[digests[f]]} (left out: "
+                "a test file may not be training data)")
+            for f in map(str, test_files)
+            if f in digests.index and by_digest.get(digests[f], f) != f]
+    return pd.DataFrame(rows, columns=["file", "reason"], dtype="str")

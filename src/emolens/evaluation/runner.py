@@ -199,6 +199,7 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None,
         RunData with the manifest (labelled, extracted rows only, RangeIndex) and ``X``
         indexed by ``(file, corpus, speaker)`` in the same row order.
     """
+    from emolens.evaluation.guard import same_audio
     from emolens.features import default_cache_dir, extract, model_input
 
     check_features(config)
@@ -223,11 +224,22 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None,
     )
     if len(result.skipped):
         say(f"[yellow]{len(result.skipped)} file(s) skipped[/] (see skipped.csv)")
-    skipped = result.skipped[["file", "reason"]].reset_index(drop=True)
+    twins = same_audio(full.loc[full["corpus"].isin(train), "file"],
+                       full.loc[full["corpus"].isin(test), "file"], result.digests)
+    if len(twins):
+        say(f"[yellow]{len(twins)} test file(s) left out: the same audio as training files[/] "
+            f"(e.g. {twins['file'].iloc[0]}; see skipped.csv)")
+    skipped = pd.concat([result.skipped[["file", "reason"]], twins], ignore_index=True)
     if len(m.unusable):  # whole test corpora left out first (read_manifests)
         skipped = pd.concat([m.unusable, skipped], ignore_index=True)
-    manifest = manifest[manifest["file"].isin(result.features.index)].reset_index(drop=True)
-    unlabelled = full[full["label4"].isna() & full["file"].isin(result.features.index)]
+    usable = result.features.index.difference(twins["file"])
+    manifest = manifest[manifest["file"].isin(usable)].reset_index(drop=True)
+    unlabelled = full[full["label4"].isna() & full["file"].isin(usable)]
+    gone = [c for c in test if c not in set(manifest["corpus"].astype(str))]
+    if gone:  # every labelled file unreadable or a training file's twin: the others run on
+        say(f"[yellow]test corpus {', '.join(map(repr, gone))}: no usable 4-class utterance "
+            "left (see skipped.csv); left out[/]")
+        test = [c for c in test if c not in gone]
     X_unlabelled = model_input(result.features, unlabelled) if len(unlabelled) else None
     X = model_input(result.features, manifest)
     if list(X.index.get_level_values("file")) != manifest["file"].astype(str).tolist():

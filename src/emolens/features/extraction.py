@@ -53,6 +53,8 @@ class Extraction:
             so neither cached nor computed for themselves.
         n_waited: of ``n_cached``, entries another process was computing at the same time
             (this run waited for them instead of computing them again).
+        digests: content hash of every file that could be read (str, indexed by ``file``):
+            equal for files with the same bytes.
     """
 
     features: pd.DataFrame
@@ -63,6 +65,7 @@ class Extraction:
     n_shared: int = 0
     n_waited: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    digests: pd.Series = field(default_factory=lambda: pd.Series(dtype="str"))
 
 
 class NoFeaturesError(RuntimeError):
@@ -294,6 +297,7 @@ class _Batch:
         self.reasons: dict[str, str] = {}
         self.todo: dict[str, list[str]] = {}
         self.claimed: set[str] = set()
+        self.digests: dict[str, str] = {}  # path -> content hash
         self.n_cached = self.n_computed = self.n_waited = 0
 
     def _usable(self, cached) -> bool:
@@ -311,6 +315,7 @@ class _Batch:
             except OSError as err:
                 self.reasons[path] = f"cannot read file ({err.strerror or err})"
             else:
+                self.digests[path] = digest
                 if digest in self.todo:
                     self.todo[digest].append(path)
                     continue
@@ -408,6 +413,7 @@ class _Batch:
             n_shared=len(paths) - len(self.reasons) - n_found - self.n_computed,
             n_waited=self.n_waited,
             timings=timings,
+            digests=pd.Series(self.digests, dtype="str").rename_axis("file"),
         )
 
 
@@ -448,6 +454,7 @@ def _combine(parts: list[Extraction], paths: list[str], config: HybridConfig) ->
         features=features, skipped=skipped, feature_set=config.name,
         n_cached=min(p.n_cached for p in parts), n_computed=max(p.n_computed for p in parts),
         n_shared=parts[0].n_shared, n_waited=max(p.n_waited for p in parts), timings=timings,
+        digests=parts[0].digests,
     )
 
 
