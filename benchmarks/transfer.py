@@ -187,7 +187,7 @@ class Idea:
 
     def __init__(self, label, how="speaker", k=0.0, robust=False, clf="rbf", C=1.0,
                  weights=False, latent=None, epochs=50, select=None, gamma=1.0,
-                 test_groups="speaker", adapt=False, guard=False):
+                 test_groups="speaker", adapt=False, guard=False, both_views=False):
         self.label, self.how, self.k, self.robust = label, how, k, robust
         self.clf, self.C, self.weights, self.latent, self.epochs = clf, C, weights, latent, epochs
         self.select, self.gamma, self.test_groups = select, gamma, test_groups
@@ -196,6 +196,9 @@ class Idea:
         #: FeatureScaler(guard=True): corpora whose speakers differ by emotion keep corpus
         #: statistics (the product's; needs how="shrink" or "speaker")
         self.guard = guard
+        #: the classifier also learns the training rows' corpus z-scores (what the guard
+        #: hands a corpus it moves), labels repeated
+        self.both_views = both_views
 
     def test_speakers(self, V, speaker):
         """Speaker ids of the test rows as the model sees them: the true ones, none (a
@@ -384,6 +387,9 @@ def evaluate(idea: Idea, X, manifest, conditions=("all", "few", "skewed"), seeds
         Ztr_all = idea.normalise(V[tr], corpus[tr], speaker[tr])
         m = labelled[tr]
         Ztr, ytr, ctr = Ztr_all[m], label[tr][m], corpus[tr][m]
+        if idea.both_views:
+            Zc = normalise(V[tr], corpus[tr], speaker[tr], "corpus")[m]
+            Ztr, ytr, ctr = np.vstack([Ztr, Zc]), np.r_[ytr, ytr], np.r_[ctr, ctr]
         for cond in conditions:
             for seed in seeds:
                 te = condition(manifest, test, cond, seed=seed)
@@ -490,6 +496,8 @@ def ideas(quick: bool):
         Idea("shrink 10, guard, cw, supervised DAE 2-D latent (gamma 3), logreg C=0.1, adapted",
              "shrink", k=10, weights=True, clf="logreg", C=0.1, latent="sae", gamma=3.0,
              adapt=True, guard=True),
+        Idea("shrink 10, guard, cw, logreg C=0.01, adapted, trained on both views", "shrink",
+             k=10, weights=True, clf="logreg", C=0.01, guard=True, adapt=True, both_views=True),
         # the best *linear* 2-D latent: is it the encoder or the two dimensions?
         Idea("shrink 10, cw, rank-2 logistic regression latent, logreg C=0.1", "shrink", k=10,
              weights=True, clf="logreg", C=0.1, latent="rank2"),
