@@ -14,6 +14,10 @@ have and the shared ones lack:
   at random per speaker) and a few of the others: per-speaker normalisation then takes away
   part of the emotion itself, as with a talk-show guest who is angry all along.
 
+``--conditions`` adds ``mostly`` and ``single`` (90 % or all of a speaker's utterances of one
+emotion) and ``sparse`` (5 random utterances per speaker, as in corpora of many speakers
+with a few utterances each).
+
 Normalisation statistics of a test speaker use only the utterances that speaker keeps in the
 condition (labelled or not), never labels. Nothing here is chosen on the held-out corpus: each
 row is one fixed configuration, and the table reports its mean and worst held-out corpus.
@@ -54,7 +58,7 @@ def load(names=NAMES, features="egemaps", jobs=2):
 
 def condition(manifest: pd.DataFrame, test: str, kind: str, seed: int = 0) -> np.ndarray:
     """Row positions of the test corpus kept in condition ``kind`` (all, few, skewed, mostly,
-    single)."""
+    single, sparse)."""
     rng = np.random.default_rng(seed)
     rows = np.flatnonzero((manifest["corpus"] == test).to_numpy())
     if kind == "all":
@@ -62,8 +66,9 @@ def condition(manifest: pd.DataFrame, test: str, kind: str, seed: int = 0) -> np
     keep = []
     for _, idx in manifest.iloc[rows].groupby("speaker", sort=True).indices.items():
         pos = rows[idx]
-        if kind == "few":
-            keep.append(rng.choice(pos, size=min(20, len(pos)), replace=False))
+        if kind in ("few", "sparse"):
+            n = 20 if kind == "few" else 5
+            keep.append(rng.choice(pos, size=min(n, len(pos)), replace=False))
         elif kind in ("mostly", "single"):
             lab = manifest["label4"].iloc[pos].to_numpy()
             labelled = pos[pd.notna(lab)]
@@ -516,7 +521,8 @@ def main(argv=None):
                     help="draws of the few/skewed conditions")
     ap.add_argument("--conditions", nargs="*", default=["all", "few", "skewed"],
                     help="test conditions (also: mostly, single: speakers with 90 %% or all "
-                         "of their utterances of one emotion)")
+                         "of their utterances of one emotion; sparse: 5 random utterances "
+                         "per speaker)")
     args = ap.parse_args(argv)
     if not CORPORA.is_dir():
         sys.exit(f"needs the shared corpora at {CORPORA}")

@@ -46,8 +46,10 @@ def _class_gap(Z, y):
 
 def test_speaker_share():
     P = np.array([[0.0], [1.0], [10.0], [11.0]])
-    assert speaker_share(P, ["a", "a", "b", "b"]) == pytest.approx(100 / 101)
-    assert speaker_share(P, ["a", "b", "a", "b"]) == pytest.approx(1 / 101)
+    # between 100, within 1; chance puts (k - 1) / (n - k) = 1/2 of the within part between
+    assert speaker_share(P, ["a", "a", "b", "b"]) == pytest.approx((100 - 0.5) / 101)
+    assert speaker_share(P, ["a", "b", "a", "b"]) == 0.0  # between 1 < chance 50
+    assert speaker_share(P, ["a", "b", "c", "d"]) == 1.0  # one row per speaker
     assert speaker_share(P, ["a"] * 4) == 0.0
     assert speaker_share(np.zeros((3, 2)), ["a", "b", "c"]) == 0.0
 
@@ -133,3 +135,19 @@ def test_two_speakers_are_not_enough_evidence(data):
     for n, expected in ((GUARD_MIN_SPEAKERS - 1, 0.0), (GUARD_MIN_SPEAKERS, 1.0)):
         part = Xs[speakers.isin(sorted(set(speakers))[:n])]
         assert guarded.guard_weights(part) == {"single": expected}
+
+
+def test_a_few_utterances_per_speaker_do_not_look_like_one_emotion_each():
+    """Speaker means over 3 utterances stray by chance; the share discounts that."""
+    rng = np.random.default_rng(0)
+    speakers = np.repeat(np.arange(40), 3)
+    noise = [speaker_share(rng.normal(size=(120, 3)), speakers) for _ in range(50)]
+    raw = []  # the uncorrected share, for comparison: about (k - 1) / (n - 1) = 1/3
+    for _ in range(50):
+        P = rng.normal(size=(120, 3))
+        P -= P.mean(axis=0)
+        means = pd.DataFrame(P).groupby(speakers).transform("mean").to_numpy()
+        raw.append((means ** 2).sum() / (P ** 2).sum())
+    assert np.mean(raw) > GUARD_RANGE[0] and np.mean(noise) < 0.05
+    shifted = rng.normal(size=(120, 3)) + 2 * rng.normal(size=(40, 3))[speakers]  # real ones
+    assert speaker_share(shifted, speakers) > GUARD_RANGE[1]

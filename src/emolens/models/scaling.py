@@ -66,22 +66,37 @@ GUARD_MIN_SPEAKERS = 3
 
 
 def speaker_share(P: np.ndarray, speakers) -> float:
-    """Share of the variance of the rows ``P`` that lies between the speakers' means.
+    """Share of the variance of the rows ``P`` that lies between the speakers' means, less
+    what chance alone puts there.
+
+    A speaker's mean over a few utterances strays from the corpus mean by chance: with k
+    speakers and n rows the between-speaker sum of squares expects ``(k - 1) / (n - k)``
+    times the within-speaker one even when speakers do not differ (one-way analysis of
+    variance). That much is subtracted, so that speakers with 3-5 utterances each do not look
+    like speakers who each show one emotion.
 
     Args:
         P: rows projected on the emotion directions (n, k).
         speakers: speaker id per row.
 
     Returns:
-        ``sum_s n_s |mean_s - mean|^2 / sum_i |p_i - mean|^2`` in [0, 1]; 0 for one speaker.
+        ``max(0, B - (k - 1) / (n - k) W) / (B + W)`` in [0, 1], where ``B = sum_s n_s
+        |mean_s - mean|^2`` and ``W`` is the sum of squares within speakers; 0 for one
+        speaker; ``B / (B + W) = 1`` when every speaker has one row.
     """
     P = np.asarray(P, dtype=np.float64)
     P = P - P.mean(axis=0)
     total = float((P ** 2).sum())
     if total <= 0:
         return 0.0
-    means = pd.DataFrame(P).groupby(np.asarray(speakers, dtype=object)).transform("mean")
-    return float((means.to_numpy() ** 2).sum() / total)
+    speakers = np.asarray(speakers, dtype=object)
+    means = pd.DataFrame(P).groupby(speakers).transform("mean")
+    between = float((means.to_numpy() ** 2).sum())
+    n, k = len(P), len(pd.unique(pd.Series(speakers, dtype=object)))
+    if n <= k:
+        return between / total
+    chance = (k - 1) / (n - k) * (total - between)
+    return max(0.0, between - chance) / total
 
 
 def _guard_weight(share: float | None) -> float:
