@@ -108,6 +108,15 @@ def _file_seed(file: str, kind: str, seed: int) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
+def _write_copy(path: Path, y: np.ndarray) -> None:
+    """Write a 16 kHz copy atomically: an interrupted run leaves no half file."""
+    import soundfile as sf
+
+    tmp = path.with_suffix(".tmp.flac")
+    sf.write(tmp, np.asarray(y, dtype=np.float32), TARGET_SR, subtype="PCM_16")
+    tmp.replace(path)
+
+
 def augment_manifest(manifest: pd.DataFrame, kinds, out_dir, seed: int = 0) -> pd.DataFrame:
     """Write augmented copies of every file of a manifest and return their manifest.
 
@@ -122,8 +131,6 @@ def augment_manifest(manifest: pd.DataFrame, kinds, out_dir, seed: int = 0) -> p
         ``source`` (original file) and ``augmentation`` (kind). ``speaker`` is unchanged, so
         speaker-disjoint folds keep a copy with its original.
     """
-    import soundfile as sf
-
     kinds = list(kinds)
     bad = [k for k in kinds if k not in _KINDS]
     if bad:
@@ -140,10 +147,7 @@ def augment_manifest(manifest: pd.DataFrame, kinds, out_dir, seed: int = 0) -> p
             s = _file_seed(file, kind, seed)
             path = folder / f"{s:016x}.flac"
             if not path.is_file():
-                y = augment(load_audio(file), kind, seed=s)
-                tmp = path.with_suffix(".tmp.flac")
-                sf.write(tmp, y, TARGET_SR, subtype="PCM_16")
-                tmp.replace(path)  # atomic: an interrupted run leaves no half file
+                _write_copy(path, augment(load_audio(file), kind, seed=s))
             paths.append(str(path))
         frames.append(manifest.assign(source=manifest["file"], augmentation=kind, file=paths))
     columns = list(manifest.columns) + ["source", "augmentation"]
@@ -185,8 +189,6 @@ def channel_manifest(manifest: pd.DataFrame, out_dir, seed: int = 0) -> pd.DataF
     Returns:
         The copies' manifest: the original rows with ``file`` replaced, plus ``source``.
     """
-    import soundfile as sf
-
     folder = Path(out_dir) / "channel"
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -196,9 +198,6 @@ def channel_manifest(manifest: pd.DataFrame, out_dir, seed: int = 0) -> pd.DataF
             rng = np.random.default_rng(_file_seed(speaker, "channel", seed))
             y = speaker_channel(load_audio(file).astype(np.float64), TARGET_SR, rng)
             peak = np.max(np.abs(y))
-            y = y / peak * 0.99 if peak > 0.99 else y
-            tmp = path.with_suffix(".tmp.flac")
-            sf.write(tmp, y.astype(np.float32), TARGET_SR, subtype="PCM_16")
-            tmp.replace(path)  # atomic: an interrupted run leaves no half file
+            _write_copy(path, y / peak * 0.99 if peak > 0.99 else y)
         paths.append(str(path))
     return manifest.assign(source=manifest["file"], file=paths)

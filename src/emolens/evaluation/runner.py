@@ -235,7 +235,8 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None,
     usable = result.features.index.difference(twins["file"])
     manifest = manifest[manifest["file"].isin(usable)].reset_index(drop=True)
     unlabelled = full[full["label4"].isna() & full["file"].isin(usable)]
-    gone = [c for c in test if c not in set(manifest["corpus"].astype(str))]
+    left = set(manifest["corpus"].astype(str))
+    gone = [c for c in test if c not in left]
     if gone:  # every labelled file unreadable or a training file's twin: the others run on
         say(f"[yellow]test corpus {', '.join(map(repr, gone))}: no usable 4-class utterance "
             "left (see skipped.csv); left out[/]")

@@ -76,7 +76,7 @@ def speaker_share(P: np.ndarray, speakers) -> float:
     like speakers who each show one emotion.
 
     Args:
-        P: rows projected on the emotion directions (n, k).
+        P: the n rows projected on the emotion directions (n, number of directions).
         speakers: speaker id per row.
 
     Returns:
