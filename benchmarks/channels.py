@@ -13,11 +13,12 @@ whether it sets the guard off where speakers show every emotion.
 
 Each held-out corpus is copied with :func:`augment.channel_manifest` (band-pass, tilt, room,
 gain and noise drawn once per speaker; 16 kHz FLAC next to the feature cache, reused), its
-eGeMAPS extracted, and every configuration (trained on the other three corpora *as shared*)
+features extracted, and every configuration (trained on the other three corpora *as shared*)
 is tested on the original recordings and on the copies, in the conditions of
 ``benchmarks/transfer.py`` (draws ``--seeds``). UA %; markdown on stdout, and the guard's
-weight per corpus on stderr. eGeMAPS only; about 10 minutes on 2 cores, half of it the first
-extraction of the copies.
+weight per corpus on stderr. eGeMAPS by default (``--features compare`` for ComParE_2016);
+about 10 minutes on 2 cores, half of it the first extraction of the copies (ComParE: about
+10 minutes for the copies, 10-20 per configuration with ``--seeds 0``).
 """
 
 from __future__ import annotations
@@ -39,13 +40,14 @@ LABELS = ("speaker, cw, logreg C=0.01", "shrink 10, cw, logreg C=0.01",
           "shrink 10, guard, cw, logreg C=0.01, adapted", "corpus, cw, logreg C=0.01")
 
 
-def channel_features(X: pd.DataFrame, manifest: pd.DataFrame, seed: int) -> pd.DataFrame:
+def channel_features(X: pd.DataFrame, manifest: pd.DataFrame, seed: int,
+                     features: str = "egemaps") -> pd.DataFrame:
     """``X`` with every row replaced by the features of its channel copy (same index)."""
     from emolens.features import default_cache_dir, extract, model_input
 
     folder = Path(default_cache_dir()).parent / "emolens-augmented-audio"
     copies = channel_manifest(manifest, folder, seed=seed)
-    ext = extract(copies["file"].tolist(), feature_set="egemaps", jobs=2, progress=False)
+    ext = extract(copies["file"].tolist(), feature_set=features, jobs=2, progress=False)
     if len(ext.skipped):
         sys.exit(f"{len(ext.skipped)} channel copies could not be read:\n{ext.skipped.head()}")
     feats = ext.features.loc[copies["file"]].set_axis(pd.Index(manifest["file"], name="file"))
@@ -63,17 +65,21 @@ def main(argv=None):
     ap.add_argument("--only", nargs="*", default=list(LABELS),
                     help="labels of benchmarks/transfer.py ideas")
     ap.add_argument("--channel-seed", type=int, default=0, help="draws the speakers' channels")
+    ap.add_argument("--features", default="egemaps", help="feature set (e.g. compare)")
+    ap.add_argument("--channel-only", action="store_true",
+                    help="test on the channel copies only (not on the recordings as shared)")
     args = ap.parse_args(argv)
     if not CORPORA.is_dir():
         sys.exit(f"needs the shared corpora at {CORPORA}")
     t0 = time.time()
-    X, manifest = load()
-    Xc = channel_features(X, manifest, args.channel_seed)
+    X, manifest = load(features=args.features)
+    Xc = channel_features(X, manifest, args.channel_seed, args.features)
     print(f"loaded {len(X)} utterances and their channel copies in {time.time() - t0:.0f} s",
           file=sys.stderr)
     results = []
     for idea in (i for i in ideas(False) if i.label in args.only):
-        for recording, X_test in (("as shared", None), ("channel per speaker", Xc)):
+        recordings = (("as shared", None), ("channel per speaker", Xc))
+        for recording, X_test in recordings[args.channel_only:]:
             r = evaluate(idea, X, manifest, conditions=tuple(args.conditions),
                          seeds=tuple(args.seeds), names=NAMES, X_test=X_test)
             results.append(r.assign(idea=f"{idea.label}; {recording}"))

@@ -164,6 +164,20 @@ def normalise(V, corpus, speaker, how: str, k: float = 0.0, robust: bool = False
     return np.clip(Z, -10, 10)
 
 
+def training_ratio_scaler(guard: bool):
+    """``FeatureScaler(shrink="auto")`` whose weights always come from the training corpora's
+    ``tau2 / sigma2`` (``speaker_ratio_``), never from the corpus being scaled: a learned
+    number of pseudo-utterances per feature."""
+    from emolens.models import FeatureScaler
+
+    class TrainingRatioScaler(FeatureScaler):
+        def _weights(self, X64, rows, codes):
+            n = np.bincount(codes).astype(np.float64)[:, None]
+            return self.speaker_ratio_ / (self.speaker_ratio_ + 1.0 / n)
+
+    return TrainingRatioScaler(by="speaker", shrink="auto", guard=guard)
+
+
 # -- classifiers ---------------------------------------------------------------------------
 def classifier(kind: str, C: float, weights: bool):
     from sklearn.linear_model import LogisticRegression
@@ -192,7 +206,8 @@ class Idea:
 
     def __init__(self, label, how="speaker", k=0.0, robust=False, clf="rbf", C=1.0,
                  weights=False, latent=None, epochs=50, select=None, gamma=1.0,
-                 test_groups="speaker", adapt=False, guard=False, both_views=False):
+                 test_groups="speaker", adapt=False, guard=False, both_views=False,
+                 eb=None):
         self.label, self.how, self.k, self.robust = label, how, k, robust
         self.clf, self.C, self.weights, self.latent, self.epochs = clf, C, weights, latent, epochs
         self.select, self.gamma, self.test_groups = select, gamma, test_groups
@@ -204,6 +219,9 @@ class Idea:
         #: the classifier also learns the training rows' corpus z-scores (what the guard
         #: hands a corpus it moves), labels repeated
         self.both_views = both_views
+        #: speaker statistics shrunk by empirical-Bayes weights: "corpus" (the product's
+        #: ``FeatureScaler(shrink="auto")``) or "training" (:func:`training_ratio_scaler`)
+        self.eb = eb
 
     def test_speakers(self, V, speaker):
         """Speaker ids of the test rows as the model sees them: the true ones, none (a
@@ -229,14 +247,19 @@ class Idea:
         """Learn what the normalisation needs from the training corpora (``mixed``: which
         features vary more between speakers than between emotions)."""
         self.trait_ = None
-        if self.guard:
+        if self.guard or self.eb:
             from emolens.models import FeatureScaler
 
-            self.scaler_ = FeatureScaler(by="speaker", shrink=self.k, guard=True)
+            if self.eb == "training":
+                self.scaler_ = training_ratio_scaler(self.guard)
+            else:
+                self.scaler_ = FeatureScaler(by="speaker", shrink="auto" if self.eb else self.k,
+                                             guard=self.guard)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 self.scaler_.fit(_indexed(V, corpus, speaker), label)
-                held = self.scaler_.guard_weights(_indexed(V, corpus, speaker))
+                held = (self.scaler_.guard_weights(_indexed(V, corpus, speaker)) if self.guard
+                    else {})
             self.train_weights_ = getattr(self, "train_weights_", {})
             for c, a in held.items():
                 self.train_weights_.setdefault(c, []).append(round(a, 2))
@@ -257,7 +280,7 @@ class Idea:
         return float("nan") if share is None else share
 
     def normalise(self, V, corpus, speaker):
-        if self.guard:
+        if self.guard or self.eb:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 return self.scaler_.transform(_indexed(V, corpus, speaker))
@@ -503,6 +526,17 @@ def ideas(quick: bool):
              adapt=True, guard=True),
         Idea("shrink 10, guard, cw, logreg C=0.01, adapted, trained on both views", "shrink",
              k=10, weights=True, clf="logreg", C=0.01, guard=True, adapt=True, both_views=True),
+        # the shrinkage from each corpus's own speakers instead of 10 pseudo-utterances
+        Idea("empirical-Bayes shrink, cw, logreg C=0.01", "shrink", weights=True,
+             clf="logreg", C=0.01, eb="corpus"),
+        Idea("empirical-Bayes shrink, guard, cw, logreg C=0.01, adapted", "shrink",
+             weights=True, clf="logreg", C=0.01, guard=True, adapt=True, eb="corpus"),
+        Idea("empirical-Bayes shrink (training ratio), guard, cw, logreg C=0.01, adapted",
+             "shrink", weights=True, clf="logreg", C=0.01, guard=True, adapt=True,
+             eb="training"),
+        Idea("empirical-Bayes shrink, guard, cw, supervised DAE 2-D latent (gamma 3), "
+             "logreg C=0.1, adapted", "shrink", weights=True, clf="logreg", C=0.1,
+             latent="sae", gamma=3.0, adapt=True, guard=True, eb="corpus"),
         # the best *linear* 2-D latent: is it the encoder or the two dimensions?
         Idea("shrink 10, cw, rank-2 logistic regression latent, logreg C=0.1", "shrink", k=10,
              weights=True, clf="logreg", C=0.1, latent="rank2"),

@@ -74,3 +74,24 @@ def test_corpora_predicted_together_are_treated_one_by_one(shrunk, synth, tmp_pa
     found = Predictor(shrunk).predict_files(manifest, cache_dir=synth["cache"])
     pd.testing.assert_frame_equal(found.table.set_index("file").loc[one_by_one.index],
                                   one_by_one, check_exact=False, atol=1e-9)
+
+
+def test_bundle_with_empirical_bayes_shrinkage(synth, tmp_path):
+    """shrink = "auto" is recorded in bundle.json, read back, and named in predict's note."""
+    from emolens.deploy.bundle import load_bundle, save_bundle
+    from emolens.deploy.predict import Predictor
+    from emolens.deploy.train import build_bundle
+
+    X, m = synth["X"], synth["manifest"]
+    y = m.set_index("file").loc[X.index.get_level_values("file"), "label4"].to_numpy()
+    b = build_bundle(X, y, "dae_svc", params={"by": "speaker", "shrink": "auto", "epochs": 5,
+                                              "clf": "logreg"},
+                     n_splits=3, corpora=synth["names"], balance="corpus")
+    b = load_bundle(save_bundle(b, tmp_path / "model"))
+    assert b.normalisation["shrink"] == "auto"
+    assert b.pipeline.named_steps["scale"].speaker_ratio_.shape == (X.shape[1],)
+    feats = synth["features"]
+    speakers = m.set_index("file").loc[feats.index, "speaker"].to_numpy()
+    table, note = Predictor(b).predict_features(feats, speakers)
+    assert "empirical Bayes" in note
+    assert np.isfinite(table[["z1", "z2"]].to_numpy()).all()

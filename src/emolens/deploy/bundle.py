@@ -36,7 +36,7 @@ import numpy as np
 import emolens
 from emolens.deploy.calibration import ProbabilityHead
 from emolens.deploy.ood import OODScorer
-from emolens.models.scaling import normalisation_name, scaler_by
+from emolens.models.scaling import AUTO, normalisation_name, scaler_by
 
 __all__ = [
     "FORMAT_VERSION",
@@ -362,8 +362,10 @@ def validate_meta(meta: Any) -> None:
         if not isinstance(norm.get(key), typ):
             raise BundleError(f"{META_FILE}: normalisation {key!r} has a wrong type")
     shrink = norm.get("shrink", 0.0)  # absent in bundles made before shrinkage existed
-    if isinstance(shrink, bool) or not isinstance(shrink, (int, float)) or shrink < 0:
-        raise BundleError(f"{META_FILE}: normalisation 'shrink' must be a number >= 0")
+    if shrink != AUTO and (isinstance(shrink, bool) or not isinstance(shrink, (int, float))
+                           or shrink < 0):
+        raise BundleError(f"{META_FILE}: normalisation 'shrink' must be a number >= 0 or "
+                          f"{AUTO!r}")
     if not isinstance(norm.get("guard", False), bool):  # absent before the guard existed
         raise BundleError(f"{META_FILE}: normalisation 'guard' must be true or false")
     _check_encoder(meta)

@@ -26,6 +26,7 @@ from emolens.deploy.bundle import (
     load_bundle,
 )
 from emolens.deploy.calibration import classifier_scores
+from emolens.models.scaling import shrink_words
 from emolens.results import latent_column
 
 __all__ = ["Applied", "Inputs", "Prediction", "Predictor", "collect_inputs",
@@ -110,8 +111,8 @@ class Predictor:
                 f"but the pipeline's scaler has by={by!r}"
             )
         self.by = by
-        #: pseudo-utterances of a shrinking speaker scaler (0: none)
-        self._shrink = float(getattr(self.scale, "shrink", 0.0) or 0.0)
+        #: a shrinking speaker scaler's pseudo-utterances, or "auto" (0: none)
+        self._shrink = getattr(self.scale, "shrink", 0.0) or 0.0
         #: a speaker scaler that guards each set against speakers with one emotion
         self._guard = bool(getattr(self.scale, "guard", False))
         self._config = None
@@ -230,17 +231,16 @@ class Predictor:
         n = len(gids)
         note = (f"per-{self.by} z-scoring (the model's normalisation) over "
                 f"{len(pd.unique(gids))} group(s)")
+        how = shrink_words(self._shrink)
         if self._shrink and n < self.scale.min_group_size:
-            note += (f", each shrunk towards the training statistics ({self._shrink:g} "
-                     f"pseudo-utterances; {n} file(s) predicted together are too "
-                     "few for statistics of their own)")
+            note += (f", each shrunk towards the training statistics ({how}; {n} file(s) "
+                     "predicted together are too few for statistics of their own)")
         elif self._shrink and len(pd.unique(corpora)) > 1:
             note += (f", each shrunk towards the statistics of his/her corpus "
-                     f"({len(pd.unique(corpora))} corpora; {self._shrink:g} "
-                     "pseudo-utterances)")
+                     f"({len(pd.unique(corpora))} corpora; {how})")
         elif self._shrink:
             note += (f", each shrunk towards the statistics of all {n} file(s) "
-                     f"predicted together ({self._shrink:g} pseudo-utterances)")
+                     f"predicted together ({how})")
         if fallback:
             n_fb = int(np.isin(gids, np.asarray(fallback, dtype=object)).sum())
             what = ("rest mostly on those statistics" if self._shrink

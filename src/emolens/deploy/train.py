@@ -31,6 +31,7 @@ from emolens.deploy.regions import (
     latent_regions,
 )
 from emolens.models.fitted import is_grouped, linear_scores
+from emolens.models.scaling import AUTO
 
 __all__ = ["build_bundle", "heldout_outputs"]
 
@@ -199,7 +200,8 @@ def build_bundle(
         encoder=_encoder_identity(feature_set),
         feature_names=[str(c) for c in X.columns], labels=list(labels),
         normalisation={"by": scale.by, "clip": scale.clip, "min_group_size": int(scale.min_group_size),
-                       "shrink": float(scale.shrink), "guard": bool(scale.guard)},
+                       "shrink": scale.shrink if scale.shrink == AUTO else float(scale.shrink),
+                       "guard": bool(scale.guard)},
         info=meta, versions=package_versions(), created=_now(),
     )
 

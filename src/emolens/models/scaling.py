@@ -108,6 +108,63 @@ def _guard_weight(share: float | None) -> float:
     return float(np.clip((share - lo) / (hi - lo), 0.0, 1.0))
 
 
+#: ``FeatureScaler(shrink=AUTO)``: the weight of each speaker's own statistics comes from how
+#: much the corpus's speakers differ (:func:`speaker_weights`) instead of a fixed number of
+#: pseudo-utterances.
+AUTO = "auto"
+
+
+def shrink_words(shrink) -> str:
+    """How a ``shrink`` value weighs a speaker's own statistics, in words (for notes)."""
+    if shrink == AUTO:
+        return "weights set by how much the speakers differ (empirical Bayes)"
+    return f"{float(shrink):g} pseudo-utterances"
+
+
+def _components(X: np.ndarray, codes: np.ndarray):
+    """One-way random-effects analysis of variance of the rows ``X`` grouped by ``codes``
+    (0..k-1): ``(n per group, tau2, sigma2)`` with ``sigma2`` the pooled within-group
+    variance and ``tau2`` the between-group variance component, per feature; ``tau2`` and
+    ``sigma2`` are None with fewer than two groups or no group of two rows."""
+    n = np.bincount(codes).astype(np.float64)
+    k, N = len(n), len(X)
+    if k < 2 or N <= k:
+        return n, None, None
+    means = np.zeros((k, X.shape[1]))
+    np.add.at(means, codes, X)
+    means /= n[:, None]
+    ms_between = (n[:, None] * (means - X.mean(axis=0)) ** 2).sum(axis=0) / (k - 1)
+    ms_within = ((X - means[codes]) ** 2).sum(axis=0) / (N - k)
+    n0 = (N - (n ** 2).sum() / N) / (k - 1)  # the mean group size, for unequal groups
+    return n, np.maximum(0.0, (ms_between - ms_within) / n0), ms_within
+
+
+def speaker_weights(X: np.ndarray, codes: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+    """Empirical-Bayes weight of each speaker's own mean against the corpus mean.
+
+    A speaker's mean over n utterances is his/her true mean plus noise of variance
+    ``sigma2 / n``; speakers' true means spread around the corpus mean with variance
+    ``tau2``. The best linear estimate weighs the speaker's own mean by
+    ``tau2 / (tau2 + sigma2 / n)``: close to 1 where speakers differ much more than their
+    utterances vary (voice, channel), close to 0 where they hardly differ, and growing with n.
+
+    Args:
+        X: the rows of one corpus (n_rows, n_features), float64.
+        codes: speaker code per row, 0..k-1.
+        ratio: ``tau2 / sigma2`` per feature to use when the corpus cannot give its own (one
+            speaker, or one row per speaker): the training corpora's.
+
+    Returns:
+        (k, n_features) weights in [0, 1].
+    """
+    n, tau2, sigma2 = _components(X, codes)
+    if tau2 is None:
+        return ratio / (ratio + 1.0 / n[:, None])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = tau2 / (tau2 + sigma2 / n[:, None])
+    return np.where(np.isfinite(w), w, 1.0)
+
+
 class SmallGroupWarning(UserWarning):
     """A corpus/speaker group was too small for its own statistics."""
 
@@ -160,7 +217,10 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             ``n / (n + shrink)`` for a speaker with ``n`` utterances. ``0`` (default) uses the
             speaker's own statistics. A speaker with few utterances, or one who shows the
             same emotion throughout, then keeps part of what sets him/her apart, instead of
-            having it normalised away (docs/benchmarks.md#transfer).
+            having it normalised away (docs/benchmarks.md#transfer). ``"auto"``: the weight
+            is set per corpus, speaker and feature by :func:`speaker_weights` (empirical
+            Bayes: how much the corpus's speakers differ against how much each one's
+            utterances vary), so that no number of pseudo-utterances is chosen.
         guard: ``by="speaker"`` only: guard each corpus against speakers who show one
             emotion throughout, whose own statistics would take the emotion away. ``fit``
             learns the emotion directions (class centroids of the scaled training rows; needs
@@ -182,6 +242,9 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             normalisation, the reference for :func:`emolens.models.shift.distribution_shift`.
         fallback_groups_: groups of the training data that used the training statistics.
         directions_: ``guard`` only: the emotion directions (n_classes, n_features).
+        speaker_ratio_: ``shrink="auto"`` only: ``tau2 / sigma2`` per feature of the
+            training corpora (:func:`speaker_weights`), for a corpus with one speaker or one
+            utterance per speaker, which cannot give its own.
     """
 
     def __init__(self, by=None, clip=10.0, min_group_size=2, shrink=0.0, guard=False):
@@ -199,11 +262,12 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"clip must be a positive number or None, got {self.clip!r}.")
         if not (isinstance(self.min_group_size, (int, np.integer)) and self.min_group_size >= 1):
             raise ValueError(f"min_group_size must be an int >= 1, got {self.min_group_size!r}.")
-        if (isinstance(self.shrink, bool) or not isinstance(self.shrink, (int, float, np.number))
+        if self.shrink != AUTO and (
+                isinstance(self.shrink, bool) or not isinstance(self.shrink, (int, float, np.number))
                 or not np.isfinite(float(self.shrink)) or float(self.shrink) < 0):
-            raise ValueError(f"shrink must be a number >= 0, got {self.shrink!r}.")
-        if float(self.shrink) > 0 and self.by != "speaker":
-            raise ValueError(f"shrink > 0 needs by='speaker' (it shrinks speaker statistics "
+            raise ValueError(f"shrink must be a number >= 0 or {AUTO!r}, got {self.shrink!r}.")
+        if self._shrink_set() and self.by != "speaker":
+            raise ValueError(f"shrink needs by='speaker' (it shrinks speaker statistics "
                              f"towards their corpus), got by={self.by!r}.")
         if not isinstance(self.guard, (bool, np.bool_)):
             raise ValueError(f"guard must be True or False, got {self.guard!r}.")
@@ -223,8 +287,11 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Xv = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
         return Xv, labels
 
+    def _shrink_set(self) -> bool:
+        return self.shrink == AUTO or float(self.shrink) > 0
+
     def _shrinks(self) -> bool:
-        return self.by == "speaker" and float(self.shrink) > 0
+        return self.by == "speaker" and self._shrink_set()
 
     # -- scaling ------------------------------------------------------------------------
     def _scale(self, X: np.ndarray, labels) -> tuple[np.ndarray, list]:
@@ -264,7 +331,6 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             use_corpus = False
         else:
             use_corpus = True
-        k = float(self.shrink)
         Z = np.empty_like(X64)
         fallback = []
         c_codes, c_uniques = pd.factorize(pd.Series(corpora, dtype=object), use_na_sentinel=False)
@@ -279,12 +345,12 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             s_codes, s_uniques = pd.factorize(pd.Series(speakers[in_c], dtype=object),
                                               use_na_sentinel=False)
             rows_c = np.flatnonzero(in_c)
+            W = self._weights(X64, rows_c, s_codes)
             for code, group in enumerate(s_uniques):
                 rows = rows_c[s_codes == code]
-                n = len(rows)
-                if n < self.min_group_size:
+                if len(rows) < self.min_group_size:
                     fallback.append(group.item() if hasattr(group, "item") else group)
-                w = n / (n + k)
+                w = W[code]
                 Xg = X64[rows]  # gathered once (see _scale)
                 s_mean, s_var = Xg.mean(axis=0), Xg.var(axis=0)
                 mean = w * s_mean + (1 - w) * c_mean
@@ -292,6 +358,35 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 var = w * (s_var + (s_mean - mean) ** 2) + (1 - w) * (c_var + (c_mean - mean) ** 2)
                 Z[rows] = (Xg - mean) / _safe_std(np.sqrt(var))
         return Z, fallback
+
+    def _weights(self, X64: np.ndarray, rows: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Weight of each speaker's own statistics, (k, 1) for a number of pseudo-utterances
+        or (k, n_features) for ``shrink="auto"``."""
+        if self.shrink == AUTO:
+            return speaker_weights(X64[rows], codes, self.speaker_ratio_)
+        n = np.bincount(codes).astype(np.float64)[:, None]
+        return n / (n + float(self.shrink))
+
+    def _learn_ratio(self, X64: np.ndarray, labels) -> None:
+        """``speaker_ratio_``: ``tau2 / sigma2`` per feature, each averaged over the training
+        corpora that have two speakers or more."""
+        speakers, corpora = self._corpora(labels, len(X64))
+        c_codes = pd.factorize(pd.Series(corpora, dtype=object), use_na_sentinel=False)[0]
+        tau2, sigma2 = [], []
+        for c in range(c_codes.max() + 1):
+            rows = np.flatnonzero(c_codes == c)
+            codes = pd.factorize(pd.Series(speakers[rows], dtype=object),
+                                 use_na_sentinel=False)[0]
+            _, t, s = _components(X64[rows], codes)
+            if t is not None:
+                tau2.append(t)
+                sigma2.append(s)
+        if not tau2:
+            raise ValueError(f"shrink={AUTO!r} learns how much speakers differ: the training "
+                             "data needs a corpus with two speakers or more and a speaker "
+                             "with two rows or more")
+        sigma2 = np.mean(sigma2, axis=0)
+        self.speaker_ratio_ = np.mean(tau2, axis=0) / np.where(sigma2 > 0, sigma2, 1.0)
 
     def _corpora(self, labels, n: int):
         """(speaker ids, corpus ids) of the rows; one corpus when X carries none."""
@@ -399,6 +494,8 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.mean_ = X64.mean(axis=0)
         self.scale_ = _safe_std(X64.std(axis=0))
         self.n_samples_seen_ = int(X64.shape[0])
+        if self.by == "speaker" and self.shrink == AUTO:
+            self._learn_ratio(X64, labels)
         Z, fallback = self._scale_groups(Xv, labels)
         if self.guard:
             self._learn_directions(Z, y, labels)
