@@ -17,7 +17,8 @@ each with a 95 % bootstrap CI over test utterances:
 
 The configuration is the one selected by leave-one-corpus-out over the four shared corpora
 (docs/benchmarks.md#transfer): per-speaker z-scoring shrunk towards the corpus statistics
-(10 pseudo-utterances), every corpus x class cell given the same weight, the paper's DAE
+(by empirical Bayes, ``--shrink auto``; 10 pseudo-utterances before 2026-12-03 evening),
+guarded, every corpus x class cell given the same weight, the paper's DAE
 88-40-20-10-2 with its 2-D latent also trained to separate the four classes (a supervised DAE:
 3 x cross-entropy of a softmax head on the latent, dropped after training) and a logistic
 regression on that latent.
@@ -56,6 +57,11 @@ DESCRIPTION = {
 }
 
 
+def _shrink(text: str):
+    """``--shrink``: "auto" or a number of pseudo-utterances."""
+    return text if text == "auto" else float(text)
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpora", type=Path, default=ROOT / ".." / "shared" / "corpora")
@@ -66,8 +72,10 @@ def parse_args(argv=None):
                    help="classifier on the latent; logreg stores no training points "
                         "(an SVC keeps support vectors = training latent codes)")
     p.add_argument("--by", default="speaker", choices=["none", "corpus", "speaker"])
-    p.add_argument("--shrink", type=float, default=10.0,
-                   help="pseudo-utterances of corpus statistics in each speaker's (by=speaker)")
+    p.add_argument("--shrink", type=_shrink, default="auto",
+                   help="'auto' (each speaker's weight against his/her corpus set by how much "
+                        "the corpus's speakers differ) or a number of pseudo-utterances of "
+                        "corpus statistics in each speaker's; 0: none (by=speaker)")
     p.add_argument("--guard", action=argparse.BooleanOptionalAction, default=True,
                    help="guard each corpus against speakers who show one emotion throughout "
                         "(by=speaker; FeatureScaler(guard=True))")
@@ -243,6 +251,8 @@ def _fmt(r):
 
 
 def write_card(args, bundle, metrics, X, y):
+    from emolens.models.scaling import shrink_words
+
     info = bundle.info
     tr = info["training"]
     corpus = X.index.get_level_values("corpus").to_numpy()
@@ -270,7 +280,7 @@ below was computed by that script.
 - `{info['model']['name']}` with `{json.dumps(info['model']['params'])}`, training weights
   balanced per {info['model']['balance']} x class: per-{norm['by']} z-scoring (clipped at
   ±{norm['clip']}) with each speaker's statistics shrunk towards those of everything predicted
-  together ({norm.get('shrink', 0):g} pseudo-utterances: a speaker with few utterances, or one
+  together ({shrink_words(norm.get('shrink', 0))}: a speaker with few utterances, or one
   emotion throughout, keeps part of what sets him/her apart){_guard(norm)}, {_network(args)}
   88-40-20-10-2, then a {args.clf} classifier on the 2-D latent; probabilities from a
   multinomial logistic head fitted on held-out ({args.folds}-fold, speaker-independent)

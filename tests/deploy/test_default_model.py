@@ -22,7 +22,7 @@ def test_default_bundle_predicts(make_signal):
     assert bundle.labels == ["neutral", "happy", "sad", "angry"]
     # TESS (no-derivatives license) evaluates the shipped model but never trains it
     assert set(bundle.info["training"]["corpora"]) == {"emodb", "ravdess", "nemo"}
-    assert bundle.normalisation["shrink"] > 0
+    assert bundle.normalisation["shrink"] == "auto"  # empirical Bayes (FeatureScaler)
     assert bundle.info["model"]["name"] == "sae_svc"  # the supervised 2-D latent
     assert "tess" in bundle.info["protocol_metrics"]["zero_shot"]
     pred = Predictor()
