@@ -156,15 +156,19 @@ def augment_manifest(manifest: pd.DataFrame, kinds, out_dir, seed: int = 0) -> p
     return pd.concat(frames, ignore_index=True)[columns]
 
 
-def speaker_channel(x: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
-    """One recording channel: 2nd-order band-pass (low edge 60-300 Hz, high edge 3-7.5 kHz),
-    a first-order spectral tilt (coefficient in [-0.6, 0.6]), a room (RT60 0.2-0.6 s) for
-    half the draws, a gain of -12 to +6 dB and white noise at 15-40 dB SNR. The draws come
-    from ``rng`` in a fixed order, so a generator seeded per speaker gives every utterance of
-    the speaker the same channel (the noise itself differs)."""
+def speaker_channel(x: np.ndarray, sr: int, rng: np.random.Generator,
+                    wideband: bool = False) -> np.ndarray:
+    """One recording channel: 2nd-order band-pass (low edge 60-300 Hz, high edge 3-7.5 kHz;
+    6.5-7.8 kHz with ``wideband``), a first-order spectral tilt (coefficient in [-0.6, 0.6]),
+    a room (RT60 0.2-0.6 s) for half the draws, a gain of -12 to +6 dB and white noise at
+    15-40 dB SNR. The draws come from ``rng`` in a fixed order, so a generator seeded per
+    speaker gives every utterance of the speaker the same channel (the noise itself differs),
+    and ``wideband`` changes the high edge only."""
     from scipy.signal import butter, fftconvolve, lfilter, sosfilt
 
     lo, hi, tilt = rng.uniform(60, 300), rng.uniform(3000, 7500), rng.uniform(-0.6, 0.6)
+    if wideband:  # the same draw, mapped from [3, 7.5] to [6.5, 7.8] kHz
+        hi = 6500 + (hi - 3000) * 1300 / 4500
     room, rt60 = rng.random() < 0.5, rng.uniform(0.2, 0.6)
     gain_db, snr_db = rng.uniform(-12, 6), rng.uniform(15, 40)
     y = sosfilt(butter(2, [lo, hi], btype="bandpass", fs=sr, output="sos"), x)
@@ -178,25 +182,28 @@ def speaker_channel(x: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndar
     return y + rng.standard_normal(len(y)) * np.sqrt(np.mean(y**2) / 10 ** (snr_db / 10))
 
 
-def channel_manifest(manifest: pd.DataFrame, out_dir, seed: int = 0) -> pd.DataFrame:
+def channel_manifest(manifest: pd.DataFrame, out_dir, seed: int = 0,
+                     wideband: bool = False) -> pd.DataFrame:
     """Copies of every file of a manifest, each speaker behind his/her own channel.
 
     Args:
         manifest: corpus manifest (columns ``file`` and ``speaker``; the others are copied).
-        out_dir: folder for the copies (``channel/<sha>.flac``); existing copies are reused.
+        out_dir: folder for the copies (``channel/<sha>.flac``, ``channel-wideband/`` with
+            ``wideband``); existing copies are reused.
         seed: with the speaker id, seeds the speaker's channel (:func:`speaker_channel`).
+        wideband: the channels' high edges at 6.5-7.8 kHz instead of 3-7.5 kHz.
 
     Returns:
         The copies' manifest: the original rows with ``file`` replaced, plus ``source``.
     """
-    folder = Path(out_dir) / "channel"
+    folder = Path(out_dir) / ("channel-wideband" if wideband else "channel")
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for file, speaker in zip(manifest["file"].astype(str), manifest["speaker"].astype(str)):
         path = folder / f"{_file_seed(file, 'channel:' + speaker, seed):016x}.flac"
         if not path.is_file():
             rng = np.random.default_rng(_file_seed(speaker, "channel", seed))
-            y = speaker_channel(load_audio(file).astype(np.float64), TARGET_SR, rng)
+            y = speaker_channel(load_audio(file).astype(np.float64), TARGET_SR, rng, wideband)
             peak = np.max(np.abs(y))
             _write_copy(path, y / peak * 0.99 if peak > 0.99 else y)
         paths.append(str(path))

@@ -41,12 +41,12 @@ LABELS = ("speaker, cw, logreg C=0.01", "shrink 10, cw, logreg C=0.01",
 
 
 def channel_features(X: pd.DataFrame, manifest: pd.DataFrame, seed: int,
-                     features: str = "egemaps") -> pd.DataFrame:
+                     features: str = "egemaps", wideband: bool = False) -> pd.DataFrame:
     """``X`` with every row replaced by the features of its channel copy (same index)."""
     from emolens.features import default_cache_dir, extract, model_input
 
     folder = Path(default_cache_dir()).parent / "emolens-augmented-audio"
-    copies = channel_manifest(manifest, folder, seed=seed)
+    copies = channel_manifest(manifest, folder, seed=seed, wideband=wideband)
     ext = extract(copies["file"].tolist(), feature_set=features, jobs=2, progress=False)
     if len(ext.skipped):
         sys.exit(f"{len(ext.skipped)} channel copies could not be read:\n{ext.skipped.head()}")
@@ -68,12 +68,14 @@ def main(argv=None):
     ap.add_argument("--features", default="egemaps", help="feature set (e.g. compare)")
     ap.add_argument("--channel-only", action="store_true",
                     help="test on the channel copies only (not on the recordings as shared)")
+    ap.add_argument("--wideband", action="store_true",
+                    help="channels' high edges at 6.5-7.8 kHz (default 3-7.5 kHz)")
     args = ap.parse_args(argv)
     if not CORPORA.is_dir():
         sys.exit(f"needs the shared corpora at {CORPORA}")
     t0 = time.time()
     X, manifest = load(features=args.features)
-    Xc = channel_features(X, manifest, args.channel_seed, args.features)
+    Xc = channel_features(X, manifest, args.channel_seed, args.features, args.wideband)
     print(f"loaded {len(X)} utterances and their channel copies in {time.time() - t0:.0f} s",
           file=sys.stderr)
     results = []

@@ -120,3 +120,15 @@ def test_channel_manifest_gives_each_speaker_one_channel(tmp_path):
     stamps = [tmp_path.joinpath(p).stat().st_mtime_ns for p in out["file"]]
     again = channel_manifest(manifest, tmp_path / "aug", seed=0)
     assert [tmp_path.joinpath(p).stat().st_mtime_ns for p in again["file"]] == stamps
+
+
+def test_wideband_channel_moves_only_the_high_edge_up():
+    x = np.random.default_rng(3).standard_normal(SR)
+    share = {}
+    for wideband in (False, True):
+        share[wideband] = np.array([
+            band_power(y, 6000, 7500) / band_power(y, 0, 8000)
+            for y in (speaker_channel(x, SR, np.random.default_rng(seed), wideband=wideband)
+                      for seed in range(6))])
+    assert (share[True] >= share[False]).all()            # every draw keeps more highs
+    assert share[True].mean() > 3 * share[False].mean()   # the high edge moved up
