@@ -18,7 +18,7 @@ is tested on the original recordings and on the copies, in the conditions of
 ``benchmarks/transfer.py`` (draws ``--seeds``). UA %; markdown on stdout, and the guard's
 weight per corpus on stderr. eGeMAPS by default (``--features compare`` for ComParE_2016);
 about 10 minutes on 2 cores, half of it the first extraction of the copies (ComParE: about
-10 minutes for the copies, 10-20 per configuration with ``--seeds 0``).
+6 minutes to extract the copies, 10-20 per configuration with ``--seeds 0``).
 """
 
 from __future__ import annotations

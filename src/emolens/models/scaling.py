@@ -121,6 +121,11 @@ def shrink_words(shrink) -> str:
     return f"{float(shrink):g} pseudo-utterances"
 
 
+def _codes(ids) -> tuple[np.ndarray, np.ndarray]:
+    """``(code per row, the distinct ids in order of appearance)`` of group ids (NaN is an id)."""
+    return pd.factorize(pd.Series(ids, dtype=object), use_na_sentinel=False)
+
+
 def _components(X: np.ndarray, codes: np.ndarray):
     """One-way random-effects analysis of variance of the rows ``X`` grouped by ``codes``
     (0..k-1): ``(n per group, tau2, sigma2)`` with ``sigma2`` the pooled within-group
@@ -310,7 +315,7 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             labels = labels[0]
         Z = np.empty_like(X64)
         fallback = []
-        codes, uniques = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=False)
+        codes, uniques = _codes(labels)
         for code, group in enumerate(uniques):
             rows = np.flatnonzero(codes == code)
             Xg = X64[rows]  # gathered once: three gathers of wide rows cost more than the maths
@@ -325,15 +330,11 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _scale_shrunk(self, X64: np.ndarray, labels) -> tuple[np.ndarray, list]:
         """Speaker statistics shrunk towards their corpus's (see ``shrink``)."""
-        speakers, corpora = labels if isinstance(labels, tuple) else (labels, None)
-        if corpora is None:
-            corpora = np.zeros(len(X64), dtype=int)  # no corpus ids: the training statistics
-            use_corpus = False
-        else:
-            use_corpus = True
+        use_corpus = isinstance(labels, tuple)  # without corpus ids: the training statistics
+        speakers, corpora = self._corpora(labels, len(X64))
         Z = np.empty_like(X64)
         fallback = []
-        c_codes, c_uniques = pd.factorize(pd.Series(corpora, dtype=object), use_na_sentinel=False)
+        c_codes, c_uniques = _codes(corpora)
         for c in range(len(c_uniques)):
             in_c = c_codes == c
             if use_corpus and in_c.sum() >= self.min_group_size:
@@ -342,8 +343,7 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 del Xc
             else:
                 c_mean, c_var = self.mean_, self.scale_**2
-            s_codes, s_uniques = pd.factorize(pd.Series(speakers[in_c], dtype=object),
-                                              use_na_sentinel=False)
+            s_codes, s_uniques = _codes(speakers[in_c])
             rows_c = np.flatnonzero(in_c)
             W = self._weights(X64, rows_c, s_codes)
             for code, group in enumerate(s_uniques):
@@ -371,13 +371,11 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """``speaker_ratio_``: ``tau2 / sigma2`` per feature, each averaged over the training
         corpora that have two speakers or more."""
         speakers, corpora = self._corpora(labels, len(X64))
-        c_codes = pd.factorize(pd.Series(corpora, dtype=object), use_na_sentinel=False)[0]
+        c_codes = _codes(corpora)[0]
         tau2, sigma2 = [], []
         for c in range(c_codes.max() + 1):
             rows = np.flatnonzero(c_codes == c)
-            codes = pd.factorize(pd.Series(speakers[rows], dtype=object),
-                                 use_na_sentinel=False)[0]
-            _, t, s = _components(X64[rows], codes)
+            _, t, s = _components(X64[rows], _codes(speakers[rows])[0])
             if t is not None:
                 tau2.append(t)
                 sigma2.append(s)
@@ -399,7 +397,7 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         statistics and its :func:`speaker_share` along the emotion directions (None with
         fewer than :data:`GUARD_MIN_SPEAKERS` speakers)."""
         speakers, corpora = self._corpora(labels, len(X64))
-        codes, uniques = pd.factorize(pd.Series(corpora, dtype=object), use_na_sentinel=False)
+        codes, uniques = _codes(corpora)
         for code, corpus in enumerate(uniques):
             rows = np.flatnonzero(codes == code)
             corpus = corpus.item() if hasattr(corpus, "item") else corpus
