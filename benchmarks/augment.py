@@ -14,9 +14,10 @@ Kinds (one random strength per file, drawn from a seeded generator):
   Gaussian noise, RT60 in [0.2, 0.8] s), loudness restored;
 * ``"bandlimit"``: telephone band, 4th-order Butterworth band-pass 300-3400 Hz.
 
-:func:`channel_manifest` instead puts every speaker of a corpus behind a recording channel of
-his/her own (band, tilt, room, gain, noise: one random draw per speaker), as in a corpus whose
-speakers were each recorded with a different microphone in a different room.
+:func:`channel_manifest` (the product's :func:`emolens.features.channels.channel_copies`)
+instead puts every speaker of a corpus behind a recording channel of his/her own (band, tilt,
+room, gain, noise: one random draw per speaker), as in a corpus whose speakers were each
+recorded with a different microphone in a different room.
 
 Keep an augmented copy in the same speaker fold as its original (its manifest row keeps the
 speaker id), otherwise the copy of a validation utterance leaks into training.
@@ -24,7 +25,6 @@ speaker id), otherwise the copy of a validation utterance leaks into training.
 
 from __future__ import annotations
 
-import hashlib
 from fractions import Fraction
 from pathlib import Path
 
@@ -32,6 +32,10 @@ import numpy as np
 import pandas as pd
 
 from emolens.features.audio import TARGET_SR, load_audio
+from emolens.features.channels import channel_copies as channel_manifest  # noqa: F401
+from emolens.features.channels import file_seed as _file_seed
+from emolens.features.channels import speaker_channel  # noqa: F401
+from emolens.features.channels import write_copy as _write_copy
 
 #: Augmentation kinds accepted by :func:`augment` and :func:`augment_manifest`.
 AUGMENTATIONS = ("speed", "noise", "reverb", "bandlimit")
@@ -103,20 +107,6 @@ def augment(signal: np.ndarray, kind: str, seed: int = 0, sr: int = TARGET_SR) -
     return y.astype(np.float32)
 
 
-def _file_seed(file: str, kind: str, seed: int) -> int:
-    digest = hashlib.sha256(f"{file}|{kind}|{seed}".encode()).digest()
-    return int.from_bytes(digest[:8], "little")
-
-
-def _write_copy(path: Path, y: np.ndarray) -> None:
-    """Write a 16 kHz copy atomically: an interrupted run leaves no half file."""
-    import soundfile as sf
-
-    tmp = path.with_suffix(".tmp.flac")
-    sf.write(tmp, np.asarray(y, dtype=np.float32), TARGET_SR, subtype="PCM_16")
-    tmp.replace(path)
-
-
 def augment_manifest(manifest: pd.DataFrame, kinds, out_dir, seed: int = 0) -> pd.DataFrame:
     """Write augmented copies of every file of a manifest and return their manifest.
 
@@ -154,57 +144,3 @@ def augment_manifest(manifest: pd.DataFrame, kinds, out_dir, seed: int = 0) -> p
     if not frames:
         return pd.DataFrame(columns=columns)
     return pd.concat(frames, ignore_index=True)[columns]
-
-
-def speaker_channel(x: np.ndarray, sr: int, rng: np.random.Generator,
-                    wideband: bool = False) -> np.ndarray:
-    """One recording channel: 2nd-order band-pass (low edge 60-300 Hz, high edge 3-7.5 kHz;
-    6.5-7.8 kHz with ``wideband``), a first-order spectral tilt (coefficient in [-0.6, 0.6]),
-    a room (RT60 0.2-0.6 s) for half the draws, a gain of -12 to +6 dB and white noise at
-    15-40 dB SNR. The draws come from ``rng`` in a fixed order, so a generator seeded per
-    speaker gives every utterance of the speaker the same channel (the noise itself differs),
-    and ``wideband`` changes the high edge only."""
-    from scipy.signal import butter, fftconvolve, lfilter, sosfilt
-
-    lo, hi, tilt = rng.uniform(60, 300), rng.uniform(3000, 7500), rng.uniform(-0.6, 0.6)
-    if wideband:  # the same draw, mapped from [3, 7.5] to [6.5, 7.8] kHz
-        hi = 6500 + (hi - 3000) * 1300 / 4500
-    room, rt60 = rng.random() < 0.5, rng.uniform(0.2, 0.6)
-    gain_db, snr_db = rng.uniform(-12, 6), rng.uniform(15, 40)
-    y = sosfilt(butter(2, [lo, hi], btype="bandpass", fs=sr, output="sos"), x)
-    y = lfilter([1.0, -tilt], [1.0], y)
-    if room:
-        t = np.arange(int(rt60 * sr)) / sr
-        rir = 0.3 * rng.standard_normal(len(t)) * np.exp(-6.9 * t / rt60)
-        rir[0] = 1.0  # direct path
-        y = fftconvolve(y, rir)[: len(y)]
-    y *= np.sqrt(np.mean(x**2) / (np.mean(y**2) + 1e-20)) * 10 ** (gain_db / 20)
-    return y + rng.standard_normal(len(y)) * np.sqrt(np.mean(y**2) / 10 ** (snr_db / 10))
-
-
-def channel_manifest(manifest: pd.DataFrame, out_dir, seed: int = 0,
-                     wideband: bool = False) -> pd.DataFrame:
-    """Copies of every file of a manifest, each speaker behind his/her own channel.
-
-    Args:
-        manifest: corpus manifest (columns ``file`` and ``speaker``; the others are copied).
-        out_dir: folder for the copies (``channel/<sha>.flac``, ``channel-wideband/`` with
-            ``wideband``); existing copies are reused.
-        seed: with the speaker id, seeds the speaker's channel (:func:`speaker_channel`).
-        wideband: the channels' high edges at 6.5-7.8 kHz instead of 3-7.5 kHz.
-
-    Returns:
-        The copies' manifest: the original rows with ``file`` replaced, plus ``source``.
-    """
-    folder = Path(out_dir) / ("channel-wideband" if wideband else "channel")
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for file, speaker in zip(manifest["file"].astype(str), manifest["speaker"].astype(str)):
-        path = folder / f"{_file_seed(file, 'channel:' + speaker, seed):016x}.flac"
-        if not path.is_file():
-            rng = np.random.default_rng(_file_seed(speaker, "channel", seed))
-            y = speaker_channel(load_audio(file).astype(np.float64), TARGET_SR, rng, wideband)
-            peak = np.max(np.abs(y))
-            _write_copy(path, y / peak * 0.99 if peak > 0.99 else y)
-        paths.append(str(path))
-    return manifest.assign(source=manifest["file"], file=paths)

@@ -70,21 +70,27 @@ def main(argv=None):
                     help="test on the channel copies only (not on the recordings as shared)")
     ap.add_argument("--wideband", action="store_true",
                     help="channels' high edges at 6.5-7.8 kHz (default 3-7.5 kHz)")
+    ap.add_argument("--train-copies", type=int, default=None, metavar="CHANNEL_SEED",
+                    help="also train on a channel copy of every training utterance (channels "
+                         "drawn with this seed, which should differ from --channel-seed)")
     args = ap.parse_args(argv)
     if not CORPORA.is_dir():
         sys.exit(f"needs the shared corpora at {CORPORA}")
     t0 = time.time()
     X, manifest = load(features=args.features)
     Xc = channel_features(X, manifest, args.channel_seed, args.features, args.wideband)
+    Xa = None if args.train_copies is None else channel_features(
+        X, manifest, args.train_copies, args.features)
     print(f"loaded {len(X)} utterances and their channel copies in {time.time() - t0:.0f} s",
           file=sys.stderr)
+    trained = "" if Xa is None else ", trained with channel copies"
     results = []
     for idea in (i for i in ideas(False) if i.label in args.only):
         recordings = (("as shared", None), ("channel per speaker", Xc))
         for recording, X_test in recordings[args.channel_only:]:
             r = evaluate(idea, X, manifest, conditions=tuple(args.conditions),
-                         seeds=tuple(args.seeds), names=NAMES, X_test=X_test)
-            results.append(r.assign(idea=f"{idea.label}; {recording}"))
+                         seeds=tuple(args.seeds), names=NAMES, X_test=X_test, X_copies=Xa)
+            results.append(r.assign(idea=f"{idea.label}{trained}; {recording}"))
             print(table(results[-1]).to_string(), file=sys.stderr)
     full = table(pd.concat(results))
     print(markdown(full))

@@ -399,11 +399,25 @@ def arrays(X, manifest):
             manifest["label4"].to_numpy(dtype=object), pd.notna(manifest["label4"]).to_numpy())
 
 
+def _training_rows(V, corpus, speaker, label, tr, X_copies=None):
+    """The training rows ``tr`` (features, corpus, speaker, label), with their copies appended
+    as corpora and speakers of their own when ``X_copies`` is given."""
+    rows = V[tr], corpus[tr], speaker[tr], label[tr]
+    if X_copies is None:
+        return rows
+    copy = np.vectorize(lambda s: s + "~copy", otypes=[object])
+    return (np.vstack([rows[0], X_copies.to_numpy(dtype=float)[tr]]),
+            np.r_[rows[1], copy(rows[1])], np.r_[rows[2], copy(rows[2])],
+            np.r_[rows[3], rows[3]])
+
+
 def evaluate(idea: Idea, X, manifest, conditions=("all", "few", "skewed"), seeds=(0,),
-             names=NAMES, X_test=None) -> pd.DataFrame:
+             names=NAMES, X_test=None, X_copies=None) -> pd.DataFrame:
     """UA of ``idea`` per held-out corpus of ``names``, condition and draw. ``X_test``: the
     held-out rows are read from it instead (the same rows as ``X``, recorded otherwise;
-    benchmarks/channels.py); training always reads ``X``."""
+    benchmarks/channels.py); training always reads ``X``. ``X_copies``: copies of every row
+    (recorded otherwise, same index) added to the training rows, each training corpus's
+    copies a corpus of their own (``<corpus>~copy``, speakers likewise)."""
     from sklearn.metrics import balanced_accuracy_score
 
     V, corpus, speaker, label, labelled = arrays(X, manifest)
@@ -411,12 +425,13 @@ def evaluate(idea: Idea, X, manifest, conditions=("all", "few", "skewed"), seeds
     rows = []
     for test in names:
         tr = np.flatnonzero(np.isin(corpus, [n for n in names if n != test]))
-        idea.prepare(V[tr], corpus[tr], speaker[tr], label[tr])
-        Ztr_all = idea.normalise(V[tr], corpus[tr], speaker[tr])
-        m = labelled[tr]
-        Ztr, ytr, ctr = Ztr_all[m], label[tr][m], corpus[tr][m]
+        Vtr, Ctr, Str, Ltr = _training_rows(V, corpus, speaker, label, tr, X_copies)
+        idea.prepare(Vtr, Ctr, Str, Ltr)
+        Ztr_all = idea.normalise(Vtr, Ctr, Str)
+        m = pd.notna(Ltr)
+        Ztr, ytr, ctr = Ztr_all[m], Ltr[m], Ctr[m]
         if idea.both_views:
-            Zc = normalise(V[tr], corpus[tr], speaker[tr], "corpus")[m]
+            Zc = normalise(Vtr, Ctr, Str, "corpus")[m]
             Ztr, ytr, ctr = np.vstack([Ztr, Zc]), np.r_[ytr, ytr], np.r_[ctr, ctr]
         for cond in conditions:
             for seed in seeds:

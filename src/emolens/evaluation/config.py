@@ -364,7 +364,11 @@ def _cross_checks(v: dict[str, Any], train: list, test: list) -> None:
 #: Model parameters that choose a model's own normalisation.
 BY_KEYS = ("by", "scale__by")
 #: Model-table keys that are options of the run's fitting, not ``make_model`` parameters.
-FIT_KEYS = ("balance", "adapt", "features")
+FIT_KEYS = ("balance", "adapt", "features", "augment")
+#: Values of a model's ``augment``: train on the recordings as they are, or on them and on a
+#: copy of every training utterance with each speaker behind a simulated channel of his/her
+#: own (:mod:`emolens.features.channels`).
+AUGMENTS = ("none", "channel")
 
 
 def model_balance(spec: ModelSpec) -> str:
@@ -380,6 +384,13 @@ def model_adapt(spec: ModelSpec):
     from emolens.models import adaptation
 
     return adaptation(spec.params.get("adapt", "none"))
+
+
+def model_augment(spec: ModelSpec) -> str:
+    """What the model trains on besides the recordings: ``"none"`` (the default) or
+    ``"channel"`` (a copy of every training utterance, each speaker behind a simulated
+    recording channel of his/her own; docs/config.md#augment)."""
+    return spec.params.get("augment", "none")
 
 
 def _with_normalisation(spec: ModelSpec, default: str) -> ModelSpec:
@@ -447,6 +458,8 @@ def _check_models(specs: list[ModelSpec]) -> None:
             _choice(spec.params["balance"], BALANCES, f"[models.{spec.label}].balance")
         if "adapt" in spec.params:
             _choice(spec.params["adapt"], ADAPTS, f"[models.{spec.label}].adapt")
+        if "augment" in spec.params:
+            _choice(spec.params["augment"], AUGMENTS, f"[models.{spec.label}].augment")
         try:
             check_model(make_model(spec.model, seed=0, **model_params(spec)))
         except (TypeError, ValueError) as err:

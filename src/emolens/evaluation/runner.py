@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from emolens import LABELS, __version__
-from emolens.evaluation.config import ConfigError, ExperimentConfig
+from emolens.evaluation.config import ConfigError, ExperimentConfig, model_augment
+from emolens.evaluation.copies import TrainingCopies, training_copies
 from emolens import results as R
 from emolens.evaluation.confusions import write_confusions
 from emolens.evaluation.metrics import bootstrap_ua, scores
@@ -45,6 +46,9 @@ class RunData:
     #: normalisation statistics, so that those come from *all* of a speaker's utterances (as
     #: at deployment) and not from a subset chosen with the emotion labels.
     X_unlabelled: pd.DataFrame | None = None
+    #: Channel copies of the training utterances, for models with ``augment = "channel"``
+    #: (:mod:`emolens.evaluation.copies`); None when no model asks for them.
+    copies: TrainingCopies | None = None
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -245,6 +249,10 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None,
     X = model_input(result.features, manifest)
     if list(X.index.get_level_values("file")) != manifest["file"].astype(str).tolist():
         raise RuntimeError("model_input changed the row order of the manifest")
+    copies = None
+    if any(model_augment(spec) == "channel" for spec in config.models):
+        copies = training_copies(manifest, unlabelled, train, config.features, cache_dir,
+                                 config.jobs, progress, say)
     return RunData(
         manifest=manifest,
         X=X,
@@ -255,6 +263,7 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None,
         skipped=skipped,
         features=result.features,
         X_unlabelled=X_unlabelled,
+        copies=copies,
     )
 
 
@@ -345,6 +354,26 @@ def build_model(spec, seed: int):
         raise ConfigError(f"[models.{spec.label}]: {err}") from err
 
 
+def _training_rows(spec, runs: list, data: RunData):
+    """Per run, the training rows and labels of its split; with ``augment = "channel"``
+    followed by their channel copies (and the copies' unlabelled rows join the statistics).
+
+    Returns:
+        ``(Xs, ys, unlabelled)``
+    """
+    Xs = [data.X.iloc[split.train] for _, split in runs]
+    ys = [data.y[split.train] for _, split in runs]
+    if model_augment(spec) != "channel":
+        return Xs, ys, data.X_unlabelled
+    if data.copies is None:
+        raise RuntimeError(f"[models.{spec.label}] asks for channel copies; none were made")
+    for i, (_, split) in enumerate(runs):
+        Xc, rows = data.copies.of(split.train)
+        Xs[i], ys[i] = pd.concat([Xs[i], Xc]), np.r_[ys[i], data.y[rows]]
+    extra = [u for u in (data.X_unlabelled, data.copies.unlabelled) if u is not None]
+    return Xs, ys, pd.concat(extra) if extra else None
+
+
 def fit_splits(spec, runs: list, data: RunData, config: ExperimentConfig) -> list:
     """Fit one model spec on several ``(seed, split)`` runs and evaluate each on its split.
 
@@ -363,13 +392,12 @@ def fit_splits(spec, runs: list, data: RunData, config: ExperimentConfig) -> lis
     with warnings.catch_warnings():
         # Small per-speaker groups are reported once in the summary, not per fit.
         warnings.simplefilter("ignore", UserWarning)
-        Xs = [data.X.iloc[split.train] for _, split in runs]
-        ys = [data.y[split.train] for _, split in runs]
+        Xs, ys, unlabelled = _training_rows(spec, runs, data)
         weights = None
         if model_balance(spec) == "corpus":
             weights = [balanced_weights(y, X.index.get_level_values("corpus"))
                        for X, y in zip(Xs, ys)]
-        fit_pipelines(pipes, Xs, ys, unlabelled=data.X_unlabelled, sample_weights=weights)
+        fit_pipelines(pipes, Xs, ys, unlabelled=unlabelled, sample_weights=weights)
     return [_evaluate(spec, pipe, split, seed, data, config)
             for pipe, (seed, split) in zip(pipes, runs)]
 
@@ -532,7 +560,8 @@ def _fit_all(tasks, data: RunData, config: ExperimentConfig):
     from joblib import Parallel, delayed
 
     light = RunData(manifest=data.manifest[["file"]], X=data.X, y=data.y,
-                    train=data.train, test=data.test, X_unlabelled=data.X_unlabelled)
+                    train=data.train, test=data.test, X_unlabelled=data.X_unlabelled,
+                    copies=data.copies)
     results = Parallel(n_jobs=config.jobs, return_as="generator")(
         delayed(_fit_chunk)(spec, runs, light, config) for spec, runs, _ in chunks)
     for (_, _, where), chunk in zip(chunks, results):
@@ -715,6 +744,11 @@ def _parameter_and_data_lines(models: list[str], n_params: dict, data: RunData) 
             f"| {corpus} | {role} | {len(sel)} | {sel['speaker'].nunique()} | "
             f"{data.dropped.get(corpus, 0)} |"
         )
+    if data.copies is not None:
+        lines += ["", f"Models with `augment = \"channel\"` also trained on {len(data.copies.X)} "
+                  "channel copies of the training utterances (each speaker behind a simulated "
+                  "microphone, room and noise of his/her own; docs/config.md#augment), never on "
+                  "the copy of a held-out utterance."]
     lines += ["", f"Files skipped during feature extraction: {len(data.skipped)} (skipped.csv)."]
     if len(data.skipped):
         for reason, n in data.skipped["reason"].astype(str).value_counts().head(5).items():
