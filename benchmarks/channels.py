@@ -2,7 +2,7 @@
 """Leave one corpus out with every test speaker behind a recording channel of his/her own.
 
     python benchmarks/channels.py [--seeds 0 1 2] [--conditions all few skewed single]
-                                  [--only LABEL ...] [--channel-seed 0]
+                                  [--only LABEL ...] [--channel-seed 0] [--train-copies 1]
 
 The shared corpora were each recorded in one studio. Natural corpora are not: every speaker
 may have his/her own microphone and room. Per-speaker statistics remove such a channel with
@@ -16,9 +16,12 @@ gain and noise drawn once per speaker; 16 kHz FLAC next to the feature cache, re
 features extracted, and every configuration (trained on the other three corpora *as shared*)
 is tested on the original recordings and on the copies, in the conditions of
 ``benchmarks/transfer.py`` (draws ``--seeds``). UA %; markdown on stdout, and the guard's
-weight per corpus on stderr. eGeMAPS by default (``--features compare`` for ComParE_2016);
-about 10 minutes on 2 cores, half of it the first extraction of the copies (ComParE: about
-6 minutes to extract the copies, 10-20 per configuration with ``--seeds 0``).
+weight per corpus on stderr. ``--train-copies 1`` trains every configuration on the training
+utterances and on a channel copy of each (channels drawn with seed 1, those of the test copies
+with ``--channel-seed``), as ``augment = "channel"`` does in ``emolens run``. eGeMAPS by
+default (``--features compare`` for ComParE_2016); about 10 minutes on 2 cores, half of it
+the first extraction of the copies (ComParE: about 6 minutes to extract the copies, 10-20 per
+configuration with ``--seeds 0``; twice that with ``--train-copies``).
 """
 
 from __future__ import annotations

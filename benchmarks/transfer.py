@@ -405,7 +405,9 @@ def _training_rows(V, corpus, speaker, label, tr, X_copies=None):
     rows = V[tr], corpus[tr], speaker[tr], label[tr]
     if X_copies is None:
         return rows
-    copy = np.vectorize(lambda s: s + "~copy", otypes=[object])
+    from emolens.features.channels import COPY_SUFFIX
+
+    copy = np.vectorize(lambda s: s + COPY_SUFFIX, otypes=[object])
     return (np.vstack([rows[0], X_copies.to_numpy(dtype=float)[tr]]),
             np.r_[rows[1], copy(rows[1])], np.r_[rows[2], copy(rows[2])],
             np.r_[rows[3], rows[3]])
@@ -417,7 +419,8 @@ def evaluate(idea: Idea, X, manifest, conditions=("all", "few", "skewed"), seeds
     held-out rows are read from it instead (the same rows as ``X``, recorded otherwise;
     benchmarks/channels.py); training always reads ``X``. ``X_copies``: copies of every row
     (recorded otherwise, same index) added to the training rows, each training corpus's
-    copies a corpus of their own (``<corpus>~copy``, speakers likewise)."""
+    copies a corpus of their own (``<corpus>~channel``, speakers likewise), as the product's
+    ``augment = "channel"`` does (:mod:`emolens.evaluation.copies`)."""
     from sklearn.metrics import balanced_accuracy_score
 
     V, corpus, speaker, label, labelled = arrays(X, manifest)
@@ -549,6 +552,8 @@ def ideas(quick: bool):
         Idea("empirical-Bayes shrink (training ratio), guard, cw, logreg C=0.01, adapted",
              "shrink", weights=True, clf="logreg", C=0.01, guard=True, adapt=True,
              eb="training"),
+        Idea("empirical-Bayes shrink, guard, cw, vote: SVC C=0.5 + logreg C=0.1, adapted",
+             "shrink", weights=True, clf="vote", guard=True, adapt=True, eb="corpus"),
         Idea("empirical-Bayes shrink, guard, cw, supervised DAE 2-D latent (gamma 3), "
              "logreg C=0.1, adapted", "shrink", weights=True, clf="logreg", C=0.1,
              latent="sae", gamma=3.0, adapt=True, guard=True, eb="corpus"),
