@@ -28,6 +28,7 @@ save_models = false
 enabled = false
 [corpora]
 train = ["{A}", "{B}"]
+test = ["{C}"]
 [models.plain]
 model = "logreg"
 [models.copies]
@@ -45,27 +46,34 @@ def augmented(synth_corpora, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("augment")
     cache = tmp / "cache"
     shutil.copytree(synth_corpora["cache"], cache)
-    a, b = synth_corpora["names"][:2]
+    a, b, c = synth_corpora["names"][:3]
     root = synth_corpora["root"]
     text = (CONFIG.replace("AUGMENT", '"channel"').replace("{CACHE}", str(cache))
             .replace("{A}", str(root / a / "manifest.csv"))
-            .replace("{B}", str(root / b / "manifest.csv")))
+            .replace("{B}", str(root / b / "manifest.csv"))
+            .replace("{C}", str(root / c / "manifest.csv")))
     path = tmp / "exp.toml"
     path.write_text(text)
     config = load_config(path)
     return config, load_data(config, progress=False), cache
 
 
-def test_a_wrong_augment_is_refused_with_a_hint(write_config):
+def test_a_wrong_augment_is_refused_with_a_hint(write_config, synth_corpora):
+    c = synth_corpora["names"][2]
+    text = CONFIG.replace("AUGMENT", '"chanel"').replace(
+        "{C}", str(synth_corpora["root"] / c / "manifest.csv"))
     with pytest.raises(ConfigError, match="augment.*Did you mean 'channel'"):
-        load_config(write_config(CONFIG.replace("AUGMENT", '"chanel"')))
+        load_config(write_config(text))
 
 
 def test_every_training_utterance_gets_one_copy_of_its_own_condition(augmented):
     config, data, cache = augmented
     copies = data.copies
     assert isinstance(copies, TrainingCopies)
-    assert sorted(copies.rows) == list(range(len(data.X)))  # two training corpora, all copied
+    corpus = data.X.index.get_level_values("corpus")
+    assert data.test and set(data.test) <= set(corpus)  # a test corpus is there ...
+    training = np.flatnonzero(np.isin(corpus, data.train))
+    assert sorted(copies.rows) == list(training)  # ... and never copied
     corpora = set(copies.X.index.get_level_values("corpus"))
     assert corpora == {c + COPY_SUFFIX for c in data.train}
     speakers = copies.X.index.get_level_values("speaker")
@@ -87,11 +95,11 @@ def test_every_training_utterance_gets_one_copy_of_its_own_condition(augmented):
 def test_a_copy_trains_only_with_its_original(augmented):
     config, data, _ = augmented
     spec = {s.label: s for s in config.models}
-    split = make_splits(data.manifest, "transfer", data.train, [], 2, "speaker", 0)[0]
+    split = make_splits(data.manifest, "transfer", data.train, data.test, 2, "speaker", 0)[0]
     runs = [(0, split)]
     held = set(data.X.index.get_level_values("speaker")[
         np.setdiff1d(np.arange(len(data.X)), split.train)])
-    assert held  # the fold holds speakers out
+    assert held  # the fold holds speakers out (a validation fold and the test corpus)
     Xs, ys, _ = _training_rows(spec["copies"], runs, data)
     X = Xs[0]
     assert len(X) == 2 * len(split.train) and len(ys[0]) == len(X)
@@ -120,6 +128,7 @@ def test_an_augmented_run_completes_and_says_so(augmented, tmp_path):
     out = run_experiment(config, out=tmp_path / "run", progress=False)
     results = pd.read_csv(out / "results.csv")
     assert set(results["model"]) == {"plain", "copies"}
+    assert (results["role"] == "test").any()  # the test corpus was scored
     import tomllib
 
     written = tomllib.loads((out / "config.toml").read_text())
