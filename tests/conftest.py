@@ -80,3 +80,32 @@ def tiny_encoder(tmp_path_factory) -> Path:
 def make_encoder():
     """``make_encoder(folder, kind="wavlm", seed=0) -> folder`` (see :func:`save_tiny_encoder`)."""
     return save_tiny_encoder
+
+
+#: Sampling rate of the synthetic test signals below.
+SR = 16_000
+
+
+@pytest.fixture
+def tone():
+    """``tone(seconds=1.0, f0=200.0)``: a float32 sine at :data:`SR`, amplitude 0.3."""
+    import numpy as np
+
+    def make(seconds=1.0, f0=200.0):
+        t = np.arange(int(seconds * SR)) / SR
+        return (0.3 * np.sin(2 * np.pi * f0 * t)).astype(np.float32)
+
+    return make
+
+
+@pytest.fixture
+def band_power():
+    """``band_power(x, lo, hi)``: the power of ``x`` (at :data:`SR`) between lo and hi Hz."""
+    import numpy as np
+
+    def power(x, lo, hi):
+        spec = np.abs(np.fft.rfft(x)) ** 2
+        f = np.fft.rfftfreq(len(x), 1 / SR)
+        return spec[(f >= lo) & (f < hi)].sum()
+
+    return power

@@ -12,19 +12,8 @@ from augment import AUGMENTATIONS, augment, augment_manifest
 SR = 16_000
 
 
-def tone(seconds=1.0, f0=200.0):
-    t = np.arange(int(seconds * SR)) / SR
-    return (0.3 * np.sin(2 * np.pi * f0 * t)).astype(np.float32)
-
-
-def band_power(x, lo, hi):
-    spec = np.abs(np.fft.rfft(x)) ** 2
-    f = np.fft.rfftfreq(len(x), 1 / SR)
-    return spec[(f >= lo) & (f < hi)].sum()
-
-
 @pytest.mark.parametrize("kind", AUGMENTATIONS)
-def test_same_seed_same_copy_other_seed_other_copy(kind):
+def test_same_seed_same_copy_other_seed_other_copy(kind, tone):
     x = tone() + 0.01 * np.random.default_rng(0).standard_normal(SR).astype(np.float32)
     a, b, c = augment(x, kind, seed=1), augment(x, kind, seed=1), augment(x, kind, seed=2)
     assert a.dtype == np.float32 and np.abs(a).max() <= 1.0
@@ -33,13 +22,13 @@ def test_same_seed_same_copy_other_seed_other_copy(kind):
         assert a.shape != c.shape or not np.allclose(a, c)
 
 
-def test_speed_changes_duration_by_at_most_ten_percent():
+def test_speed_changes_duration_by_at_most_ten_percent(tone):
     lengths = {len(augment(tone(), "speed", seed=s)) for s in range(5)}
     assert len(lengths) > 1
     assert all(0.89 * SR <= n <= 1.12 * SR for n in lengths)
 
 
-def test_noise_snr_is_between_5_and_20_db():
+def test_noise_snr_is_between_5_and_20_db(tone):
     x = tone()
     for seed in range(3):
         noise = augment(x, "noise", seed=seed).astype(np.float64) - x
@@ -47,7 +36,7 @@ def test_noise_snr_is_between_5_and_20_db():
         assert 4.9 <= snr <= 20.1
 
 
-def test_bandlimit_removes_low_and_high_frequencies():
+def test_bandlimit_removes_low_and_high_frequencies(tone, band_power):
     x = tone(f0=100.0) + tone(f0=1000.0) + tone(f0=6000.0)
     y = augment(x, "bandlimit")
     assert band_power(y, 900, 1100) > 0.5 * band_power(x, 900, 1100)
@@ -63,14 +52,14 @@ def test_reverb_smears_an_impulse_and_keeps_loudness():
     assert np.mean(y**2) == pytest.approx(np.mean(x.astype(np.float64) ** 2), rel=0.05)
 
 
-def test_bad_input_is_refused():
+def test_bad_input_is_refused(tone):
     with pytest.raises(ValueError, match="unknown augmentation 'echo'"):
         augment(tone(), "echo")
     with pytest.raises(ValueError, match="mono"):
         augment(np.zeros((2, 100)), "noise")
 
 
-def test_augment_manifest_keeps_speaker_and_reuses_copies(tmp_path):
+def test_augment_manifest_keeps_speaker_and_reuses_copies(tmp_path, tone):
     files = []
     for i in range(2):
         path = tmp_path / f"u{i}.wav"

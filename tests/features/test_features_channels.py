@@ -12,18 +12,7 @@ from emolens.features.channels import channel_copies, speaker_channel
 SR = 16_000
 
 
-def tone(seconds=1.0, f0=200.0):
-    t = np.arange(int(seconds * SR)) / SR
-    return (0.3 * np.sin(2 * np.pi * f0 * t)).astype(np.float32)
-
-
-def band_power(x, lo, hi):
-    spec = np.abs(np.fft.rfft(x)) ** 2
-    f = np.fft.rfftfreq(len(x), 1 / SR)
-    return spec[(f >= lo) & (f < hi)].sum()
-
-
-def test_speaker_channel_is_one_channel_per_generator_seed():
+def test_speaker_channel_is_one_channel_per_generator_seed(tone, band_power):
     x = tone(f0=150.0) + tone(f0=2500.0)
     a = speaker_channel(x.astype(np.float64), SR, np.random.default_rng(3))
     b = speaker_channel(x.astype(np.float64), SR, np.random.default_rng(3))
@@ -35,7 +24,7 @@ def test_speaker_channel_is_one_channel_per_generator_seed():
     assert not np.allclose(a, x[: len(a)], atol=1e-3)
 
 
-def test_channel_copies_give_each_speaker_one_channel(tmp_path):
+def test_channel_copies_give_each_speaker_one_channel(tmp_path, tone, band_power):
     files = []
     for i in range(4):
         path = tmp_path / f"u{i}.wav"
@@ -54,7 +43,7 @@ def test_channel_copies_give_each_speaker_one_channel(tmp_path):
     assert [tmp_path.joinpath(p).stat().st_mtime_ns for p in again["file"]] == stamps
 
 
-def test_wideband_channel_moves_only_the_high_edge_up():
+def test_wideband_channel_moves_only_the_high_edge_up(band_power):
     x = np.random.default_rng(3).standard_normal(SR)
     share = {}
     for wideband in (False, True):
