@@ -389,7 +389,7 @@ def model_adapt(spec: ModelSpec):
 def model_augment(spec: ModelSpec) -> str:
     """What the model trains on besides the recordings: ``"none"`` (the default) or
     ``"channel"`` (a copy of every training utterance, each speaker behind a simulated
-    recording channel of his/her own; docs/config.md#augment)."""
+    recording channel of his/her own; docs/config.md#training-through-other-channels-augment)."""
     return spec.params.get("augment", "none")
 
 

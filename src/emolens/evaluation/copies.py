@@ -57,8 +57,8 @@ def training_copies(manifest: pd.DataFrame, unlabelled: pd.DataFrame, train: lis
         say: log function.
 
     Returns:
-        The copies; one that cannot be read or extracted is left out (with its original's
-        other copies: there are none).
+        The copies; a copy whose features cannot be extracted is left out (its original
+        trains alone).
     """
     from emolens.features import extract, model_input
     from emolens.features.channels import channel_copies

@@ -747,8 +747,8 @@ def _parameter_and_data_lines(models: list[str], n_params: dict, data: RunData) 
     if data.copies is not None:
         lines += ["", f"Models with `augment = \"channel\"` also trained on {len(data.copies.X)} "
                   "channel copies of the training utterances (each speaker behind a simulated "
-                  "microphone, room and noise of his/her own; docs/config.md#augment), never on "
-                  "the copy of a held-out utterance."]
+                  "microphone, room and noise of his/her own; docs/config.md, \"Training "
+                  "through other channels\"), never on the copy of a held-out utterance."]
     lines += ["", f"Files skipped during feature extraction: {len(data.skipped)} (skipped.csv)."]
     if len(data.skipped):
         for reason, n in data.skipped["reason"].astype(str).value_counts().head(5).items():

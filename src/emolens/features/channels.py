@@ -4,7 +4,8 @@ Unseen corpora were recorded with other microphones, rooms and noise than the tr
 corpora, and natural ones often with a different channel per speaker. Per-speaker statistics
 remove what a channel adds to a feature's level, not what it does to the feature's variation
 with the emotion (a noise floor, a room, a band edge). Training on channel copies
-(``augment = "channel"``, docs/config.md#augment) shows the classifier such variation.
+(``augment = "channel"``, docs/config.md#training-through-other-channels-augment) shows the
+classifier such variation.
 
 A copy is a file (16 kHz FLAC, written atomically, reused), so that
 :func:`emolens.features.extract` and its content-addressed cache compute its features like
