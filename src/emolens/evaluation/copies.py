@@ -69,7 +69,7 @@ def training_copies(manifest: pd.DataFrame, unlabelled: pd.DataFrame, train: lis
     folder = Path(cache_dir) / "audio-copies"
     say(f"channel copies of the {len(sources)} training utterances (augment = \"channel\"; "
         f"written once to {folder})")
-    made = channel_copies(sources[["file", "speaker"]], folder)
+    made = channel_copies(sources[["file", "speaker"]], folder, progress=progress)
     files = dict(zip(made["source"].astype(str), made["file"].astype(str)))
     result = extract(list(files.values()), feature_set=feature_set, jobs=jobs,
                      cache_dir=cache_dir, progress=progress)

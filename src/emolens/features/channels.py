@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from emolens.features.audio import TARGET_SR, load_audio
+from emolens.features.extraction import _progress_bar
 
 #: Seed of the channels of the training copies that ``emolens run`` makes. The channel tests
 #: of benchmarks/channels.py draw theirs with seed 0, so a test speaker's channel is never
@@ -72,7 +73,7 @@ def write_copy(path: Path, y: np.ndarray) -> None:
 
 
 def channel_copies(manifest: pd.DataFrame, out_dir, seed: int = TRAINING_SEED,
-                   wideband: bool = False) -> pd.DataFrame:
+                   wideband: bool = False, progress: bool = False) -> pd.DataFrame:
     """Copies of every file of a manifest, each speaker behind his/her own channel.
 
     Args:
@@ -81,6 +82,7 @@ def channel_copies(manifest: pd.DataFrame, out_dir, seed: int = TRAINING_SEED,
             ``wideband``); existing copies are reused.
         seed: with the speaker id, seeds the speaker's channel (:func:`speaker_channel`).
         wideband: the channels' high edges at 6.5-7.8 kHz instead of 3-7.5 kHz.
+        progress: show a progress bar (stderr).
 
     Returns:
         The copies' manifest: the original rows with ``file`` replaced, plus ``source``.
@@ -91,12 +93,16 @@ def channel_copies(manifest: pd.DataFrame, out_dir, seed: int = TRAINING_SEED,
     folder = Path(out_dir) / ("channel-wideband" if wideband else "channel")
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for file, speaker in zip(manifest["file"].astype(str), manifest["speaker"].astype(str)):
-        path = folder / f"{file_seed(file, 'channel:' + speaker, seed):016x}.flac"
-        if not path.is_file():
-            rng = np.random.default_rng(file_seed(speaker, "channel", seed))
-            y = speaker_channel(load_audio(file).astype(np.float64), TARGET_SR, rng, wideband)
-            peak = np.max(np.abs(y))
-            write_copy(path, y / peak * 0.99 if peak > 0.99 else y)
-        paths.append(str(path))
+    rows = zip(manifest["file"].astype(str), manifest["speaker"].astype(str))
+    with _progress_bar(progress, len(manifest), "channel copies", verb="write") as advance:
+        for file, speaker in rows:
+            path = folder / f"{file_seed(file, 'channel:' + speaker, seed):016x}.flac"
+            if not path.is_file():
+                rng = np.random.default_rng(file_seed(speaker, "channel", seed))
+                y = speaker_channel(load_audio(file).astype(np.float64), TARGET_SR, rng,
+                                    wideband)
+                peak = np.max(np.abs(y))
+                write_copy(path, y / peak * 0.99 if peak > 0.99 else y)
+            paths.append(str(path))
+            advance(1)
     return manifest.assign(source=manifest["file"], file=paths)

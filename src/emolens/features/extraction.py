@@ -611,10 +611,11 @@ def _run_dask(tasks, config, scheduler, want_columns) -> Iterator[tuple[str, Tas
 class _progress_bar:
     """Context manager giving an ``advance(n)`` callable; a no-op when disabled."""
 
-    def __init__(self, enabled: bool, total: int, label: str):
+    def __init__(self, enabled: bool, total: int, label: str, verb: str = "extract"):
         self.enabled = enabled
         self.total = total
         self.label = label
+        self.verb = verb
         self._progress = None
 
     def __enter__(self):
@@ -641,7 +642,7 @@ class _progress_bar:
             transient=False,
         )
         self._progress.__enter__()
-        task = self._progress.add_task(f"extract {self.label}", total=self.total)
+        task = self._progress.add_task(f"{self.verb} {self.label}", total=self.total)
         return lambda n: self._progress.advance(task, n)
 
     def __exit__(self, *exc):
