@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -53,3 +55,18 @@ def test_wideband_channel_moves_only_the_high_edge_up(band_power):
                       for seed in range(6))])
     assert (share[True] >= share[False]).all()            # every draw keeps more highs
     assert share[True].mean() > 3 * share[False].mean()   # the high edge moved up
+
+
+def test_a_copy_is_written_under_a_name_of_this_process_then_moved(tmp_path, monkeypatch):
+    import os
+
+    from emolens.features import channels
+
+    seen = []
+    real = os.replace
+    monkeypatch.setattr(channels.os, "replace", lambda a, b: (seen.append(Path(a)), real(a, b)))
+    target = tmp_path / "x.flac"
+    channels.write_copy(target, np.zeros(1600, dtype=np.float32))
+    assert target.is_file() and len(seen) == 1
+    assert str(os.getpid()) in seen[0].name and not seen[0].exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.flac"]

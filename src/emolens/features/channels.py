@@ -15,6 +15,7 @@ those of any other file.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -64,12 +65,14 @@ def file_seed(file: str, kind: str, seed: int) -> int:
 
 
 def write_copy(path: Path, y: np.ndarray) -> None:
-    """Write a 16 kHz copy atomically: an interrupted run leaves no half file."""
+    """Write a 16 kHz copy atomically: an interrupted run leaves no half file, and two runs
+    writing the same copy at once (its content is the same) each move a whole file of their
+    own into place."""
     import soundfile as sf
 
-    tmp = path.with_suffix(".tmp.flac")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.flac")
     sf.write(tmp, np.asarray(y, dtype=np.float32), TARGET_SR, subtype="PCM_16")
-    tmp.replace(path)
+    os.replace(tmp, path)
 
 
 def channel_copies(manifest: pd.DataFrame, out_dir, seed: int = TRAINING_SEED,
