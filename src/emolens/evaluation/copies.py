@@ -64,8 +64,8 @@ def training_copies(manifest: pd.DataFrame, unlabelled: pd.DataFrame, train: lis
     from emolens.features.channels import channel_copies
 
     is_train = manifest["corpus"].astype(str).isin(train).to_numpy()
-    sources = pd.concat([manifest[is_train],
-                         unlabelled[unlabelled["corpus"].astype(str).isin(train)]])
+    extra = unlabelled[unlabelled["corpus"].astype(str).isin(train)]
+    sources = pd.concat([manifest[is_train], extra])
     folder = Path(cache_dir) / "audio-copies"
     say(f"channel copies of the {len(sources)} training utterances (augment = \"channel\"; "
         f"written once to {folder})")
@@ -79,7 +79,6 @@ def training_copies(manifest: pd.DataFrame, unlabelled: pd.DataFrame, train: lis
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # skipped copies are dropped (said above)
         X = model_input(result.features, _as_copies(manifest[is_train], files))
-        extra = unlabelled[unlabelled["corpus"].astype(str).isin(train)]
         X_un = model_input(result.features, _as_copies(extra, files)) if len(extra) else None
     copied = {f: i for i, f in enumerate(manifest["file"].astype(str).map(files))
               if isinstance(f, str)}
