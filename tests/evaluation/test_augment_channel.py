@@ -14,19 +14,11 @@ from emolens.evaluation.copies import TrainingCopies
 from emolens.evaluation.protocols import make_splits
 from emolens.evaluation.runner import _training_rows, load_data, run_experiment
 from emolens.features.channels import COPY_SUFFIX
+from quick_run import QUICK_RUN
 
 CONFIG = """
 name = "augment"
-protocol = "transfer"
-folds = 2
-seeds = [0]
-normalisation = "speaker"
-cache_dir = "{CACHE}"
-bootstrap = 0
-save_models = false
-[report]
-enabled = false
-[corpora]
+""" + QUICK_RUN + """[corpora]
 train = ["{A}", "{B}"]
 test = ["{C}"]
 [models.plain]

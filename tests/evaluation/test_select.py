@@ -11,19 +11,11 @@ from typer.testing import CliRunner
 from emolens.evaluation.config import ConfigError, load_config, with_test
 from emolens.evaluation.runner import run_experiment
 from emolens.results import SELECTION as SELECTION_FILE
+from quick_run import QUICK_RUN
 
 CONFIG = """
 name = "select"
-protocol = "transfer"
-folds = 2
-seeds = [0]
-normalisation = "speaker"
-cache_dir = "{CACHE}"
-bootstrap = 0
-save_models = false
-[report]
-enabled = false
-[select]
+""" + QUICK_RUN + """[select]
 by = "loco"
 [corpora]
 train = ["{A}", "{B}"]
