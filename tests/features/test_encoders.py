@@ -43,7 +43,8 @@ def test_names_parse_to_canonical_configs(tmp_path):
     ("hf:", "names no model"),
     ("hf:/no/such/folder", "does not exist"),
     ("hf:org/model@first", "neither a model folder nor a model id"),
-    ("egemaps+gemaps", "not an encoder"),
+    ("egemaps+gemaps", "combine only as"),
+    ("egemaps+egemaps-lld", "combine only as"),
     ("wavlm", "unknown feature set"),
 ])
 def test_bad_names_are_explained(name, message):

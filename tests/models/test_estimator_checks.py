@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from emolens.models import AutoencoderTransformer, FeatureScaler
+from emolens.models import AutoencoderTransformer, FeatureScaler, FusedLogisticRegression
 
 # Few epochs: the checks test the estimator API, not the quality of the network.
 ESTIMATORS = [
     FeatureScaler(),
     FeatureScaler(clip=None),
+    FusedLogisticRegression(),
+    FusedLogisticRegression(C=0.01, class_weight=None),
     AutoencoderTransformer(kind="uae", epochs=3, batch_size=16),
     AutoencoderTransformer(kind="dae", epochs=3, batch_size=16),
     AutoencoderTransformer(kind="cvae", epochs=3, batch_size=16),

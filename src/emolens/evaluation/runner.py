@@ -344,12 +344,14 @@ def prepare_output(out: Path, config: ExperimentConfig, overwrite: bool = False)
 
 # -- one fit -------------------------------------------------------------------------------
 def build_model(spec, seed: int):
-    """``make_model`` for a model spec, seeded, with the normalisation the spec uses."""
+    """``make_model`` for a model spec, seeded, with the normalisation and the feature set
+    the spec uses."""
     from emolens.evaluation.config import model_params
-    from emolens.models import make_model
+    from emolens.models import make_model, with_feature_blocks
 
     try:
-        return make_model(spec.model, seed=int(seed), **model_params(spec))
+        return with_feature_blocks(make_model(spec.model, seed=int(seed), **model_params(spec)),
+                                   spec.features)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"[models.{spec.label}]: {err}") from err
 

@@ -15,7 +15,13 @@ from emolens._lazy import lazy_exports
 if TYPE_CHECKING:  # static tools see the real imports
     from emolens.features.audio import AudioError, load_audio
     from emolens.features.cache import FeatureCache, default_cache_dir
-    from emolens.features.extraction import Extraction, NoFeaturesError, compute_features, extract
+    from emolens.features.extraction import (
+        Extraction,
+        NoFeaturesError,
+        compute_features,
+        extract,
+        feature_blocks,
+    )
     from emolens.features.encoders import EncoderConfig, EncoderError
     from emolens.features.groups import FEATURE_GROUPS, column_groups, feature_group
     from emolens.features.matrix import model_input

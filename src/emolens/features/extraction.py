@@ -434,6 +434,13 @@ def feature_names(config) -> list[str]:
     return list(config.smile().feature_names)
 
 
+def feature_blocks(config) -> tuple[int, ...]:
+    """The column count of each part of a configuration, in column order (one part unless
+    it is a hybrid): what :class:`emolens.models.FusedLogisticRegression` fuses."""
+    parts = config.parts if isinstance(config, HybridConfig) else (config,)
+    return tuple(len(feature_names(part)) for part in parts)
+
+
 def _combine(parts: list[Extraction], paths: list[str], config: HybridConfig) -> Extraction:
     """Side by side: the files every part could process, in input order."""
     keep = [p for p in paths if all(p in part.features.index for part in parts)]

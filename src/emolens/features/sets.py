@@ -8,7 +8,8 @@ config, ``feature_set`` in a bundle):
 * pretrained speech encoders: ``hf:<hub id or folder>``, ``whisper:<size or folder>`` or a
   plain folder path, each with an optional ``@<layer>`` (:class:`EncoderConfig`, computed by
   :mod:`emolens.features.encoders`);
-* hybrids: ``egemaps+hf:...``, the columns of the parts side by side (:class:`HybridConfig`).
+* hybrids: ``egemaps+hf:...`` or ``compare+egemaps``, the columns of the parts side by side
+  (:class:`HybridConfig`).
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ def get_config(name: str):
 
     Args:
         name: an openSMILE set (``egemaps``...), an encoder (``hf:ID``, ``whisper:SIZE``,
-            a model folder, each optionally ``@LAYER``) or a hybrid (``egemaps+hf:ID``).
+            a model folder, each optionally ``@LAYER``) or a hybrid (``egemaps+hf:ID``,
+            ``compare+egemaps``).
 
     Returns:
         :class:`FeatureConfig`, :class:`~emolens.features.encoders.EncoderConfig` or
@@ -122,11 +124,19 @@ def get_config(name: str):
         return FEATURE_SETS[name]
     head, plus, tail = name.partition("+")
     if plus and head in FEATURE_SETS:
+        if tail in FEATURE_SETS:
+            if {head, tail} not in ({"compare", "egemaps"}, {"compare", "gemaps"}):
+                raise ValueError(
+                    f"{name!r}: two openSMILE sets combine only as 'compare+egemaps' or "
+                    "'compare+gemaps' (other pairs share columns, or give one row per frame)"
+                )
+            return HybridConfig((FEATURE_SETS[head], FEATURE_SETS[tail]))
         tail_config = get_config(tail)
         if not getattr(tail_config, "is_encoder", False):
             raise ValueError(
                 f"a hybrid feature set is an openSMILE set plus one encoder "
-                f"('egemaps+hf:<model>'); {tail!r} is not an encoder"
+                f"('egemaps+hf:<model>') or ComParE plus eGeMAPS ('compare+egemaps'); "
+                f"{tail!r} is neither"
             )
         return HybridConfig((FEATURE_SETS[head], tail_config))
     from emolens.features.encoders import parse_encoder
@@ -137,14 +147,15 @@ def get_config(name: str):
         raise ValueError(
             f"unknown feature set {name!r}; choose one of: {valid}, an encoder "
             "'hf:<model id or folder>[@layer]', 'whisper:<size or folder>[@layer]', a model "
-            "folder, or a hybrid such as 'egemaps+hf:<model>'"
+            "folder, or a hybrid such as 'egemaps+hf:<model>' or 'compare+egemaps'"
         )
     return encoder
 
 
 @dataclass(frozen=True)
 class HybridConfig:
-    """Several feature sets side by side, e.g. ``egemaps+hf:microsoft/wavlm-base-plus``.
+    """Several feature sets side by side, e.g. ``egemaps+hf:microsoft/wavlm-base-plus`` or
+    ``compare+egemaps``.
 
     Each part is extracted and cached on its own; a file skipped by any part is skipped.
 

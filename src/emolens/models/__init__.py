@@ -6,7 +6,8 @@ Every model is a scikit-learn ``Pipeline(scale, reduce, clf)`` built by :func:`m
   per-speaker statistics (needs corpus/speaker ids at test time), clipped at ±10 sd;
 * ``reduce``: :class:`AutoencoderTransformer` (UAE, DAE, VAE, cVAE, ssVAE; PyTorch inside),
   ``PCA(2)`` or ``"passthrough"``;
-* ``clf``: linear SVC (paper), RBF SVC or logistic regression, ``class_weight="balanced"``.
+* ``clf``: linear SVC (paper), RBF SVC or logistic regression, ``class_weight="balanced"``;
+  or one logistic regression per feature set of a hybrid (:class:`FusedLogisticRegression`).
 
 :func:`apply` returns everything a fitted pipeline gives for some rows as one
 :class:`ModelOutput` (scaled rows, latent, reconstruction error, scores, fallback groups) and
@@ -34,8 +35,10 @@ from .factory import (
     make_model,
     n_parameters,
     parameter_counts,
+    with_feature_blocks,
 )
 from .fitted import ModelOutput, apply, fit_model, is_grouped
+from .fusion import FusedLogisticRegression
 from .multifit import BALANCES, balanced_weights, fit_pipelines
 from .persistence import PipelineFileError, load_pipeline, save_pipeline
 from .scaling import FeatureScaler, SmallGroupWarning
@@ -46,6 +49,7 @@ __all__ = [
     "AutoencoderTransformer",
     "CLASSIFIERS",
     "FeatureScaler",
+    "FusedLogisticRegression",
     "MODELS",
     "MODEL_NAMES",
     "ModelOutput",
@@ -72,5 +76,6 @@ __all__ = [
     "make_model",
     "n_parameters",
     "parameter_counts",
+    "with_feature_blocks",
     "save_pipeline",
 ]

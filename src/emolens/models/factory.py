@@ -20,6 +20,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 
 from .autoencoder import AutoencoderTransformer
+from .fusion import FusedLogisticRegression
 from .scaling import FeatureScaler
 
 #: Model names accepted by :func:`make_model`, with what the ``reduce`` step is and the default
@@ -43,9 +44,13 @@ MODELS = {
     # Raw features + the mean of two classifiers' probabilities (an RBF SVC and a logistic
     # regression): the best leave-one-corpus-out model of experiments/transfer_egemaps.toml.
     "vote": ("passthrough", "vote"),
+    # Raw features of a hybrid (``features = "compare+egemaps"``) + one logistic regression per
+    # feature set, probabilities averaged (late fusion): the leave-one-corpus-out choice of
+    # experiments/transfer.toml. On one feature set it is a plain logistic regression.
+    "fusion": ("passthrough", "fusion"),
 }
 MODEL_NAMES = tuple(MODELS)
-CLASSIFIERS = ("linear", "rbf", "logreg", "vote")
+CLASSIFIERS = ("linear", "rbf", "logreg", "vote", "fusion")
 
 
 def make_classifier(kind: str = "linear", seed: int = 0):
@@ -57,7 +62,10 @@ def make_classifier(kind: str = "linear", seed: int = 0):
             probabilities fitted on 5-fold cross-validated decision values, and a logistic
             regression (C = 0.1); the two C values are the ones leave-one-corpus-out chose
             for each alone (docs/benchmarks.md#transfer). Override them as
-            ``clf__svc__estimator__C`` and ``clf__logreg__C``.
+            ``clf__svc__estimator__C`` and ``clf__logreg__C``; or ``"fusion"``: one
+            logistic regression per feature set of a hybrid, probabilities averaged
+            (:class:`~emolens.models.fusion.FusedLogisticRegression`; its ``blocks``, the
+            column count of each set, are set by whoever knows the feature set).
         seed: random state (only matters for solvers that use randomness).
     """
     if kind == "linear":
@@ -72,6 +80,9 @@ def make_classifier(kind: str = "linear", seed: int = 0):
                                     random_state=seed)
         return VotingClassifier([("svc", CalibratedClassifierCV(svc, ensemble=False)),
                                  ("logreg", logreg)], voting="soft")
+    if kind == "fusion":
+        return FusedLogisticRegression(C=1.0, max_iter=1000, class_weight="balanced",
+                                       random_state=seed)
     close = difflib.get_close_matches(str(kind), CLASSIFIERS, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     raise ValueError(f"clf must be one of {', '.join(map(repr, CLASSIFIERS))}, got {kind!r}.{hint}")
@@ -113,6 +124,21 @@ def make_model(name: str, *, clf: str | None = None, seed: int = 0, **params) ->
         ]
     )
     pipe.set_params(**_route(pipe, params))
+    return pipe
+
+
+def with_feature_blocks(pipe: Pipeline, feature_set: str) -> Pipeline:
+    """Give a fusion classifier whose ``blocks`` are unset the column count of each part of
+    ``feature_set`` (``"compare+egemaps"``: 6373 and 88); other pipelines are left as they are.
+
+    Returns:
+        ``pipe``.
+    """
+    clf = pipe.named_steps.get("clf")
+    if isinstance(clf, FusedLogisticRegression) and clf.blocks is None:
+        from emolens.features import feature_blocks, get_config
+
+        clf.set_params(blocks=feature_blocks(get_config(feature_set)))
     return pipe
 
 
@@ -186,7 +212,7 @@ def parameter_counts(pipeline: Pipeline) -> dict[str, int]:
         * ``clf``: a linear-kernel SVC collapses to one hyperplane per class pair, so
           ``coef_`` + ``intercept_``; other kernels keep support vectors + dual coefficients +
           intercepts (+1 for gamma); logistic regression ``coef_`` + ``intercept_``; the vote
-          classifier the sum of its members (+ 2 sigmoid parameters per class).
+          classifier and the fusion the sum of their members (+ 2 sigmoid parameters per class).
         * ``encoder``: (informational) weights of the encoder alone.
     """
     counts = {"scale": 0, "reduce": 0, "clf": 0}
@@ -208,7 +234,7 @@ def _classifier_count(clf) -> int:
         if clf.kernel == "linear":
             return int(clf.coef_.size + clf.intercept_.size)
         return int(clf.support_vectors_.size + clf.dual_coef_.size + clf.intercept_.size + 1)
-    if isinstance(clf, VotingClassifier) and hasattr(clf, "estimators_"):
+    if isinstance(clf, (VotingClassifier, FusedLogisticRegression)) and hasattr(clf, "estimators_"):
         return sum(_classifier_count(e) for e in clf.estimators_)
     if isinstance(clf, CalibratedClassifierCV) and hasattr(clf, "calibrated_classifiers_"):
         # the fitted classifier(s) + two sigmoid parameters per class

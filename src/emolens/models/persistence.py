@@ -44,6 +44,7 @@ from sklearn.svm import SVC
 from sklearn.utils import Bunch
 
 from .autoencoder import AutoencoderTransformer
+from .fusion import FusedLogisticRegression
 from .networks import build_network
 from .scaling import FeatureScaler
 
@@ -61,6 +62,7 @@ CLASSES = {
     "SVC": SVC,
     "LogisticRegression": LogisticRegression,
     "VotingClassifier": VotingClassifier,
+    "FusedLogisticRegression": FusedLogisticRegression,
 }
 #: The only classes an estimator nested in a step may name (the vote classifier's parts).
 #: The calibrated member and its sigmoid are private to scikit-learn: looked up, not imported,
