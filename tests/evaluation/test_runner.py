@@ -235,6 +235,12 @@ def test_chunks_cover_every_task_once_in_bounded_pieces():
         assert len({tasks[i][2].train_name for i in idx}) == 1
     # 48 fits per model x corpus -> 3 equal pieces of 16
     assert sorted(len(r) for _, r, _ in chunks) == [16] * 12
-    # the paper's 3 seeds x 5 folds stay one chunk
+    # the paper's 3 seeds x 5 folds stay one chunk, whatever the number of processes
     small = [(specs[0], seed, s) for seed in range(3) for s in splits[:5]]
     assert [len(r) for _, r, _ in _chunks(small)] == [15]
+    assert [len(r) for _, r, _ in _chunks(small, jobs=2)] == [15]
+    # ... but independent fits (no autoencoder) feed every process
+    plain = [(NS(label="lr", model="logreg"), seed, s) for seed in range(3) for s in splits[:5]]
+    assert [len(r) for _, r, _ in _chunks(plain)] == [15]
+    assert [len(r) for _, r, _ in _chunks(plain, jobs=2)] == [8, 7]
+    assert [len(r) for _, r, _ in _chunks(plain[:1], jobs=2)] == [1]

@@ -522,14 +522,23 @@ def _fit_chunk(spec, runs, data, config):
 CHUNK_SIZE = 16
 
 
-def _chunks(tasks) -> list[tuple]:
+def _lockstep(spec) -> bool:
+    """Whether a model's fits train together (an autoencoder); other fits are independent."""
+    from emolens.models import MODELS
+
+    return MODELS.get(getattr(spec, "model", None), ("dae",))[0] not in ("passthrough", "pca")
+
+
+def _chunks(tasks, jobs: int = 1) -> list[tuple]:
     """Tasks grouped for lockstep fitting: per model x training set (all seeds and folds: the
     more autoencoders train together, the less per-step overhead each pays), cut into pieces
     of at most :data:`CHUNK_SIZE`.
 
-    The grouping depends on the configuration only (not on ``jobs``), so a run's numbers do
-    not change with the number of processes. Returns ``(spec, [(seed, split), ...], [task
-    index, ...])`` in order of first appearance.
+    For autoencoder models the grouping depends on the configuration only (not on ``jobs``),
+    so a run's numbers do not change with the number of processes. Models without one fit
+    each run on its own; their groups are also cut into at least ``jobs`` pieces, so that a
+    run of one such model (a selected configuration's final fits) keeps every process busy.
+    Returns ``(spec, [(seed, split), ...], [task index, ...])`` in order of first appearance.
     """
     groups: dict[tuple, tuple] = {}
     for i, (spec, seed, split) in enumerate(tasks):
@@ -540,6 +549,8 @@ def _chunks(tasks) -> list[tuple]:
     chunks = []
     for spec, runs, where in groups.values():
         pieces = -(-len(runs) // CHUNK_SIZE)
+        if not _lockstep(spec):
+            pieces = min(len(runs), max(pieces, jobs))
         size = -(-len(runs) // pieces)  # equal pieces: 24 fits -> 12 + 12, not 16 + 8
         chunks += [(spec, runs[i:i + size], where[i:i + size])
                    for i in range(0, len(runs), size)]
@@ -548,7 +559,7 @@ def _chunks(tasks) -> list[tuple]:
 
 def _fit_all(tasks, data: RunData, config: ExperimentConfig):
     """``(task index, result)`` of every (spec, seed, split) task; ``jobs`` processes."""
-    chunks = _chunks(tasks)
+    chunks = _chunks(tasks, config.jobs)
     if config.jobs == 1 or len(chunks) == 1:
         import torch
 
