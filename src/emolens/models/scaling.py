@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -135,9 +136,9 @@ def _components(X: np.ndarray, codes: np.ndarray):
     k, N = len(n), len(X)
     if k < 2 or N <= k:
         return n, None, None
-    means = np.zeros((k, X.shape[1]))
-    np.add.at(means, codes, X)
-    means /= n[:, None]
+    # group sums as a product with the (k, N) one-hot matrix: np.add.at is many times slower
+    onehot = sparse.csr_matrix((np.ones(N), (codes, np.arange(N))), shape=(k, N))
+    means = np.asarray(onehot @ X) / n[:, None]
     ms_between = (n[:, None] * (means - X.mean(axis=0)) ** 2).sum(axis=0) / (k - 1)
     ms_within = ((X - means[codes]) ** 2).sum(axis=0) / (N - k)
     n0 = (N - (n ** 2).sum() / N) / (k - 1)  # the mean group size, for unequal groups
@@ -436,9 +437,17 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if y[known].nunique() < 2:
             raise ValueError("FeatureScaler(guard=True) needs at least two classes in y")
         _, corpora = self._corpora(labels, len(Z))
-        frame = pd.DataFrame(Z[known])
-        keys = [pd.Series(corpora[known], dtype=object), y[known].reset_index(drop=True)]
-        centroids = frame.groupby(keys).mean().groupby(level=1).mean().to_numpy()
+        keys = pd.DataFrame({"corpus": pd.Series(corpora[known], dtype=object),
+                             "y": y[known].reset_index(drop=True)})
+        cells = keys.groupby(["corpus", "y"], sort=True)
+        code = cells.ngroup().to_numpy()
+        # (corpus, class) means as one product with the one-hot matrix (a wide DataFrame's
+        # groupby costs seconds), then per class (sorted) the mean over its corpora
+        onehot = sparse.csr_matrix((np.ones(len(code)), (code, np.arange(len(code)))))
+        means = np.asarray(onehot @ Z[known]) / np.bincount(code)[:, None]
+        cell_class = cells.size().index.get_level_values("y")
+        centroids = np.stack([means[cell_class == c].mean(axis=0)
+                              for c in cell_class.unique().sort_values()])
         self.directions_ = centroids - centroids.mean(axis=0)
 
     def speaker_shares(self, X, groups=None) -> dict:
@@ -499,7 +508,9 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             self._learn_directions(Z, y, labels)
             Z = self._guarded(X64, Z, labels)
         self.fallback_groups_ = fallback
-        self.train_median_abs_z_ = float(np.median(np.abs(Z))) if Z.size else 0.0
+        # the median of a temporary: partitioned in place rather than copied (wide rows)
+        self.train_median_abs_z_ = (float(np.median(np.abs(Z), overwrite_input=True))
+                                    if Z.size else 0.0)
         self._warn_fallback(fallback, "fit")
         return Xv, Z
 
