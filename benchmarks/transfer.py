@@ -53,6 +53,9 @@ def load(names=NAMES, features="egemaps", jobs=2):
         warnings.simplefilter("ignore")
         X = model_input(ext.features, manifest)
     TRAIT_COLUMNS[:] = trait_columns(X.columns)
+    from emolens.features import feature_blocks, get_config
+
+    BLOCKS[:] = feature_blocks(get_config(features))
     return X, manifest
 
 
@@ -195,6 +198,10 @@ def classifier(kind: str, C: float, weights: bool):
 
         vote = make_classifier("vote")
         return vote.set_params(svc__estimator__class_weight=cw, logreg__class_weight=cw)
+    if kind == "fusion":  # the product's: one logreg per feature set of the loaded hybrid
+        from emolens.models import FusedLogisticRegression
+
+        return FusedLogisticRegression(blocks=tuple(BLOCKS), C=C, max_iter=2000, class_weight=cw)
     raise ValueError(kind)
 
 
@@ -290,40 +297,61 @@ class Idea:
             return np.where(self.trait_, Zs, Zc)
         return normalise(V, corpus, speaker, self.how, self.k, self.robust)
 
-    def fit_predict(self, Ztr, ytr, ctr, Zte, seed):
+    @property
+    def seeded(self) -> bool:
+        """Whether a fit depends on the seed (a latent); the classifiers here do not."""
+        return self.latent is not None
+
+    def fit(self, Ztr, ytr, ctr, seed):
+        """``(columns kept, latent map, classifier or per-corpus classifiers)``."""
         keep = slice(None)
         if self.select is not None:
             keep = self.select(Ztr, ytr, ctr)
-        Ztr, Zte = Ztr[:, keep], Zte[:, keep]
+        Ztr = Ztr[:, keep]
         from emolens.models import balanced_weights
 
         w = balanced_weights(ytr, ctr) if self.weights else None
+        to_latent = None
         if self.latent == "rank2":
             A = reduced_rank_logreg(Ztr, ytr, w, rank=2, C=0.01, seed=seed)
-            Ztr, Zte = Ztr @ A, Zte @ A
+            to_latent = lambda Z: Z @ A  # noqa: E731
         elif self.latent:
             from emolens.models import AutoencoderTransformer, fit_autoencoders
 
             ae = AutoencoderTransformer(kind=self.latent, latent_dim=2, epochs=self.epochs,
                                         gamma=self.gamma, seed=seed)
             fit_autoencoders([ae], [Ztr.astype(np.float32)], [ytr], [w])  # labels: ssvae/sae
-            Ztr = ae.transform(Ztr.astype(np.float32))
-            Zte = ae.transform(Zte.astype(np.float32))
+            to_latent = lambda Z: ae.transform(Z.astype(np.float32))  # noqa: E731
+        if to_latent is not None:
+            Ztr = to_latent(Ztr)
         if self.per_corpus:
-            models = [classifier(self.clf, self.C, False).fit(Ztr[ctr == c], ytr[ctr == c])
-                      for c in np.unique(ctr)]
-            proba = np.mean([m.predict_proba(Zte) for m in models], axis=0)
-            return models[0].classes_[proba.argmax(axis=1)]
+            return keep, to_latent, [classifier(self.clf, self.C, False).fit(Ztr[ctr == c],
+                                                                             ytr[ctr == c])
+                                     for c in np.unique(ctr)]
         model = classifier(self.clf, self.C, self.weights)
         if self.weights:
             model.fit(Ztr, ytr, sample_weight=w)
         else:
             model.fit(Ztr, ytr)
+        return keep, to_latent, model
+
+    def predict(self, fitted, Zte):
+        """Labels of the test rows ``Zte`` (adapted to them with ``adapt``)."""
+        keep, to_latent, model = fitted
+        Zte = Zte[:, keep]
+        if to_latent is not None:
+            Zte = to_latent(Zte)
+        if self.per_corpus:
+            proba = np.mean([m.predict_proba(Zte) for m in model], axis=0)
+            return model[0].classes_[proba.argmax(axis=1)]
         if self.adapt:
             from emolens.models import PseudoLabels
 
             return model.classes_[PseudoLabels().adapt(model, Zte).proba.argmax(axis=1)]
         return model.predict(Zte)
+
+    def fit_predict(self, Ztr, ytr, ctr, Zte, seed):
+        return self.predict(self.fit(Ztr, ytr, ctr, seed), Zte)
 
 
 def reduced_rank_logreg(Z, y, w, rank=2, C=0.01, seed=0):
@@ -381,6 +409,9 @@ def corpus_predictable(share: float):
 
 #: Column positions of the speaker-trait features of :meth:`Idea.test_speakers` (set by load).
 TRAIT_COLUMNS: list[int] = []
+#: column count of each feature set of the loaded features (set by :func:`load`; two for a
+#: hybrid such as compare+egemaps), what the "fusion" classifier fuses
+BLOCKS: list[int] = []
 
 
 def trait_columns(columns) -> list[int]:
@@ -436,13 +467,19 @@ def evaluate(idea: Idea, X, manifest, conditions=("all", "few", "skewed"), seeds
         if idea.both_views:
             Zc = normalise(Vtr, Ctr, Str, "corpus")[m]
             Ztr, ytr, ctr = np.vstack([Ztr, Zc]), np.r_[ytr, ytr], np.r_[ctr, ctr]
+        fitted = {}  # one fit per seed where the fit depends on it, else one in all
+        own = type(idea).fit_predict is not Idea.fit_predict  # a subclass's: fit per test set
         for cond in conditions:
             for seed in seeds:
                 te = condition(manifest, test, cond, seed=seed)
                 Zte = idea.normalise(Vt[te], corpus[te], idea.test_speakers(Vt[te], speaker[te]))
                 mt = labelled[te]
+                key = seed if idea.seeded else None
+                if not own and key not in fitted:
+                    fitted[key] = idea.fit(Ztr, ytr, ctr, seed)
                 # every test utterance is predicted (and may adapt the model), labelled ones scored
-                pred = idea.fit_predict(Ztr, ytr, ctr, Zte, seed)[mt]
+                pred = (idea.fit_predict(Ztr, ytr, ctr, Zte, seed) if own
+                        else idea.predict(fitted[key], Zte))[mt]
                 ua = balanced_accuracy_score(label[te][mt].astype(str), pred.astype(str))
                 rows.append(dict(idea=idea.label, test=test, condition=cond, seed=seed, ua=ua,
                                  share=idea.guard_share(Vt[te], corpus[te], speaker[te])))
@@ -552,6 +589,16 @@ def ideas(quick: bool):
         Idea("empirical-Bayes shrink (training ratio), guard, cw, logreg C=0.01, adapted",
              "shrink", weights=True, clf="logreg", C=0.01, guard=True, adapt=True,
              eb="training"),
+        Idea("empirical-Bayes shrink, guard, cw, logreg C=0.01, adapted, test corpus without "
+             "speaker ids", "shrink", weights=True, clf="logreg", C=0.01, guard=True, adapt=True,
+             eb="corpus", test_groups="none"),
+        # with --features compare+egemaps: one logistic regression per feature set, probabilities
+        # averaged (the product's model = "fusion")
+        Idea("empirical-Bayes shrink, guard, cw, fusion: logreg C=0.01 per feature set, adapted",
+             "shrink", weights=True, clf="fusion", C=0.01, guard=True, adapt=True, eb="corpus"),
+        Idea("empirical-Bayes shrink, guard, cw, fusion: logreg C=0.01 per feature set, adapted, "
+             "test corpus without speaker ids", "shrink", weights=True, clf="fusion", C=0.01,
+             guard=True, adapt=True, eb="corpus", test_groups="none"),
         Idea("empirical-Bayes shrink, guard, cw, vote: SVC C=0.5 + logreg C=0.1, adapted",
              "shrink", weights=True, clf="vote", guard=True, adapt=True, eb="corpus"),
         Idea("empirical-Bayes shrink, guard, cw, supervised DAE 2-D latent (gamma 3), "
