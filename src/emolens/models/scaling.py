@@ -290,7 +290,9 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     and "corpus" in (X.index.names or [])):
                 # speaker statistics shrink towards / are guarded by their corpus: both ids
                 labels = (labels, np.asarray(X.index.get_level_values("corpus")))
-        Xv = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        # C order: the statistics gather rows (a DataFrame's values come column-major, and
+        # gathering rows of 6373 columns from them, or flattening them, copies slowly)
+        Xv = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], order="C")
         return Xv, labels
 
     def _shrink_set(self) -> bool:
