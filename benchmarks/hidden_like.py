@@ -11,7 +11,8 @@ recordings, other label spellings, and sometimes no speaker ids. This script dra
 so most are not one of the four classes), writes them as 48 kHz 24-bit WAV with the labels
 spelt ``anger/happiness/sadness``, and lists them twice: with speaker ids and without (a copy,
 as a corpus of its own). It then runs ``experiments/transfer_egemaps.toml`` (eGeMAPS)
-and ``experiments/transfer.toml`` (ComParE_2016) trained on the other three shared corpora,
+and ``experiments/transfer.toml`` (ComParE_2016, eGeMAPS or their fusion, as its selection
+over the three corpora chooses) trained on the other three shared corpora,
 with both as ``--test`` corpora, and prints each run's UA per test set, before and after
 adaptation, per draw (``--seeds``: which utterances are drawn) and averaged over the draws.
 Every number comes from the runs' results.csv (seeds 0-2 x 5 folds of the final model).
@@ -30,8 +31,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = (ROOT / ".." / "shared" / "corpora").resolve()
 SPELLING = {"angry": "anger", "happy": "happiness", "sad": "sadness"}
-#: the experiment file of each feature set
-EXPERIMENTS = {"egemaps": "transfer_egemaps.toml", "compare": "transfer.toml"}
+#: the experiment files run, by the name the tables give them
+EXPERIMENTS = {"transfer_egemaps": "transfer_egemaps.toml", "transfer": "transfer.toml"}
 
 
 def write_test_set(held: str, per_speaker: int, seed: int, out: Path) -> list[Path]:
@@ -70,11 +71,11 @@ def write_test_set(held: str, per_speaker: int, seed: int, out: Path) -> list[Pa
     return manifests
 
 
-def config(held: str, features: str, out: Path):
-    """The feature set's transfer experiment trained on the shared corpora but ``held``."""
+def config(held: str, experiment: str, out: Path):
+    """An experiment of :data:`EXPERIMENTS` trained on the shared corpora but ``held``."""
     from emolens.evaluation.config import parse_config
 
-    path = ROOT / "experiments" / EXPERIMENTS[features]
+    path = ROOT / "experiments" / EXPERIMENTS[experiment]
     data = tomllib.loads(path.read_text())
     data["corpora"]["train"] = [str(CORPORA / n) for n in ("emodb", "ravdess", "nemo", "tess")
                                 if n != held]
@@ -98,20 +99,20 @@ def main(argv=None):
     for seed in args.seeds:
         manifests = write_test_set(args.held, args.per_speaker, seed,
                                    args.out / f"draw{seed}" / "audio")
-        for features in ("egemaps", "compare"):
-            run = args.out / f"draw{seed}" / features
-            cfg = with_test(config(args.held, features, run), [str(m) for m in manifests])
+        for experiment in EXPERIMENTS:
+            run = args.out / f"draw{seed}" / experiment
+            cfg = with_test(config(args.held, experiment, run), [str(m) for m in manifests])
             res = pd.read_csv(run_experiment(cfg, out=run, progress=False, overwrite=True)
                               / "results.csv")
             test = res[res["role"] == "test"]
             for (model, name), g in test.groupby(["model", "test"], sort=False):
                 before = g["ua_unadapted"] if g["ua_unadapted"].notna().any() else g["ua"]
-                rows.append({"features": features, "model": model, "test": name, "draw": seed,
+                rows.append({"experiment": experiment, "model": model, "test": name, "draw": seed,
                              "UA % unadapted": 100 * before.mean(),
                              "UA % adapted": 100 * g["ua"].mean()})
     table = pd.DataFrame(rows)
     print(table.round(1).to_string(index=False))
-    mean = table.groupby(["features", "model", "test"], sort=False)[
+    mean = table.groupby(["experiment", "model", "test"], sort=False)[
         ["UA % unadapted", "UA % adapted"]].agg(["mean", "std"]).round(1)
     print(f"\nmean and std over {len(args.seeds)} draws:\n{mean.to_string()}")
 
