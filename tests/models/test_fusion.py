@@ -65,6 +65,8 @@ def test_the_pipeline_learns_the_blocks_of_its_feature_set():
     assert with_feature_blocks(make_model("fusion"), "egemaps").named_steps["clf"].blocks == (88,)
     kept = with_feature_blocks(make_model("fusion", clf__blocks=(1, 2)), "compare+egemaps")
     assert kept.named_steps["clf"].blocks == (1, 2)
+    on_latent = with_feature_blocks(make_model("dae_svc", clf="fusion"), "compare+egemaps")
+    assert on_latent.named_steps["clf"].blocks is None  # one regression on the 2-D latent
     plain = make_model("logreg")
     assert with_feature_blocks(plain, "compare+egemaps").get_params() == plain.get_params()
 

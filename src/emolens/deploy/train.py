@@ -168,13 +168,13 @@ def build_bundle(
     """
     from sklearn.base import clone
 
-    from emolens.models import make_model, with_feature_blocks
+    from emolens.models import make_model
 
     _check_ood_reference(X, ood_reference)
     y = _check_labels(X, y, labels)
     X_unlabelled = _check_unlabelled(X, X_unlabelled)
     params = dict(params or {})
-    pipe = with_feature_blocks(make_model(model, seed=seed, **params), feature_set)
+    pipe = make_model(model, seed=seed, **params)
     if not is_grouped(pipe):
         X_unlabelled = None
     held = heldout_outputs(pipe, X, y, n_splits=n_splits, seed=seed, ood_params=ood_params,

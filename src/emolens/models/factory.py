@@ -128,14 +128,17 @@ def make_model(name: str, *, clf: str | None = None, seed: int = 0, **params) ->
 
 
 def with_feature_blocks(pipe: Pipeline, feature_set: str) -> Pipeline:
-    """Give a fusion classifier whose ``blocks`` are unset the column count of each part of
-    ``feature_set`` (``"compare+egemaps"``: 6373 and 88); other pipelines are left as they are.
+    """Give a fusion classifier on the raw features (``reduce`` is ``"passthrough"``) whose
+    ``blocks`` are unset the column count of each part of ``feature_set``
+    (``"compare+egemaps"``: 6373 and 88); other pipelines are left as they are (a fusion on
+    a latent is one logistic regression).
 
     Returns:
         ``pipe``.
     """
     clf = pipe.named_steps.get("clf")
-    if isinstance(clf, FusedLogisticRegression) and clf.blocks is None:
+    if (isinstance(clf, FusedLogisticRegression) and clf.blocks is None
+            and pipe.named_steps.get("reduce") == "passthrough"):
         from emolens.features import feature_blocks, get_config
 
         clf.set_params(blocks=feature_blocks(get_config(feature_set)))
