@@ -244,3 +244,28 @@ def test_chunks_cover_every_task_once_in_bounded_pieces():
     assert [len(r) for _, r, _ in _chunks(plain)] == [15]
     assert [len(r) for _, r, _ in _chunks(plain, jobs=2)] == [8, 7]
     assert [len(r) for _, r, _ in _chunks(plain[:1], jobs=2)] == [1]
+
+
+def test_independent_fits_hold_one_training_matrix_at_a_time(tiny_runs, tmp_path, monkeypatch):
+    """A chunk of independent fits (no autoencoder) assembles one run's training rows at a
+    time: with ComParE and channel copies each is ~0.4 GB, and a chunk of 8 held 8 at once.
+    Autoencoders still train their runs together (lockstep)."""
+    import copy
+
+    from emolens.evaluation import runner
+
+    config, (one, _) = tiny_runs
+    config = copy.deepcopy(config)
+    config.save_models = False
+    sizes: dict[str, list[int]] = {}
+    assemble = runner._training_rows
+
+    def recording(spec, runs, data):
+        sizes.setdefault(spec.label, []).append(len(runs))
+        return assemble(spec, runs, data)
+
+    monkeypatch.setattr(runner, "_training_rows", recording)
+    out = run_experiment(config, out=tmp_path / "one_by_one", progress=False)
+    runs = len(config.seeds) * config.folds
+    assert sizes == {"svc": [1] * runs, "pca_svc": [1] * runs, "dae_svc": [runs]}
+    assert (out / "results.csv").read_bytes() == (one / "results.csv").read_bytes()

@@ -379,9 +379,9 @@ def _training_rows(spec, runs: list, data: RunData):
 def fit_splits(spec, runs: list, data: RunData, config: ExperimentConfig) -> list:
     """Fit one model spec on several ``(seed, split)`` runs and evaluate each on its split.
 
-    The models are fitted together (:func:`emolens.models.fit_pipelines`: autoencoders train in
-    lockstep, several times faster than one by one), then each is evaluated on every test set
-    of its own split.
+    Autoencoder models are fitted together (:func:`emolens.models.fit_pipelines`: they train
+    in lockstep, several times faster than one by one), other models one at a time; each is
+    evaluated on every test set of its own split.
 
     Returns:
         Per run, in order: (pipeline, result rows, prediction frames, shift messages of the
@@ -390,6 +390,10 @@ def fit_splits(spec, runs: list, data: RunData, config: ExperimentConfig) -> lis
     from emolens.evaluation.config import model_balance
     from emolens.models import balanced_weights, fit_pipelines
 
+    if len(runs) > 1 and not _lockstep(spec):
+        # Independent fits one after the other: a process then holds one run's training
+        # matrix at a time, not one per run (ComParE with channel copies: ~0.4 GB each).
+        return [result for run in runs for result in fit_splits(spec, [run], data, config)]
     pipes = [build_model(spec, seed) for seed, _ in runs]
     with warnings.catch_warnings():
         # Small per-speaker groups are reported once in the summary, not per fit.
@@ -1043,8 +1047,11 @@ def run_experiment(
     t_feat = time.perf_counter()
     config, selection = _select(config, data, out, console)
     t_sel = time.perf_counter()
-    data = (data[config.features] if len(data) == 1  # else the test corpora are still to read
-            else load_data(config, progress=progress, console=console, manifests=manifests))
+    if len(data) == 1:
+        data = data[config.features]
+    else:  # the test corpora are still to read; the candidates' sets are let go first
+        data = None
+        data = load_data(config, progress=progress, console=console, manifests=manifests)
     t_feat += time.perf_counter() - t_sel
     data.manifest.to_csv(out / R.MANIFEST, index=False)
     data.features.loc[data.manifest["file"]].to_parquet(out / R.FEATURES)
