@@ -174,6 +174,35 @@ def test_occlusion_batched_equals_one_group_per_call():
     np.testing.assert_allclose(batched.to_numpy(), single.to_numpy(), atol=1e-12)
 
 
+def test_wide_inputs_are_stacked_by_values_not_rows(monkeypatch):
+    # ComParE's 6373 columns: 100 000 stacked rows would be 5 GB per call. The cap on values
+    # cuts the calls smaller; the numbers stay the same.
+    X, y = _data()
+    model = _loudness_only_model(X, y)
+    target = np.searchsorted(model.classes_, model.predict(X))
+    calls = []
+
+    def score(a):
+        calls.append(a.size)
+        return model.predict_proba(pd.DataFrame(a, columns=COLUMNS))
+
+    args = (X.to_numpy(), X.mean().to_numpy(), target, GROUPS, COLUMNS)
+    free = at.group_occlusion(score, *args)
+    assert max(calls) > 2 * X.size  # several groups per call
+    calls.clear()
+    monkeypatch.setattr(at, "MAX_CELLS", X.size)  # one copy of X per call
+    capped = at.group_occlusion(score, *args)
+    assert max(calls) == X.size and len(calls) > len(GROUPS)
+    np.testing.assert_allclose(capped.to_numpy(), free.to_numpy(), atol=1e-12)
+    Xt, yt = X.iloc[::2], y[::2]
+    calls.clear()
+    model.predict = lambda a, f=model.predict: (calls.append(a.size), f(a))[1]
+    imp = at.grouped_permutation_importance(model, Xt, yt, GROUPS, n_repeats=3)
+    assert max(calls) == X.size  # two copies of Xt
+    np.testing.assert_allclose(imp["score"].to_numpy(),
+                               _loop_permutation_scores(model, Xt, yt, GROUPS, 3, 0))
+
+
 def test_group_ablation_parallel_equals_sequential():
     X, y = _data(seed=3)
     Xt, yt = _data(seed=4)

@@ -147,6 +147,19 @@ def aggregate_groups(attributions: pd.DataFrame, groups: Mapping[str, Sequence[s
     return long
 
 
+#: Most values (rows x columns) stacked into one model call by the occlusion and permutation
+#: analyses: 160 MB of float64, which the model's own copies multiply. With eGeMAPS (88
+#: columns) ``max_rows`` binds first; with ComParE (6373) it is about 3000 rows per call.
+MAX_CELLS = 20_000_000
+
+
+def _copies_per_call(max_rows: int, shape: tuple[int, int]) -> int:
+    """How many copies of an ``(n, p)`` input one call may stack: at most ``max_rows`` rows
+    and :data:`MAX_CELLS` values, at least one copy."""
+    n, p = max(shape[0], 1), max(shape[1], 1)
+    return max(1, min(max_rows, MAX_CELLS // p) // n)
+
+
 def group_occlusion(
     score: Callable[[np.ndarray], np.ndarray],
     X,
@@ -160,7 +173,8 @@ def group_occlusion(
 
     Uses captum ``FeatureAblation`` with a group mask; the model is called as a black box, so
     any fitted pipeline works (SVC, PCA, AE...). Several groups are occluded per call
-    (captum's ``perturbations_per_eval``, up to ``max_rows`` rows per call).
+    (captum's ``perturbations_per_eval``, up to ``max_rows`` rows and :data:`MAX_CELLS`
+    values per call).
 
     Args:
         score: ``f(X (m, p) numpy) -> (m, n_classes)`` decision scores or probabilities
@@ -192,7 +206,7 @@ def group_occlusion(
         return torch.as_tensor(np.asarray(score(x.detach().numpy()), dtype=float))
 
     fa = FeatureAblation(forward)
-    per_eval = int(max(1, min(len(names), max_rows // max(len(X), 1))))
+    per_eval = int(min(len(names), _copies_per_call(max_rows, X.shape)))
     attr = fa.attribute(torch.from_numpy(X), baselines=torch.from_numpy(ref),
                         target=torch.as_tensor(np.asarray(target, dtype=np.int64)),
                         feature_mask=torch.from_numpy(mask).unsqueeze(0),
@@ -266,7 +280,8 @@ def grouped_permutation_importance(
         random_state: seed.
         scorer: ``f(y_true, y_pred)``; default (None) balanced accuracy (UA), computed for
             all shuffles at once.
-        max_rows: at most this many stacked rows per ``predict`` call (memory cap).
+        max_rows: at most this many stacked rows per ``predict`` call (memory cap; also at
+            most :data:`MAX_CELLS` values).
 
     Returns:
         Columns ``group, repeat, baseline, score, importance`` (``baseline - score``).
@@ -289,7 +304,7 @@ def grouped_permutation_importance(
     values = X.to_numpy()
     jobs = [(g, r, idx, rng.permutation(n)) for g, idx in index.items()
             for r in range(n_repeats)]
-    per_call = max(1, max_rows // max(n, 1))
+    per_call = _copies_per_call(max_rows, values.shape)
     rows = []
     for start in range(0, len(jobs), per_call):
         chunk = jobs[start:start + per_call]
