@@ -214,12 +214,17 @@ class Idea:
     def __init__(self, label, how="speaker", k=0.0, robust=False, clf="rbf", C=1.0,
                  weights=False, latent=None, epochs=50, select=None, gamma=1.0,
                  test_groups="speaker", adapt=False, guard=False, both_views=False,
-                 eb=None):
+                 eb=None, adapt_top=0.5, adapt_pool="all"):
         self.label, self.how, self.k, self.robust = label, how, k, robust
         self.clf, self.C, self.weights, self.latent, self.epochs = clf, C, weights, latent, epochs
         self.select, self.gamma, self.test_groups = select, gamma, test_groups
         #: adapt the classifier to the test corpus's own utterances (emolens.models.PseudoLabels)
         self.adapt = adapt
+        #: PseudoLabels(top=...): the share of each predicted class kept as pseudo-labels
+        self.adapt_top = adapt_top
+        #: the utterances adapted on: "all" of the test corpus (the product's), or only the
+        #: "labelled" 4-class ones (chosen with the labels: an upper bound, not deployable)
+        self.adapt_pool = adapt_pool
         #: FeatureScaler(guard=True): corpora whose speakers differ by emotion keep corpus
         #: statistics (the product's; needs how="shrink" or "speaker")
         self.guard = guard
@@ -335,8 +340,9 @@ class Idea:
             model.fit(Ztr, ytr)
         return keep, to_latent, model
 
-    def predict(self, fitted, Zte):
-        """Labels of the test rows ``Zte`` (adapted to them with ``adapt``)."""
+    def predict(self, fitted, Zte, labelled=None):
+        """Labels of the test rows ``Zte`` (adapted to them with ``adapt``; ``labelled``: the
+        rows with a 4-class label, the pool of ``adapt_pool="labelled"``)."""
         keep, to_latent, model = fitted
         Zte = Zte[:, keep]
         if to_latent is not None:
@@ -347,7 +353,13 @@ class Idea:
         if self.adapt:
             from emolens.models import PseudoLabels
 
-            return model.classes_[PseudoLabels().adapt(model, Zte).proba.argmax(axis=1)]
+            adapt = PseudoLabels(top=self.adapt_top)
+            if self.adapt_pool == "labelled" and labelled is not None:
+                pred = model.predict(Zte)
+                pred[labelled] = model.classes_[
+                    adapt.adapt(model, Zte[labelled]).proba.argmax(axis=1)]
+                return pred
+            return model.classes_[adapt.adapt(model, Zte).proba.argmax(axis=1)]
         return model.predict(Zte)
 
     def fit_predict(self, Ztr, ytr, ctr, Zte, seed):
@@ -479,7 +491,7 @@ def evaluate(idea: Idea, X, manifest, conditions=("all", "few", "skewed"), seeds
                     fitted[key] = idea.fit(Ztr, ytr, ctr, seed)
                 # every test utterance is predicted (and may adapt the model), labelled ones scored
                 pred = (idea.fit_predict(Ztr, ytr, ctr, Zte, seed) if own
-                        else idea.predict(fitted[key], Zte))[mt]
+                        else idea.predict(fitted[key], Zte, mt))[mt]
                 ua = balanced_accuracy_score(label[te][mt].astype(str), pred.astype(str))
                 rows.append(dict(idea=idea.label, test=test, condition=cond, seed=seed, ua=ua,
                                  share=idea.guard_share(Vt[te], corpus[te], speaker[te])))
@@ -604,6 +616,13 @@ def ideas(quick: bool):
         Idea("empirical-Bayes shrink, guard, cw, supervised DAE 2-D latent (gamma 3), "
              "logreg C=0.1, adapted", "shrink", weights=True, clf="logreg", C=0.1,
              latent="sae", gamma=3.0, adapt=True, guard=True, eb="corpus"),
+        # do the test corpus's other emotions (unlabelled, half of RAVDESS) spoil adaptation?
+        Idea("empirical-Bayes shrink, guard, cw, logreg C=0.01, adapted on the 4-class "
+             "utterances only (chosen with the labels: an upper bound)", "shrink", weights=True,
+             clf="logreg", C=0.01, guard=True, adapt=True, eb="corpus", adapt_pool="labelled"),
+        Idea("empirical-Bayes shrink, guard, cw, logreg C=0.01, adapted on the most confident "
+             "quarter of each class", "shrink", weights=True, clf="logreg", C=0.01, guard=True,
+             adapt=True, eb="corpus", adapt_top=0.25),
         # the best *linear* 2-D latent: is it the encoder or the two dimensions?
         Idea("shrink 10, cw, rank-2 logistic regression latent, logreg C=0.1", "shrink", k=10,
              weights=True, clf="logreg", C=0.1, latent="rank2"),
