@@ -237,14 +237,18 @@ class Idea:
 
     def test_speakers(self, V, speaker):
         """Speaker ids of the test rows as the model sees them: the true ones, none (a
-        manifest without ``speaker``: one group, the corpus statistics) or k-means
-        pseudo-speakers (about 20 utterances each) on corpus-z-scored speaker-trait features
-        (formant and MFCC means, 20th F0 percentile)."""
+        manifest without ``speaker``: one group, the corpus statistics), two groups by the
+        20th F0 percentile ("pitch") or k-means pseudo-speakers (about 20 utterances each) on
+        corpus-z-scored speaker-trait features (formant and MFCC means, 20th F0 percentile)."""
         if self.test_groups == "speaker":
             return speaker
         if self.test_groups == "none":
             return np.full(len(V), "?", dtype=object)
         from sklearn.cluster import KMeans
+
+        if self.test_groups == "pitch":  # two groups by low F0: about the speakers' genders
+            f0 = V[:, TRAIT_COLUMNS[-1:]]
+            return KMeans(2, n_init=5, random_state=0).fit_predict(f0).astype(str)
 
         Z = (V - V.mean(axis=0)) / _safe(V.std(axis=0))
         from sklearn.metrics import adjusted_rand_score
@@ -616,6 +620,10 @@ def ideas(quick: bool):
         Idea("empirical-Bayes shrink, guard, cw, supervised DAE 2-D latent (gamma 3), "
              "logreg C=0.1, adapted", "shrink", weights=True, clf="logreg", C=0.1,
              latent="sae", gamma=3.0, adapt=True, guard=True, eb="corpus"),
+        # without speaker ids: two groups by the 20th F0 percentile instead of one
+        Idea("empirical-Bayes shrink, guard, cw, logreg C=0.01, adapted, test corpus without "
+             "speaker ids, two pitch groups", "shrink", weights=True, clf="logreg", C=0.01,
+             guard=True, adapt=True, eb="corpus", test_groups="pitch"),
         # do the test corpus's other emotions (unlabelled, half of RAVDESS) spoil adaptation?
         Idea("empirical-Bayes shrink, guard, cw, logreg C=0.01, adapted on the 4-class "
              "utterances only (chosen with the labels: an upper bound)", "shrink", weights=True,
