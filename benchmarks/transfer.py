@@ -214,7 +214,7 @@ class Idea:
     def __init__(self, label, how="speaker", k=0.0, robust=False, clf="rbf", C=1.0,
                  weights=False, latent=None, epochs=50, select=None, gamma=1.0,
                  test_groups="speaker", adapt=False, guard=False, both_views=False,
-                 eb=None, adapt_top=0.5, adapt_pool="all"):
+                 eb=None, adapt_top=0.5, adapt_pool="all", adapt_rounds=1):
         self.label, self.how, self.k, self.robust = label, how, k, robust
         self.clf, self.C, self.weights, self.latent, self.epochs = clf, C, weights, latent, epochs
         self.select, self.gamma, self.test_groups = select, gamma, test_groups
@@ -225,6 +225,9 @@ class Idea:
         #: the utterances adapted on: "all" of the test corpus (the product's), or only the
         #: "labelled" 4-class ones (chosen with the labels: an upper bound, not deployable)
         self.adapt_pool = adapt_pool
+        #: rounds of self-training: each round's pseudo-labels come from the last round's
+        #: averaged probabilities
+        self.adapt_rounds = adapt_rounds
         #: FeatureScaler(guard=True): corpora whose speakers differ by emotion keep corpus
         #: statistics (the product's; needs how="shrink" or "speaker")
         self.guard = guard
@@ -363,7 +366,10 @@ class Idea:
                 pred[labelled] = model.classes_[
                     adapt.adapt(model, Zte[labelled]).proba.argmax(axis=1)]
                 return pred
-            return model.classes_[adapt.adapt(model, Zte).proba.argmax(axis=1)]
+            proba = None
+            for _ in range(self.adapt_rounds):
+                proba = adapt.adapt(model, Zte, proba=proba).proba
+            return model.classes_[proba.argmax(axis=1)]
         return model.predict(Zte)
 
     def fit_predict(self, Ztr, ytr, ctr, Zte, seed):
@@ -620,6 +626,9 @@ def ideas(quick: bool):
         Idea("empirical-Bayes shrink, guard, cw, supervised DAE 2-D latent (gamma 3), "
              "logreg C=0.1, adapted", "shrink", weights=True, clf="logreg", C=0.1,
              latent="sae", gamma=3.0, adapt=True, guard=True, eb="corpus"),
+        Idea("empirical-Bayes shrink, guard, cw, logreg C=0.01, adapted twice", "shrink",
+             weights=True, clf="logreg", C=0.01, guard=True, adapt=True, eb="corpus",
+             adapt_rounds=2),
         # without speaker ids: two groups by the 20th F0 percentile instead of one
         Idea("empirical-Bayes shrink, guard, cw, logreg C=0.01, adapted, test corpus without "
              "speaker ids, two pitch groups", "shrink", weights=True, clf="logreg", C=0.01,
