@@ -10,25 +10,17 @@ from typer.testing import CliRunner
 
 from emolens.cli import app
 from emolens.evaluation.guard import same_audio
+from quick_run import QUICK_RUN
 
 CONFIG = """
 name = "twins"
-protocol = "transfer"
-folds = 2
-seeds = [0]
-cache_dir = "{CACHE}"
-bootstrap = 0
-save_models = false
-
+""" + QUICK_RUN + """
 [corpora]
 train = ["{A}"]
 test = ["{B}", "{COPY}"]
 
 [models.logreg]
 clf = "logreg"
-
-[report]
-enabled = false
 """
 
 
