@@ -206,7 +206,7 @@ def group_occlusion(
         return torch.as_tensor(np.asarray(score(x.detach().numpy()), dtype=float))
 
     fa = FeatureAblation(forward)
-    per_eval = int(min(len(names), _copies_per_call(max_rows, X.shape)))
+    per_eval = int(max(1, min(len(names), _copies_per_call(max_rows, X.shape))))
     attr = fa.attribute(torch.from_numpy(X), baselines=torch.from_numpy(ref),
                         target=torch.as_tensor(np.asarray(target, dtype=np.int64)),
                         feature_mask=torch.from_numpy(mask).unsqueeze(0),
