@@ -67,3 +67,28 @@ def test_latent_columns_and_missing_files(tmp_path):
     assert R.latent_column(0) == "z1"
     with pytest.raises(R.ResultsError, match="missing results.csv, predictions.parquet"):
         R.load(tmp_path)
+
+
+def test_majority_labels_one_per_file_ties_to_the_earliest_fit():
+    rows = []
+    # file x: 2 of 3 fits say sad; file y: 2 of 3 happy; file z: only one fit saw it
+    votes = {(0, 0): {"x": "sad", "y": "happy"}, (0, 1): {"x": "sad", "y": "angry", "z": "sad"},
+             (1, 0): {"x": "angry", "y": "happy"}}
+    for (seed, fold), labels in reversed(list(votes.items())):  # order must not matter
+        for file, label in labels.items():
+            rows.append({"file": file, "model": "m", "seed": seed, "fold": fold, "train": "a",
+                         "test": "c", "role": "test", "y_true": "sad", "y_pred": label})
+    rows.append({"file": "x", "model": "m", "seed": 0, "fold": 0, "train": "a", "test": "a:valid",
+                 "role": "valid", "y_true": "sad", "y_pred": "neutral"})  # not zero-shot
+    rows.append({"file": "x", "model": "m", "seed": 0, "fold": 0, "train": "b", "test": "c",
+                 "role": "test", "y_true": "sad", "y_pred": "neutral"})  # another training set
+    out = R.majority_labels(pd.DataFrame(rows))
+    assert list(out.columns) == R.TEST_LABEL_COLUMNS
+    got = {(r.train, r.file): (r.label, r.agreement, r.fits) for r in out.itertuples()}
+    assert got == {("a", "x"): ("sad", 2 / 3, 3), ("a", "y"): ("happy", 2 / 3, 3),
+                   ("a", "z"): ("sad", 1.0, 1), ("b", "x"): ("neutral", 1.0, 1)}
+    # a real tie: two fits, two labels -> the label of fit (seed 0, fold 0)
+    tie = pd.DataFrame([{**rows[0], "seed": 1, "fold": 0, "y_pred": "angry"},
+                        {**rows[0], "seed": 0, "fold": 3, "y_pred": "happy"}])
+    assert R.majority_labels(tie)["label"].tolist() == ["happy"]
+    assert R.majority_labels(pd.DataFrame(rows[-2:-1])).empty  # no zero-shot row

@@ -39,6 +39,9 @@ TEST_SETS = "test_sets.json"
 SHIFTS = "shifts.json"
 #: leave-one-corpus-out table of a run with [select] (emolens.evaluation.select)
 SELECTION = "selection.csv"
+#: One label per file of every zero-shot test set, model and training set
+#: (:func:`majority_labels`).
+TEST_LABELS = "test_labels.csv"
 CONFUSION_DIR = "confusion"
 CONFUSION_INDEX = "index.csv"
 MODELS_DIR = "models"
@@ -47,7 +50,7 @@ REPORT = "report.html"
 #: What a run writes into its results folder (the report's parts included). ``--overwrite``
 #: removes these and nothing else.
 RUN_OUTPUTS = (CONFIG, MANIFEST, FEATURES, SKIPPED, RESULTS, PREDICTIONS, SUMMARY, TEST_SETS,
-               SHIFTS, SELECTION, CONFUSION_DIR, MODELS_DIR, REPORT, INTERPRET_DIR)
+               SHIFTS, SELECTION, TEST_LABELS, CONFUSION_DIR, MODELS_DIR, REPORT, INTERPRET_DIR)
 
 #: Columns of results.csv, one row per model x test set x seed x fold. ``adapted``: the
 #: pseudo-labels that adapted the model to a zero-shot test set (``adapt = "pseudo-labels"``;
@@ -60,6 +63,9 @@ RESULT_COLUMNS = (
 #: Columns of predictions.parquet before the latent columns (:func:`latent_column`).
 PREDICTION_COLUMNS = ["file", "model", "seed", "fold", "train", "test", "role", "y_true",
                       "y_pred"]
+#: Columns of test_labels.csv: ``agreement`` is the share of the model's ``fits`` that gave
+#: the file ``label``.
+TEST_LABEL_COLUMNS = ["model", "train", "test", "file", "label", "agreement", "fits", "y_true"]
 #: Roles of a test set: the training rows, the held-out fold, a zero-shot corpus.
 ROLES = ("train", "valid", "test")
 CONFUSION_INDEX_COLUMNS = ["model", "train", "test", "role", "csv"]
@@ -86,6 +92,36 @@ def latent_columns(frame: pd.DataFrame) -> list[str]:
 
 
 # -- test sets -----------------------------------------------------------------------------
+def majority_labels(predictions: pd.DataFrame) -> pd.DataFrame:
+    """One label per file of every zero-shot test set, model and training set: the label most
+    of the model's fits (seeds x folds) gave it. A tie goes to the tied label of the earliest
+    fit (by seed, then fold).
+
+    Args:
+        predictions: rows of predictions.parquet (:data:`PREDICTION_COLUMNS`).
+
+    Returns:
+        :data:`TEST_LABEL_COLUMNS`, files in their order of first appearance; empty when the
+        run has no zero-shot test set.
+    """
+    test = predictions[predictions["role"] == "test"]
+    if test.empty:
+        return pd.DataFrame(columns=TEST_LABEL_COLUMNS)
+    keys = ["model", "train", "test", "file"]
+    test = test.assign(_row=range(len(test))).sort_values(["seed", "fold"], kind="stable")
+    test = test.assign(_fit=range(len(test)))
+    votes = (test.groupby(keys + ["y_pred"], sort=False)
+             .agg(votes=("_fit", "size"), first=("_fit", "min")).reset_index()
+             .sort_values(["votes", "first"], ascending=[False, True], kind="stable")
+             .drop_duplicates(keys))
+    files = (test.groupby(keys, sort=False)
+             .agg(fits=("_fit", "size"), y_true=("y_true", "first"), row=("_row", "min"))
+             .reset_index())
+    out = votes.merge(files, on=keys).sort_values("row", kind="stable")
+    out["agreement"] = out["votes"] / out["fits"]
+    return out.rename(columns={"y_pred": "label"})[TEST_LABEL_COLUMNS].reset_index(drop=True)
+
+
 def test_set_records(splits, corpus_of_row) -> list[dict]:
     """Structured identity of every (training set, test set) of a run.
 

@@ -55,7 +55,7 @@ def test_run_writes_every_promised_file(tiny_runs):
     config, (out, _) = tiny_runs
     for name in ("config.toml", "manifest.csv", "features.parquet", "skipped.csv",
                  "results.csv", "predictions.parquet", "summary.md", "confusion/index.csv",
-                 "test_sets.json", "shifts.json"):
+                 "test_sets.json", "shifts.json", "test_labels.csv"):
         assert (out / name).is_file(), name
     results = pd.read_csv(out / "results.csv")
     assert list(results.columns) == RESULT_COLUMNS
@@ -87,6 +87,30 @@ def test_run_writes_every_promised_file(tiny_runs):
     assert "| train | test | svc | pca_svc | dae_svc |" in summary
     assert "learned parameters" in summary and "skipped" in summary
     assert load_config(out / "config.toml").models[2].params == {"epochs": 4}
+
+
+def test_test_labels_give_each_zero_shot_file_the_fits_majority(tiny_runs):
+    from emolens.evaluation.metrics import scores
+
+    _, (out, _) = tiny_runs
+    labels = pd.read_csv(out / "test_labels.csv")
+    preds = pd.read_parquet(out / "predictions.parquet")
+    zero = preds[preds["role"] == "test"]
+    assert list(labels.columns) == ["model", "train", "test", "file", "label", "agreement",
+                                    "fits", "y_true"]
+    assert len(labels) == zero.groupby(["model", "file"]).ngroups  # one row per model x file
+    assert (labels["fits"] == 4).all()  # 2 seeds x 2 folds
+    for row in labels.sample(20, random_state=0).itertuples():
+        said = zero[(zero["model"] == row.model) & (zero["file"] == row.file)]["y_pred"]
+        counts = said.value_counts()
+        assert counts[row.label] == counts.max()
+        assert row.agreement == counts[row.label] / len(said)
+    summary = (out / "summary.md").read_text()
+    assert "## One label per file" in summary
+    dae = labels[labels["model"] == "dae_svc"]
+    ua = 100 * scores(dae["y_true"].astype(str), dae["label"].astype(str))["ua"]
+    assert f"| dae_svc | {dae['train'].iloc[0]} | {dae['test'].iloc[0]} | {len(dae)} | 4 | " \
+        f"{ua:.1f} |" in summary
 
 
 def test_predictions_have_latent_only_for_reducing_models(tiny_runs):

@@ -782,8 +782,10 @@ def write_summary(
     shift_notes: list[str],
     timing: dict[str, float],
     sections: list[str] = (),
+    label_lines: list[str] = (),
 ) -> str:
-    """Write ``summary.md`` and return its text; ``sections`` (markdown) come last."""
+    """Write ``summary.md`` and return its text; ``label_lines`` (one label per test file)
+    follow the adaptation table, ``sections`` (markdown) come last."""
     models = [s.label for s in config.models]
     chance = 100.0 / len(LABELS)
     lines = [
@@ -820,6 +822,7 @@ def write_summary(
     ]
     lines += _ci_lines(results, models, config.bootstrap)
     lines += _adaptation_lines(results)
+    lines += list(label_lines)
     lines += _parameter_and_data_lines(models, n_params, data)
     lines += ["", "## Distribution shift", ""]
     lines += [f"- {note}" for note in shift_notes] or ["- no warning"]
@@ -1059,11 +1062,11 @@ def run_experiment(
     plan = _plan(config, data, console)
     rows, preds, shifts, n_params = _fit_plan(plan, data, config, out, progress, console)
     t_fit = time.perf_counter()
-    results, notes = _write_results(out, plan, data, rows, preds, shifts, console)
+    results, notes, label_lines = _write_results(out, plan, data, rows, preds, shifts, console)
     timing = {"features": t_feat - t0, "models": t_fit - t_feat}
     timing["total"] = time.perf_counter() - t0
     write_summary(out, config, data, results, n_params, notes, timing,
-                  _held_out_sections(config, data, results, selection))
+                  _held_out_sections(config, data, results, selection), label_lines)
     console.log(f"wrote {out} ({timing['total']:.1f} s)")
     owned = sorted(p.name for p in out.iterdir()
                    if p.name not in before or p.name in owned_before or p.name in RUN_OUTPUTS)
@@ -1128,12 +1131,16 @@ def _plan(config: ExperimentConfig, data: RunData, console) -> dict:
 
 
 def _write_results(out: Path, plan: dict, data: RunData, rows, preds, shifts, console):
-    """results.csv, predictions.parquet, test_sets.json, confusion/ and shifts.json; returns
-    the results table and the shift warnings (text)."""
+    """results.csv, predictions.parquet, test_labels.csv, test_sets.json, confusion/ and
+    shifts.json; returns the results table, the shift warnings (text) and the summary lines of
+    test_labels.csv."""
     results = pd.DataFrame(rows, columns=R.RESULT_COLUMNS)
     results.to_csv(out / R.RESULTS, index=False)
     predictions = pd.concat(preds, ignore_index=True)
     predictions.to_parquet(out / R.PREDICTIONS, index=False)
+    labels = R.majority_labels(predictions)
+    if len(labels):
+        labels.to_csv(out / R.TEST_LABELS, index=False)
     R.write_json(out / R.TEST_SETS, R.test_set_records(
         [split for splits in plan.values() for split in splits], data.manifest["corpus"]))
     write_confusions(predictions, out)
@@ -1143,4 +1150,23 @@ def _write_results(out: Path, plan: dict, data: RunData, rows, preds, shifts, co
     notes = [r["text"] for r in records]
     for note in notes:
         console.log(f"[yellow]shift:[/] {note}", highlight=False)
-    return results, notes
+    return results, notes, _label_lines(labels, results)
+
+
+def _label_lines(labels: pd.DataFrame, results: pd.DataFrame) -> list[str]:
+    """summary.md: UA of test_labels.csv (one label per file, the majority over fits) next
+    to the mean UA of the fits, per model and zero-shot test set."""
+    if labels.empty:
+        return []
+    keys = ["model", "train", "test"]
+    fits = results[results["role"] == "test"].groupby(keys, sort=False)["ua"].mean()
+    lines = ["## One label per file", "",
+             f"`{R.TEST_LABELS}`: each zero-shot file's label is the one most of the model's "
+             "fits gave it (`agreement`: their share). Its UA next to the fits' mean UA:", "",
+             "| model | train | test | files | fits | UA % of the majority | UA % mean over fits |",
+             "|---|---|---|---|---|---|---|"]
+    for key, g in labels.groupby(keys, sort=False):
+        ua = scores(g["y_true"].astype(str), g["label"].astype(str))["ua"]
+        lines.append(f"| {' | '.join(map(str, key))} | {len(g)} | {int(g['fits'].max())} | "
+                     f"{100 * ua:.1f} | {100 * fits.get(key, np.nan):.1f} |")
+    return lines + [""]
