@@ -404,6 +404,7 @@ def fit_splits(spec, runs: list, data: RunData, config: ExperimentConfig) -> lis
             weights = [balanced_weights(y, X.index.get_level_values("corpus"))
                        for X, y in zip(Xs, ys)]
         fit_pipelines(pipes, Xs, ys, unlabelled=unlabelled, sample_weights=weights)
+    del Xs, ys, unlabelled, weights  # the training rows are not needed to evaluate
     return [_evaluate(spec, pipe, split, seed, data, config)
             for pipe, (seed, split) in zip(pipes, runs)]
 
