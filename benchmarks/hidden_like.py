@@ -15,7 +15,8 @@ and ``experiments/transfer.toml`` (ComParE_2016, eGeMAPS or their fusion, as its
 over the three corpora chooses) trained on the other three shared corpora,
 with both as ``--test`` corpora, and prints each run's UA per test set, before and after
 adaptation, per draw (``--seeds``: which utterances are drawn) and averaged over the draws.
-Every number comes from the runs' results.csv (seeds 0-2 x 5 folds of the final model).
+Every number comes from the runs' results.csv (seeds 0-2 x 5 folds of the final model), the
+last column from their test_labels.csv (one label per file: the majority of those 15 fits).
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     if not CORPORA.is_dir():
         sys.exit(f"needs the shared corpora at {CORPORA}")
+    from sklearn.metrics import balanced_accuracy_score
+
     from emolens.evaluation.config import with_test
     from emolens.evaluation.runner import run_experiment
 
@@ -102,18 +105,22 @@ def main(argv=None):
         for experiment in EXPERIMENTS:
             run = args.out / f"draw{seed}" / experiment
             cfg = with_test(config(args.held, experiment, run), [str(m) for m in manifests])
-            res = pd.read_csv(run_experiment(cfg, out=run, progress=False, overwrite=True)
-                              / "results.csv")
+            folder = run_experiment(cfg, out=run, progress=False, overwrite=True)
+            res = pd.read_csv(folder / "results.csv")
+            labels = pd.read_csv(folder / "test_labels.csv")
             test = res[res["role"] == "test"]
             for (model, name), g in test.groupby(["model", "test"], sort=False):
                 before = g["ua_unadapted"] if g["ua_unadapted"].notna().any() else g["ua"]
+                one = labels[(labels["model"] == model) & (labels["test"] == name)]
                 rows.append({"experiment": experiment, "model": model, "test": name, "draw": seed,
                              "UA % unadapted": 100 * before.mean(),
-                             "UA % adapted": 100 * g["ua"].mean()})
+                             "UA % adapted": 100 * g["ua"].mean(),
+                             "UA % one label per file": 100 * balanced_accuracy_score(
+                                 one["y_true"].astype(str), one["label"].astype(str))})
     table = pd.DataFrame(rows)
     print(table.round(1).to_string(index=False))
     mean = table.groupby(["experiment", "model", "test"], sort=False)[
-        ["UA % unadapted", "UA % adapted"]].agg(["mean", "std"]).round(1)
+        ["UA % unadapted", "UA % adapted", "UA % one label per file"]].agg(["mean", "std"]).round(1)
     print(f"\nmean and std over {len(args.seeds)} draws:\n{mean.to_string()}")
 
 
