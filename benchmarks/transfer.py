@@ -250,7 +250,7 @@ class Idea:
         from sklearn.cluster import KMeans
 
         if self.test_groups == "pitch":  # two groups by low F0: about the speakers' genders
-            f0 = V[:, TRAIT_COLUMNS[-1:]]
+            f0 = V[:, TRAIT_COLUMNS[-1:]]  # trait_columns lists the 20th F0 percentile last
             return KMeans(2, n_init=5, random_state=0).fit_predict(f0).astype(str)
 
         Z = (V - V.mean(axis=0)) / _safe(V.std(axis=0))
@@ -360,16 +360,14 @@ class Idea:
         if self.adapt:
             from emolens.models import PseudoLabels
 
-            adapt = PseudoLabels(top=self.adapt_top)
-            if self.adapt_pool == "labelled" and labelled is not None:
-                pred = model.predict(Zte)
-                pred[labelled] = model.classes_[
-                    adapt.adapt(model, Zte[labelled]).proba.argmax(axis=1)]
-                return pred
+            adapt, pred = PseudoLabels(top=self.adapt_top), model.predict(Zte)
+            pool = (labelled if self.adapt_pool == "labelled" and labelled is not None
+                    else np.ones(len(Zte), dtype=bool))
             proba = None
             for _ in range(self.adapt_rounds):
-                proba = adapt.adapt(model, Zte, proba=proba).proba
-            return model.classes_[proba.argmax(axis=1)]
+                proba = adapt.adapt(model, Zte[pool], proba=proba).proba
+            pred[pool] = model.classes_[proba.argmax(axis=1)]
+            return pred
         return model.predict(Zte)
 
     def fit_predict(self, Ztr, ytr, ctr, Zte, seed):

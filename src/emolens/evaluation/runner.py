@@ -1054,7 +1054,7 @@ def run_experiment(
     if len(data) == 1:
         data = data[config.features]
     else:  # the test corpora are still to read; the candidates' sets are let go first
-        data = None
+        del data
         data = load_data(config, progress=progress, console=console, manifests=manifests)
     t_feat += time.perf_counter() - t_sel
     data.manifest.to_csv(out / R.MANIFEST, index=False)
