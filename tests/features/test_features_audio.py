@@ -52,7 +52,7 @@ def test_odd_rates_become_16k(tmp_path, sr, make_tone, make_wav):
         (lambda p, tone: p.write_text("this is not audio\n" * 50), "not a readable audio file"),
         (lambda p, tone: sf.write(p, np.zeros((0, 1), np.float32), 16_000), "no audio samples"),
         (lambda p, tone: sf.write(p, np.zeros(16_000, np.float32), 16_000), "silent"),
-        (lambda p, tone: sf.write(p, tone(seconds=0.3), 16_000), "too short: 0.30 s"),
+        (lambda p, tone: sf.write(p, tone(seconds=0.1), 16_000), "too short: 0.10 s"),
         (lambda p, tone: sf.write(p, tone(sr=4_000), 4_000), "below the 8000 Hz minimum"),
     ],
     ids=["empty", "text", "header-only", "silent", "short", "low-rate"],
@@ -102,4 +102,6 @@ def test_quiet_but_not_silent_speech_passes(make_tone):
 
 def test_min_duration_boundary(make_tone):
     tone = make_tone
-    assert len(prepare_signal(tone(seconds=MIN_DURATION), 16_000)) == 8_000
+    assert len(prepare_signal(tone(seconds=MIN_DURATION), 16_000)) == round(MIN_DURATION * 16_000)
+    with pytest.raises(AudioError, match="too short"):
+        prepare_signal(tone(seconds=MIN_DURATION - 0.01), 16_000)

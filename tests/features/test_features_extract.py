@@ -194,7 +194,7 @@ def test_bad_inputs_are_reported_and_the_run_goes_on(
     empty = bad / "empty.wav"
     empty.write_bytes(b"")
     silent = make_wav(bad / "silent.wav", np.zeros(16_000, np.float32))
-    short = make_wav(bad / "short.wav", make_tone(seconds=0.3))
+    short = make_wav(bad / "short.wav", make_tone(seconds=0.1))
     missing = bad / "missing.wav"
     stereo = make_wav(
         bad / "stereo44k.wav", np.column_stack([make_tone(sr=44_100)] * 2), 44_100
@@ -289,3 +289,18 @@ def test_parquet_round_trip(wavs, cache_dir, tmp_path):
     features = extract(wavs, cache_dir=cache_dir, progress=False).features
     features.to_parquet(tmp_path / "f.parquet")
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "f.parquet"), features)
+
+
+@pytest.mark.parametrize("feature_set", ["egemaps", "compare"])
+def test_the_shortest_clip_accepted_has_defined_features(tmp_path, cache_dir, make_tone, make_wav,
+                                                         feature_set):
+    """A clip of MIN_DURATION (a short reply) gets finite functionals, most of them non-zero:
+    the minimum sits above where openSMILE's functionals become undefined."""
+    from emolens.features.audio import MIN_DURATION
+
+    short = make_wav(tmp_path / "reply.wav", make_tone(seconds=MIN_DURATION))
+    result = extract([short], feature_set=feature_set, cache_dir=cache_dir, progress=False)
+    assert result.skipped.empty
+    values = result.features.to_numpy()
+    assert np.isfinite(values).all()
+    assert (values != 0).mean() > 0.8

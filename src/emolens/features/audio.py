@@ -19,9 +19,12 @@ TARGET_SR = 16_000
 #: How every file becomes model audio (part of every feature cache key).
 PREPROCESSING = {"sampling_rate": TARGET_SR, "mono": "mean",
                  "resampler": "scipy.signal.resample_poly"}
-#: Clips shorter than this (in seconds, before resampling) are rejected: eGeMAPS functionals
-#: over fewer than ~50 frames of 10 ms are mostly undefined or noise.
-MIN_DURATION = 0.5
+#: Clips shorter than this (in seconds, before resampling) are rejected: below it openSMILE's
+#: functionals become undefined (at 0.1 s about half of eGeMAPS's are 0, at 0.05 s all are
+#: NaN). Clips of 0.2-0.5 s (a short reply in natural speech) are kept: cut to 0.2-0.3 s,
+#: TESS's utterances are still recognised well above chance, and flagged out-of-domain
+#: (docs/benchmarks.md#short-clips).
+MIN_DURATION = 0.2
 #: Signals whose RMS level is below this (dBFS) are treated as silent. -80 dBFS sits below
 #: the dither noise of 16-bit audio (about -101 dBFS RMS for 1 LSB, but real "silent" takes
 #: carry hum and noise well above that), and far below any speech recording (-20 to -50 dBFS).

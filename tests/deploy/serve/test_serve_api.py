@@ -85,7 +85,7 @@ def test_a_bad_file_is_reported_and_the_rest_answered(client, wav_bytes):
     batch = _batch(wav_bytes, 3) + [
         ("report.wav", b"%PDF-1.4 not audio"),
         ("empty.wav", b""),
-        ("short.wav", wav_bytes(0.2)),
+        ("short.wav", wav_bytes(0.1)),
         ("silent.wav", _silence()),
         ("broken.wav", b"RIFF\x10\x00\x00\x00WAVEfmt junk"),
     ]
