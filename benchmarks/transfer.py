@@ -327,6 +327,8 @@ class Idea:
         if self.latent == "rank2":
             A = reduced_rank_logreg(Ztr, ytr, w, rank=2, C=0.01, seed=seed)
             to_latent = lambda Z: Z @ A  # noqa: E731
+        elif self.latent == "fusion2":
+            to_latent = stacked_fusion_latent(Ztr, ytr, ctr, w, seed)
         elif self.latent:
             from emolens.models import AutoencoderTransformer, fit_autoencoders
 
@@ -405,6 +407,29 @@ def reduced_rank_logreg(Z, y, w, rank=2, C=0.01, seed=0):
 
     opt.step(closure)
     return A.detach().numpy()
+
+
+def stacked_fusion_latent(Z, y, corpus, w, seed=0):
+    """A 2-D latent read from the fusion's own class evidence: each training corpus (with its
+    channel copies) is scored by a fusion (logreg C=0.01 per feature set) trained on the other
+    corpora, a rank-2 logistic regression on those out-of-fold log-probabilities gives the
+    projection ``A`` (4 x 2), and a new row's latent is ``A`` applied to the log-probabilities
+    of the fusion trained on every corpus. Returns the map from features to latent."""
+    base = np.array([str(c).split("~")[0] for c in corpus])
+
+    def fusion(rows):
+        return classifier("fusion", 0.01, True).fit(Z[rows], y[rows], sample_weight=w[rows])
+
+    def log_proba(model, Zn):
+        L = np.log(model.predict_proba(Zn) + 1e-9)
+        return L - L.mean(axis=1, keepdims=True)
+
+    oof = np.zeros((len(Z), len(np.unique(y))))
+    for c in np.unique(base):
+        oof[base == c] = log_proba(fusion(base != c), Z[base == c])
+    A = reduced_rank_logreg(oof, y, w, rank=2, C=1.0, seed=seed)
+    full = fusion(np.ones(len(Z), dtype=bool))
+    return lambda Zn: log_proba(full, Zn) @ A
 
 
 def _per_corpus(idea: Idea) -> Idea:
@@ -619,6 +644,8 @@ def ideas(quick: bool):
         Idea("empirical-Bayes shrink, guard, cw, fusion: logreg C=0.01 per feature set, adapted, "
              "test corpus without speaker ids", "shrink", weights=True, clf="fusion", C=0.01,
              guard=True, adapt=True, eb="corpus", test_groups="none"),
+        Idea("empirical-Bayes shrink, cw, fusion: logreg C=0.01 per feature set, adapted (no "
+             "guard)", "shrink", weights=True, clf="fusion", C=0.01, adapt=True, eb="corpus"),
         Idea("empirical-Bayes shrink, guard, cw, vote: SVC C=0.5 + logreg C=0.1, adapted",
              "shrink", weights=True, clf="vote", guard=True, adapt=True, eb="corpus"),
         Idea("empirical-Bayes shrink, guard, cw, supervised DAE 2-D latent (gamma 3), "
@@ -643,6 +670,10 @@ def ideas(quick: bool):
              weights=True, clf="logreg", C=0.1, latent="rank2"),
         Idea("shrink 10, cw, rank-2 logistic regression latent, logreg C=0.1, adapted", "shrink",
              k=10, weights=True, clf="logreg", C=0.1, latent="rank2", adapt=True),
+        # with --features compare+egemaps: the fusion's class evidence in two dimensions
+        Idea("empirical-Bayes shrink, guard, cw, 2-D latent of the fusion's out-of-fold "
+             "log-probabilities, logreg C=1, adapted", "shrink", weights=True, clf="logreg",
+             C=1.0, latent="fusion2", guard=True, adapt=True, eb="corpus"),
     ]
     return out[:4] if quick else out
 
