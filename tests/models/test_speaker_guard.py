@@ -151,3 +151,46 @@ def test_a_few_utterances_per_speaker_do_not_look_like_one_emotion_each():
     assert np.mean(raw) > GUARD_RANGE[0] and np.mean(noise) < 0.05
     shifted = rng.normal(size=(120, 3)) + 2 * rng.normal(size=(40, 3))[speakers]  # real ones
     assert speaker_share(shifted, speakers) > GUARD_RANGE[1]
+
+
+
+def _wide(X, rng, n=20):
+    """``X`` with ``n`` columns of noise appended (real feature sets are wide; the guard
+    removes a few channel directions out of many)."""
+    noise = pd.DataFrame(rng.normal(size=(len(X), n)), index=X.index,
+                         columns=range(X.shape[1], X.shape[1] + n))
+    return pd.concat([X, noise], axis=1)
+
+
+def _channelled(X, rng, suffix=""):
+    """``X`` with every speaker's rows moved by a channel of his/her own (a gain and tilt that
+    moves the emotion feature 0 and the voice feature 2 together); ``suffix`` marks the rows
+    as channel copies (corpus and speaker ids ending in it)."""
+    direction = np.zeros(X.shape[1])
+    direction[[0, 2]] = 1 / np.sqrt(2)
+    speakers = X.index.get_level_values("speaker")
+    offset = {s: rng.normal(0, 6) * direction for s in pd.unique(speakers)}
+    moved = X.to_numpy() + np.array([offset[s] for s in speakers])
+    index = pd.MultiIndex.from_arrays(
+        [X.index.get_level_values("file") + suffix, X.index.get_level_values("corpus") + suffix,
+         speakers + suffix], names=X.index.names)
+    return pd.DataFrame(moved, index=index, columns=X.columns)
+
+
+def test_channel_copies_keep_the_guard_off_a_channel_per_speaker(data):
+    """Trained with channel copies, the guard tells a speaker's channel from a speaker's
+    emotion; without them it takes a corpus recorded through a channel per speaker (every
+    speaker showing every emotion) for speakers who each show one."""
+    rng = np.random.default_rng(1)
+    X, y, (Xb, _), (Xs, _) = data
+    X, Xb, Xs = _wide(X, rng), _wide(Xb, rng), _wide(Xs, rng)
+    test = _channelled(Xb, rng)
+    plain = FeatureScaler(by="speaker", shrink="auto", guard=True).fit(X, y)
+    assert plain.guard_weights(test)["balanced"] > 0.1
+    X2 = pd.concat([X, _channelled(X, rng, "~channel")])
+    scaler = FeatureScaler(by="speaker", shrink="auto", guard=True).fit(X2, np.r_[y, y])
+    assert scaler.guard_weights(test)["balanced"] == 0.0
+    assert scaler.guard_weights(Xs)["single"] == 1.0     # one emotion per speaker: still seen
+    weights = scaler.guard_weights(X2)
+    assert weights["a~channel"] == weights["b~channel"] == 1.0   # copies: corpus statistics
+    assert weights["a"] == weights["b"] == 0.0

@@ -64,6 +64,52 @@ GUARD_RANGE = (0.3, 0.5)
 #: ``guard``: corpora with fewer speakers are left as they are: between two speakers, a
 #: difference along the emotion directions is as likely their voices as their emotions.
 GUARD_MIN_SPEAKERS = 3
+#: ``guard`` with channel copies among the training corpora (``augment = "channel"``): this
+#: many leading directions of how the copies differ from their recordings (a speaker's
+#: microphone, room, gain) are removed from the emotion directions, so that a corpus whose
+#: speakers were each recorded through a channel of their own is not taken for one whose
+#: speakers each show one emotion (docs/benchmarks.md#fusion-of-two-feature-sets).
+GUARD_CHANNEL_DIRECTIONS = 5
+
+
+def _is_copy(corpus) -> bool:
+    from emolens.features.channels import COPY_SUFFIX
+
+    return str(corpus).endswith(COPY_SUFFIX)
+
+
+def channel_directions(X: np.ndarray, speakers, corpora, scale: np.ndarray,
+                       k: int = GUARD_CHANNEL_DIRECTIONS) -> np.ndarray | None:
+    """How channel copies differ from their recordings: per copied speaker, the mean of the
+    copies (corpus and speaker ids ending in ``COPY_SUFFIX``) minus the mean of the
+    recordings, in units of ``scale``, centred over the speakers; the ``k`` leading right
+    singular vectors of those differences.
+
+    Returns:
+        (at most k, n_features) orthonormal rows, or None when no speaker has both.
+    """
+    from emolens.features.channels import COPY_SUFFIX
+
+    keys = pd.Series([f"{c}\x00{s}" for c, s in zip(corpora, speakers)], dtype=object)
+    codes, uniques = pd.factorize(keys)
+    n = np.bincount(codes).astype(np.float64)
+    onehot = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))),
+                               shape=(len(uniques), len(codes)))
+    means = np.asarray(onehot @ X) / n[:, None]
+    where = {key: i for i, key in enumerate(uniques)}
+    deltas = []
+    for key, i in where.items():
+        corpus, speaker = key.split("\x00", 1)
+        if not (corpus.endswith(COPY_SUFFIX) and speaker.endswith(COPY_SUFFIX)):
+            continue
+        original = where.get(f"{corpus[:-len(COPY_SUFFIX)]}\x00{speaker[:-len(COPY_SUFFIX)]}")
+        if original is not None:
+            deltas.append((means[i] - means[original]) / scale)
+    if not deltas:
+        return None
+    D = np.asarray(deltas)
+    D -= D.mean(axis=0)
+    return np.linalg.svd(D, full_matrices=False)[2][:k]
 
 
 def speaker_share(P: np.ndarray, speakers) -> float:
@@ -107,6 +153,16 @@ def _guard_weight(share: float | None) -> float:
         return 0.0
     lo, hi = GUARD_RANGE
     return float(np.clip((share - lo) / (hi - lo), 0.0, 1.0))
+
+
+def _corpus_weight(corpus, share: float | None) -> float:
+    """The guard's share of corpus statistics for a corpus: 1 for channel copies (each
+    speaker's copies went through one channel: their corpus z-scores keep the channels, and
+    teach a classifier the corpus z-scores the guard hands a corpus it moves), else
+    :func:`_guard_weight`; 0 for a corpus too small to guard (``share`` None)."""
+    if share is None:
+        return 0.0
+    return 1.0 if _is_copy(corpus) else _guard_weight(share)
 
 
 #: ``FeatureScaler(shrink=AUTO)``: the weight of each speaker's own statistics comes from how
@@ -235,6 +291,10 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             (:func:`speaker_share`) sets how much of the corpus z-scores replace the speaker
             z-scores (:data:`GUARD_RANGE`; corpora with fewer than
             :data:`GUARD_MIN_SPEAKERS` speakers are left alone). Label-free at transform time.
+            When the training rows hold channel copies (corpus and speaker ids ending in
+            ``~channel``, ``augment = "channel"``), the emotion directions lose what the
+            copies show of a speaker's channel (:func:`channel_directions`), and the copies
+            themselves take their corpus statistics.
         min_group_size: groups with fewer rows than this fall back to the training
             statistics (a std from one utterance is meaningless; with ``shrink > 0`` such a
             speaker leans on its corpus's statistics instead); they are listed in
@@ -419,8 +479,8 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _guarded(self, X64: np.ndarray, Z: np.ndarray, labels) -> np.ndarray:
         """``Z`` with each corpus's rows moved towards its corpus z-scores by its guard
         weight (see ``guard``)."""
-        for _, rows, mean, std, share in self._corpus_shares(X64, labels):
-            a = _guard_weight(share)
+        for corpus, rows, mean, std, share in self._corpus_shares(X64, labels):
+            a = _corpus_weight(corpus, share)
             if a > 0:
                 Z[rows] = (1 - a) * Z[rows] + a * ((X64[rows] - mean) / std)
         return Z
@@ -452,6 +512,14 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                               for c in cell_class.unique().sort_values()])
         self.directions_ = centroids - centroids.mean(axis=0)
 
+    def _remove_channels(self, X64: np.ndarray, labels) -> None:
+        """Remove from ``directions_`` what channel copies among the rows show of a
+        speaker's channel (:func:`channel_directions`)."""
+        speakers, corpora = self._corpora(labels, len(X64))
+        C = channel_directions(X64, speakers, corpora, self.scale_)
+        if C is not None:
+            self.directions_ = self.directions_ - (self.directions_ @ C.T) @ C
+
     def speaker_shares(self, X, groups=None) -> dict:
         """Per corpus of ``X``: :func:`speaker_share` along the emotion directions (``guard``),
         None for a corpus with fewer than :data:`GUARD_MIN_SPEAKERS` speakers. Changes
@@ -464,7 +532,7 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def guard_weights(self, X, groups=None) -> dict:
         """The share of corpus z-scores each corpus of ``X`` gets (``guard``; 0: its speaker
         statistics, 1: its corpus statistics). Changes nothing on the scaler."""
-        return {c: _guard_weight(s) for c, s in self.speaker_shares(X, groups).items()}
+        return {c: _corpus_weight(c, s) for c, s in self.speaker_shares(X, groups).items()}
 
     def _finish(self, Z: np.ndarray, dtype) -> np.ndarray:
         if self.clip is not None:
@@ -508,6 +576,7 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Z, fallback = self._scale_groups(Xv, labels)
         if self.guard:
             self._learn_directions(Z, y, labels)
+            self._remove_channels(X64, labels)
             Z = self._guarded(X64, Z, labels)
         self.fallback_groups_ = fallback
         # the median of a temporary: partitioned in place rather than copied (wide rows)
