@@ -294,7 +294,8 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             When the training rows hold channel copies (corpus and speaker ids ending in
             ``~channel``, ``augment = "channel"``), the emotion directions lose what the
             copies show of a speaker's channel (:func:`channel_directions`), and the copies
-            themselves take their corpus statistics.
+            themselves take their corpus statistics (copies of a corpus with at least
+            :data:`GUARD_MIN_SPEAKERS` speakers).
         min_group_size: groups with fewer rows than this fall back to the training
             statistics (a std from one utterance is meaningless; with ``shrink > 0`` such a
             speaker leans on its corpus's statistics instead); they are listed in
