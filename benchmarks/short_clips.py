@@ -100,10 +100,9 @@ def main(argv=None) -> None:
     report(f"mixed: its {short.sum()} cuts of 0.3 s", table, is_short)
     report(f"mixed: its {(~short).sum()} others", table, ~is_short)
     print(f"default model on {args.corpus} ({len(corpus)} utterances of the four classes)")
-    frame = pd.DataFrame(rows)
-    print("| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns))
-    for row in frame.itertuples(index=False):
-        print("| " + " | ".join(map(str, row)) + " |")
+    from transfer import markdown  # benchmarks/ is on sys.path when run as a script
+
+    print(markdown(pd.DataFrame(rows).set_index("set")))
 
 
 if __name__ == "__main__":

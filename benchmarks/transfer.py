@@ -415,7 +415,9 @@ def stacked_fusion_latent(Z, y, corpus, w, seed=0):
     corpora, a rank-2 logistic regression on those out-of-fold log-probabilities gives the
     projection ``A`` (4 x 2), and a new row's latent is ``A`` applied to the log-probabilities
     of the fusion trained on every corpus. Returns the map from features to latent."""
-    base = np.array([str(c).split("~")[0] for c in corpus])
+    from emolens.features.channels import COPY_SUFFIX
+
+    base = np.array([str(c).removesuffix(COPY_SUFFIX) for c in corpus])  # copies with originals
 
     def fusion(rows):
         return classifier("fusion", 0.01, True).fit(Z[rows], y[rows], sample_weight=w[rows])

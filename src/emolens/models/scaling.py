@@ -78,6 +78,16 @@ def _is_copy(corpus) -> bool:
     return str(corpus).endswith(COPY_SUFFIX)
 
 
+def _group_means(X: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Mean row of ``X`` per group ``codes`` (0..k-1, each present), as one product with the
+    (k, n) one-hot matrix: ``np.add.at`` and a wide DataFrame's groupby are many times
+    slower."""
+    n = np.bincount(codes)
+    onehot = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))),
+                               shape=(len(n), len(codes)))
+    return np.asarray(onehot @ X) / n[:, None].astype(np.float64)
+
+
 def channel_directions(X: np.ndarray, speakers, corpora, scale: np.ndarray,
                        k: int = GUARD_CHANNEL_DIRECTIONS) -> np.ndarray | None:
     """How channel copies differ from their recordings: per copied speaker, the mean of the
@@ -90,21 +100,18 @@ def channel_directions(X: np.ndarray, speakers, corpora, scale: np.ndarray,
     """
     from emolens.features.channels import COPY_SUFFIX
 
-    keys = pd.Series([f"{c}\x00{s}" for c, s in zip(corpora, speakers)], dtype=object)
-    codes, uniques = pd.factorize(keys)
-    n = np.bincount(codes).astype(np.float64)
-    onehot = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))),
-                               shape=(len(uniques), len(codes)))
-    means = np.asarray(onehot @ X) / n[:, None]
-    where = {key: i for i, key in enumerate(uniques)}
+    pairs = pd.MultiIndex.from_arrays([pd.Series(corpora, dtype=object).astype(str),
+                                       pd.Series(speakers, dtype=object).astype(str)])
+    codes, uniques = pairs.factorize()
+    means = _group_means(X, codes)
+    where = {pair: i for i, pair in enumerate(uniques)}
     deltas = []
-    for key, i in where.items():
-        corpus, speaker = key.split("\x00", 1)
-        if not (corpus.endswith(COPY_SUFFIX) and speaker.endswith(COPY_SUFFIX)):
-            continue
-        original = where.get(f"{corpus[:-len(COPY_SUFFIX)]}\x00{speaker[:-len(COPY_SUFFIX)]}")
-        if original is not None:
-            deltas.append((means[i] - means[original]) / scale)
+    for (corpus, speaker), i in where.items():
+        if _is_copy(corpus) and _is_copy(speaker):
+            original = where.get((corpus.removesuffix(COPY_SUFFIX),
+                                  speaker.removesuffix(COPY_SUFFIX)))
+            if original is not None:
+                deltas.append((means[i] - means[original]) / scale)
     if not deltas:
         return None
     D = np.asarray(deltas)
@@ -192,9 +199,7 @@ def _components(X: np.ndarray, codes: np.ndarray):
     k, N = len(n), len(X)
     if k < 2 or N <= k:
         return n, None, None
-    # group sums as a product with the (k, N) one-hot matrix: np.add.at is many times slower
-    onehot = sparse.csr_matrix((np.ones(N), (codes, np.arange(N))), shape=(k, N))
-    means = np.asarray(onehot @ X) / n[:, None]
+    means = _group_means(X, codes)
     ms_between = (n[:, None] * (means - X.mean(axis=0)) ** 2).sum(axis=0) / (k - 1)
     ms_within = ((X - means[codes]) ** 2).sum(axis=0) / (N - k)
     n0 = (N - (n ** 2).sum() / N) / (k - 1)  # the mean group size, for unequal groups
@@ -504,10 +509,8 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                              "y": y[known].reset_index(drop=True)})
         cells = keys.groupby(["corpus", "y"], sort=True)
         code = cells.ngroup().to_numpy()
-        # (corpus, class) means as one product with the one-hot matrix (a wide DataFrame's
-        # groupby costs seconds), then per class (sorted) the mean over its corpora
-        onehot = sparse.csr_matrix((np.ones(len(code)), (code, np.arange(len(code)))))
-        means = np.asarray(onehot @ Z[known]) / np.bincount(code)[:, None]
+        # (corpus, class) means, then per class (sorted) the mean over its corpora
+        means = _group_means(Z[known], code)
         cell_class = cells.size().index.get_level_values("y")
         centroids = np.stack([means[cell_class == c].mean(axis=0)
                               for c in cell_class.unique().sort_values()])
