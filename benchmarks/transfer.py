@@ -15,8 +15,9 @@ have and the shared ones lack:
   part of the emotion itself, as with a talk-show guest who is angry all along.
 
 ``--conditions`` adds ``mostly`` and ``single`` (90 % or all of a speaker's utterances of one
-emotion) and ``sparse`` (5 random utterances per speaker, as in corpora of many speakers
-with a few utterances each).
+emotion), ``sparse`` (5 random utterances per speaker, as in corpora of many speakers
+with a few utterances each) and ``natural`` (every speaker mostly neutral: the class mix of
+:data:`NATURAL`, as in natural speech, where the corpus's own statistics are skewed too).
 
 Normalisation statistics of a test speaker use only the utterances that speaker keeps in the
 condition (labelled or not), never labels. Nothing here is chosen on the held-out corpus: each
@@ -38,6 +39,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = (ROOT / ".." / "shared" / "corpora").resolve()
 NAMES = ("emodb", "ravdess", "nemo", "tess")
+#: class mix every test speaker keeps in condition ``natural`` (neutral first, as in natural
+#: speech), as many utterances as his/her rarest class allows
+NATURAL = {"neutral": 0.5, "happy": 0.2, "angry": 0.15, "sad": 0.15}
 
 
 def load(names=NAMES, features="egemaps", jobs=2):
@@ -61,7 +65,7 @@ def load(names=NAMES, features="egemaps", jobs=2):
 
 def condition(manifest: pd.DataFrame, test: str, kind: str, seed: int = 0) -> np.ndarray:
     """Row positions of the test corpus kept in condition ``kind`` (all, few, skewed, mostly,
-    single, sparse)."""
+    single, sparse, natural)."""
     rng = np.random.default_rng(seed)
     rows = np.flatnonzero((manifest["corpus"] == test).to_numpy())
     if kind == "all":
@@ -82,6 +86,12 @@ def condition(manifest: pd.DataFrame, test: str, kind: str, seed: int = 0) -> np
                 other = labelled[~is_dom]
                 n_other = max(1, int(round(is_dom.sum() / 9)))
                 keep.append(rng.choice(other, size=min(n_other, len(other)), replace=False))
+        elif kind == "natural":
+            lab = manifest["label4"].iloc[pos]
+            have = {c: pos[(lab == c).to_numpy()] for c in NATURAL}
+            total = min(len(have[c]) / share for c, share in NATURAL.items())
+            keep += [rng.choice(have[c], size=max(1, int(round(total * share))), replace=False)
+                     for c, share in NATURAL.items() if len(have[c])]
         elif kind == "skewed":
             lab = manifest["label4"].iloc[pos].to_numpy()
             labelled = pos[pd.notna(lab)]
