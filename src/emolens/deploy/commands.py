@@ -23,14 +23,23 @@ Adapt = Annotated[bool, typer.Option(
     "(needs at least 5 confident files of every class; labels are never read).")]
 
 
-def _load(model: Optional[Path], no_verify: bool = False, adapt: bool = True):
+#: ``--classes`` of ``predict``.
+Classes = Annotated[Optional[list[str]], typer.Option(
+    "--classes", metavar="NAMES", help="Only these classes can be the label, for recordings known to lack "
+    "some, e.g. --classes neutral,happy,angry (the others' probabilities are set to 0).",
+    show_default=False)]
+
+
+def _load(model: Optional[Path], no_verify: bool = False, adapt: bool = True, classes=None):
     from emolens.deploy.bundle import BundleError
     from emolens.deploy.predict import Predictor
 
     try:
-        return Predictor(model, verify=not no_verify, adapt=adapt)
+        return Predictor(model, verify=not no_verify, adapt=adapt, classes=classes)
     except BundleError as err:
         raise typer.BadParameter(str(err), param_hint="--model") from None
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--classes") from None
 
 
 def _write(table, output: Optional[Path], fmt: Optional[str]) -> None:
@@ -78,6 +87,7 @@ def predict(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Feature extraction processes.")] = 1,
     cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Feature cache folder.")] = None,
     adapt: Adapt = True,
+    classes: Classes = None,
     no_verify: NoVerify = False,
 ) -> None:
     """Predict emotions: one row per file with label, probabilities, latent position and an
@@ -92,7 +102,7 @@ def predict(
     modes = sum([bool(inputs), stream is not None, mic])
     if modes != 1:
         raise typer.BadParameter("give input files/folders/manifests, or --stream FILE, or --mic (one of them)")
-    predictor = _load(model, no_verify, adapt)
+    predictor = _load(model, no_verify, adapt, classes)
     if stream is not None or mic:
         _stream(predictor, stream, mic, window, hop, duration, output, fmt, plot, err)
         return
@@ -118,9 +128,14 @@ def predict(
     _write(result.table, output, fmt)
     if len(result.table) == 0:
         raise typer.Exit(1)
+    _note_long_recordings(result.table["file"], err)
+
+
+def _note_long_recordings(files, err) -> None:
+    """Point to ``--stream`` when a file is long enough to hold several utterances."""
     from emolens.deploy.predict import LONG_RECORDING_S, long_recordings
 
-    long = long_recordings(result.table["file"])
+    long = long_recordings(files)
     if long:
         f, seconds = long[0]
         more = f" and {len(long) - 1} more" if len(long) > 1 else ""
