@@ -65,3 +65,16 @@ def test_predict_cli_takes_classes_and_explains_a_wrong_one(bundle_dir, write_wa
                               "--classes", "neutral,fear"])
     assert bad.exit_code == 2
     assert "'fear' is not one of the model's labels" in bad.output
+
+
+def test_a_timeline_keeps_to_the_classes_too(bundle_dir, tmp_path, make_signal):
+    import soundfile as sf
+
+    sf.write(tmp_path / "s.wav", make_signal(6.0), 16_000)
+    out = tmp_path / "tl.csv"
+    res = CliRunner().invoke(app, ["predict", "--stream", str(tmp_path / "s.wav"), "--model",
+                                   str(bundle_dir), "--classes", "happy,angry", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    timeline = pd.read_csv(out)
+    assert len(timeline) and set(timeline["label"]) <= {"happy", "angry"}
+    assert (timeline[["p_neutral", "p_sad"]] == 0).all().all()
