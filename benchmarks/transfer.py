@@ -16,8 +16,10 @@ have and the shared ones lack:
 
 ``--conditions`` adds ``mostly`` and ``single`` (90 % or all of a speaker's utterances of one
 emotion), ``sparse`` (5 random utterances per speaker, as in corpora of many speakers
-with a few utterances each) and ``natural`` (every speaker mostly neutral: the class mix of
-:data:`NATURAL`, as in natural speech, where the corpus's own statistics are skewed too).
+with a few utterances each), ``natural`` (every speaker mostly neutral: the class mix of
+:data:`NATURAL`, as in natural speech, where the corpus's own statistics are skewed too) and
+``three`` (one of the four classes missing from the whole corpus; ``--seeds 0 1 2 3`` drop
+each in turn; UA over the three left).
 
 Normalisation statistics of a test speaker use only the utterances that speaker keeps in the
 condition (labelled or not), never labels. Nothing here is chosen on the held-out corpus: each
@@ -65,11 +67,16 @@ def load(names=NAMES, features="egemaps", jobs=2):
 
 def condition(manifest: pd.DataFrame, test: str, kind: str, seed: int = 0) -> np.ndarray:
     """Row positions of the test corpus kept in condition ``kind`` (all, few, skewed, mostly,
-    single, sparse, natural)."""
+    single, sparse, natural, three)."""
     rng = np.random.default_rng(seed)
     rows = np.flatnonzero((manifest["corpus"] == test).to_numpy())
     if kind == "all":
         return rows
+    if kind == "three":  # one class missing from the whole corpus: draw k drops the k-th (mod 4)
+        lab = manifest["label4"].iloc[rows]
+        classes = sorted(set(lab.dropna()))
+        gone = classes[seed % len(classes)]
+        return rows[(lab != gone).fillna(True).to_numpy()]
     keep = []
     for _, idx in manifest.iloc[rows].groupby("speaker", sort=True).indices.items():
         pos = rows[idx]
