@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from emolens.deploy.commands import Classes
+
 #: Modules of the optional extra, with the distribution that provides each.
 EXTRA = {"fastapi": "fastapi", "uvicorn": "uvicorn", "python_multipart": "python-multipart"}
 
@@ -72,6 +74,7 @@ def serve(
                                                              "one request), MB.")] = 200.0,
     max_duration: Annotated[float, typer.Option(min=1.0, help="Longest file, seconds.")] = 600.0,
     max_files: Annotated[int, typer.Option(min=1, help="Most files per request.")] = 100,
+    classes: Classes = None,
     no_verify: Annotated[bool, typer.Option(
         "--no-verify", help="Load a bundle whose files differ from the SHA-256 hashes in its "
                             "bundle.json (one you edited on purpose).")] = False,
@@ -109,7 +112,7 @@ def serve(
     from emolens.deploy.commands import _load
     from emolens.deploy.serve.app import Settings, create_app
 
-    predictor = _load(model, no_verify)
+    predictor = _load(model, no_verify, classes=classes)
     settings = Settings(max_upload_mb=max_upload_mb, max_files=max_files,
                         max_duration=max_duration, keep=keep, runs=runs)
     err.print("loading the model and warming up...", markup=False)
