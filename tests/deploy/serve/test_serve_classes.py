@@ -25,6 +25,7 @@ def test_the_page_names_only_the_classes_given(bundle, wav_bytes):
                         "application/octet-stream")) for i in range(4)]
     with TestClient(create_app(Predictor(bundle, classes="neutral,sad"), Settings())) as c:
         body = c.post("/api/predict", files=batch).json()
+        assert c.get("/api/model").json()["classes"] == ["neutral", "sad"]
     assert {p["label"] for p in body["predictions"]} <= {"neutral", "sad"}
     assert all(p["p_happy"] == 0 and p["p_angry"] == 0 for p in body["predictions"])
     assert "labels restricted to neutral, sad" in body["normalisation"]

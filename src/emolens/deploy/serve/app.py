@@ -104,6 +104,8 @@ class Service:
         return {
             "emolens": emolens.__version__,
             "labels": list(b.labels),
+            # --classes: the only labels this server gives (None: all of the bundle's)
+            "classes": None if self.predictor.classes is None else list(self.predictor.classes),
             "colors": {c: emotion_color(c) for c in b.labels},
             "markers": {c: EMOTION_MARKERS.get(c, "o") for c in b.labels},
             "columns": self.predictor.columns,

@@ -29,7 +29,8 @@ async function loadModel() {
   const corpora = (t.corpora || []).join(" + ") || "unknown corpora";
   const ua = h.ua !== undefined ? `, held-out UA ${pct(h.ua)}` + (h.ua_ci95 ? ` (95 % CI ${pct(h.ua_ci95[0])}–${pct(h.ua_ci95[1])})` : "") : "";
   $("model-line").textContent = `Model: ${(m.model && m.model.name) || "bundle"} trained on ${corpora}` +
-    ` (${t.n_utterances || "?"} utterances, ${t.n_speakers || "?"} speakers)${ua}; classes ${m.labels.join(", ")}.`;
+    ` (${t.n_utterances || "?"} utterances, ${t.n_speakers || "?"} speakers)${ua}; classes ${m.labels.join(", ")}` +
+    (m.classes ? `; labels restricted to ${m.classes.join(", ")} (--classes).` : ".");
   $("privacy").textContent = "Audio is analysed by this server on this computer and " +
     (m.keeps_audio ? "kept in the --keep folder." : "not kept after the answer.") +
     ` Limits: ${m.limits.max_upload_mb} MB per upload, ${m.limits.max_duration} s per file.`;
