@@ -225,3 +225,34 @@ def _missing(value) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
+
+
+def known_classes(classes, labels) -> tuple[str, ...]:
+    """The classes a user says recordings hold, as a model's own ``labels``.
+
+    Args:
+        classes: names in any spelling :func:`to_label4` knows (``anger``, ``Wut``...), as
+            a list or a comma-separated string.
+        labels: the model's labels, e.g. ``("neutral", "happy", "sad", "angry")``.
+
+    Returns:
+        the labels named, in the order of ``labels``.
+
+    Raises:
+        ValueError: a class the model does not predict, or fewer than two.
+    """
+    if isinstance(classes, str):
+        classes = [classes]
+    names = [c.strip() for item in classes for c in str(item).split(",") if c.strip()]
+    labels = [str(c) for c in labels]
+    mapped = {}
+    for name in names:
+        label = to_label4(name)
+        label = normalize_emotion(name) if label is pd.NA else label
+        if label not in labels:
+            raise ValueError(f"class {name!r} is not one of the model's labels "
+                             f"({', '.join(labels)})")
+        mapped[label] = True
+    if len(mapped) < 2:
+        raise ValueError(f"give at least two classes (got {', '.join(names) or 'none'})")
+    return tuple(c for c in labels if c in mapped)

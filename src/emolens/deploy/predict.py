@@ -26,7 +26,9 @@ from emolens.deploy.bundle import (
     check_feature_names,
     load_bundle,
 )
+from emolens.corpora.schema import known_classes
 from emolens.deploy.calibration import classifier_scores
+from emolens.models.adapt import restrict
 from emolens.models.scaling import shrink_words
 from emolens.results import latent_column
 
@@ -347,53 +349,6 @@ class Predictor:
         if values is None:
             raise AudioError(reason)
         return pd.DataFrame(values, columns=columns)
-
-
-def known_classes(classes, labels) -> tuple[str, ...]:
-    """``classes`` as the bundle's own labels (any spelling :func:`to_label4` knows; a
-    comma-separated string is split), in the bundle's order.
-
-    Raises:
-        ValueError: a class the bundle does not predict, or fewer than two.
-    """
-    from emolens.corpora.schema import normalize_emotion, to_label4
-
-    if isinstance(classes, str):
-        classes = [classes]
-    names = [c.strip() for item in classes for c in str(item).split(",") if c.strip()]
-    labels = [str(c) for c in labels]
-    mapped = {}
-    for name in names:
-        label = to_label4(name)
-        label = normalize_emotion(name) if label is pd.NA else label
-        if label not in labels:
-            raise ValueError(f"class {name!r} is not one of the model's labels "
-                             f"({', '.join(labels)})")
-        mapped[label] = True
-    if len(mapped) < 2:
-        raise ValueError(f"give at least two classes (got {', '.join(names) or 'none'})")
-    return tuple(c for c in labels if c in mapped)
-
-
-def restrict(proba: np.ndarray, labels, classes) -> np.ndarray:
-    """Probabilities with every class outside ``classes`` set to 0 and the rest rescaled to
-    sum to 1, so that the label is the most probable class the files can hold.
-
-    A model trained on four classes still gives some utterances to a class a corpus lacks;
-    leave-one-corpus-out with one class dropped from the held-out corpus, the argmax over
-    the classes present gains about 12 points of UA (docs/benchmarks.md, "A class missing
-    from the corpus").
-
-    Args:
-        proba: (n, len(labels)) probabilities.
-        labels: the column order of ``proba``.
-        classes: the labels kept.
-    """
-    keep = np.isin(np.asarray(labels, dtype=str), np.asarray(list(classes), dtype=str))
-    out = np.where(keep, np.asarray(proba, dtype=float), 0.0)
-    total = out.sum(axis=1, keepdims=True)
-    uniform = np.where(keep, 1.0 / keep.sum(), 0.0)
-    return np.where(total > 0, out / np.where(total > 0, total, 1.0), uniform)
 
 
 def _guard_note(weights: dict) -> str:
