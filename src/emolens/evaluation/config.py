@@ -68,7 +68,7 @@ CORPORA_KEYS = ("train", "test")
 REPORT_KEYS = {"enabled": (bool, None), "ablation": (bool, None), "max_samples": (int, 10),
                "n_repeats": (int, 1), "max_fits": (int, 1),
                "latent_axes": (str, ("auto", "shared", "own"))}
-ENTRY_KEYS = ("path", "name", "corpus")
+ENTRY_KEYS = ("path", "name", "corpus", "classes")
 
 
 class ConfigError(ValueError):
@@ -84,11 +84,14 @@ class CorpusEntry:
         name: layout for ``emolens.corpora.load_corpus`` (``"emodb"``, ``"ravdess"``,
             ``"csv"``, ``"folders"`` ...); ``None`` detects it.
         corpus: new value of the manifest's ``corpus`` column (rename); ``None`` keeps it.
+        classes: of a test corpus, the only classes it holds: every model's label is taken
+            among these (``emolens predict --classes``); ``None``: all four.
     """
 
     path: Path
     name: str | None = None
     corpus: str | None = None
+    classes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,7 @@ def _entries(values, base: Path, where: str) -> list[CorpusEntry]:
             out.append(
                 CorpusEntry(
                     _path(value["path"], base, f"{here}.path"), value.get("name"),
-                    value.get("corpus"),
+                    value.get("corpus"), _classes(value.get("classes"), here),
                 )
             )
         else:
@@ -198,6 +201,22 @@ def _entries(values, base: Path, where: str) -> list[CorpusEntry]:
                 f"got {value!r}"
             )
     return out
+
+
+def _classes(value, where: str) -> tuple[str, ...] | None:
+    """A test entry's ``classes`` as the four labels' names (None when not given)."""
+    from emolens import LABELS
+    from emolens.corpora.schema import known_classes
+
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}.classes must be a list of class names, e.g. "
+                          f"[\"neutral\", \"sad\", \"angry\"], got {value!r}")
+    try:
+        return known_classes(value, LABELS)
+    except ValueError as err:
+        raise ConfigError(f"{where}.classes: {err}") from None
 
 
 def _report(value) -> dict[str, Any]:
@@ -508,6 +527,10 @@ def parse_config(data: dict[str, Any], base: Path, source: Path | None = None) -
     if "train" not in corpora:
         raise ConfigError("[corpora] needs 'train' = [corpus paths]")
     train = _entries(corpora["train"], base, "[corpora].train")
+    given = [e for e in train if e.classes is not None]
+    if given:
+        raise ConfigError(f"[corpora].train: 'classes' is for test corpora ({given[0].path}); "
+                          "a training corpus's classes come from its labels")
     test = _entries(corpora.get("test", []), base, "[corpora].test")
     if not train:
         raise ConfigError("[corpora].train is empty: name at least one training corpus")

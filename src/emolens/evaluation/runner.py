@@ -49,6 +49,8 @@ class RunData:
     #: Channel copies of the training utterances, for models with ``augment = "channel"``
     #: (:mod:`emolens.evaluation.copies`); None when no model asks for them.
     copies: TrainingCopies | None = None
+    #: test corpus -> the only classes its labels may be (``classes`` of its entry)
+    classes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -79,6 +81,8 @@ class Manifests:
     #: files of the test corpora left out whole (no 4-class utterance): file, reason
     unusable: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["file", "reason"]))
+    #: test corpus -> the only classes it holds (its entry's ``classes``)
+    classes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def train_only(self) -> "Manifests":
         """The same without the test corpora."""
@@ -147,7 +151,30 @@ def read_manifests(config: ExperimentConfig, console=None) -> Manifests:
         raise ConfigError(
             f"'folds' = {config.folds!r} ({config.split} split, protocol {config.protocol}): "
             f"{err}") from None
-    return Manifests(manifest, labelled, train, test, dropped, skipped)
+    return Manifests(manifest, labelled, train, test, dropped, skipped,
+                     _test_classes(config.test, test_frames, labelled))
+
+
+def _test_classes(entries, frames, labelled) -> dict[str, tuple[str, ...]]:
+    """Test corpus -> the ``classes`` of its entry, checked against its labels.
+
+    Raises:
+        ConfigError: a corpus labelled with a class its entry leaves out.
+    """
+    out = {}
+    for entry, frame in zip(entries, frames):
+        if entry.classes is None:
+            continue
+        for corpus in frame["corpus"].astype(str).unique():
+            found = set(labelled.loc[labelled["corpus"].astype(str) == corpus, "label4"])
+            extra = sorted(map(str, found - set(entry.classes)))
+            if extra:
+                raise ConfigError(
+                    f"[corpora].test: corpus '{corpus}' has utterances labelled "
+                    f"{', '.join(extra)}, which its classes ({', '.join(entry.classes)}) "
+                    "leave out: add them, or leave 'classes' out")
+            out[corpus] = entry.classes
+    return out
 
 
 def _emotions_found(manifest: pd.DataFrame, corpus: str, n: int = 8) -> str:
@@ -264,6 +291,7 @@ def load_data(config: ExperimentConfig, progress: bool = True, console=None,
         features=result.features,
         X_unlabelled=X_unlabelled,
         copies=copies,
+        classes=m.classes,
     )
 
 
@@ -409,11 +437,12 @@ def fit_splits(spec, runs: list, data: RunData, config: ExperimentConfig) -> lis
             for pipe, (seed, split) in zip(pipes, runs)]
 
 
-def _adapted(adapt, pipe, X_t, unlabelled) -> tuple[np.ndarray, int, str]:
+def _adapted(adapt, pipe, X_t, unlabelled, allowed=None) -> tuple[np.ndarray, int, str]:
     """Predictions for the rows ``X_t`` of a zero-shot test corpus after adapting the
     classifier to that corpus's utterances: its labelled rows and the unlabelled ones of the
     same speakers (the rows its speaker statistics come from), i.e. everything a user would
-    have, labels unused.
+    have, labels unused. ``allowed``: the only classes the corpus holds (its entry's
+    ``classes``), or None.
 
     Returns:
         ``(predictions, pseudo-labels used (0: not adapted), why not adapted or '')``
@@ -423,8 +452,18 @@ def _adapted(adapt, pipe, X_t, unlabelled) -> tuple[np.ndarray, int, str]:
 
     pool = with_unlabelled(X_t, unlabelled)
     result = adapt.adapt(pipe.named_steps["clf"], apply(pipe, pool).classifier_input)
+    return (_labels(pipe, result.proba[: len(X_t)], allowed), result.n_pseudo,
+            result.note)
+
+
+def _labels(pipe, proba, allowed=None) -> np.ndarray:
+    """The most probable class of each row (among ``allowed`` when given)."""
+    from emolens.models.adapt import restrict
+
     classes = np.asarray(pipe.named_steps["clf"].classes_).astype(str)
-    return classes[result.proba[: len(X_t)].argmax(axis=1)], result.n_pseudo, result.note
+    if allowed is not None:
+        proba = restrict(proba, classes, allowed)
+    return classes[np.asarray(proba).argmax(axis=1)]
 
 
 def _evaluate(spec, pipe, split: Split, seed: int, data: RunData, config: ExperimentConfig):
@@ -432,8 +471,7 @@ def _evaluate(spec, pipe, split: Split, seed: int, data: RunData, config: Experi
     with ``adapt``, zero-shot test corpora are predicted after :func:`_adapted`."""
     from emolens.evaluation.config import model_adapt
     from emolens.models import apply, is_grouped
-    from emolens.models.fitted import with_unlabelled
-    from emolens.models.shift import distribution_shift
+    from emolens.models.adapt import probabilities
 
     grouped = is_grouped(pipe)
     adapt = model_adapt(spec)
@@ -442,10 +480,14 @@ def _evaluate(spec, pipe, split: Split, seed: int, data: RunData, config: Experi
         X_t, y_t = data.X.iloc[t.index], data.y[t.index]
         out = apply(pipe, X_t, data.X_unlabelled)
         y_hat, z = out.predictions, out.latent
+        allowed = data.classes.get(t.name) if t.role == "test" else None
+        if allowed is not None:
+            y_hat = _labels(pipe, probabilities(pipe.named_steps["clf"], out.classifier_input),
+                            allowed)
         n_pseudo = ua_unadapted = np.nan
         if adapt is not None and t.role == "test":
             ua_unadapted = scores(y_t, y_hat)["ua"]
-            y_hat, n_pseudo, note = _adapted(adapt, pipe, X_t, data.X_unlabelled)
+            y_hat, n_pseudo, note = _adapted(adapt, pipe, X_t, data.X_unlabelled, allowed)
             if note:
                 shifts.append((t.name, f"not adapted: {note}"))
         row = {
@@ -467,26 +509,8 @@ def _evaluate(spec, pipe, split: Split, seed: int, data: RunData, config: Experi
             row["ua_low"] = row["ua_high"] = np.nan
         rows.append(row)
         if t.role == "test":
-            try:
-                # The diagnosis logs each verdict; the run gathers them into summary.md and
-                # one console line per model x test set instead of one per fit.
-                shift_log = logging.getLogger("emolens.models.shift")
-                disabled, shift_log.disabled = shift_log.disabled, True
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        report = distribution_shift(
-                            pipe.named_steps["scale"],
-                            with_unlabelled(X_t, data.X_unlabelled) if grouped else X_t,
-                            y_pred=y_hat,
-                            name=t.name,
-                        )
-                finally:
-                    shift_log.disabled = disabled
-                if report.flagged:  # the numbers, summarised over fits by shift_notes
-                    shifts.append((t.name, report.as_dict()))
-            except Exception as err:  # noqa: BLE001 - a diagnosis must never stop a run
-                shifts.append((t.name, f"diagnosis failed: {type(err).__name__}: {err}"))
+            shifts += _diagnosis(pipe, t.name, X_t, data.X_unlabelled if grouped else None,
+                                 y_hat)
         frame = pd.DataFrame(
             {
                 "file": data.manifest["file"].to_numpy()[t.index],
@@ -505,6 +529,32 @@ def _evaluate(spec, pipe, split: Split, seed: int, data: RunData, config: Experi
                 frame[R.latent_column(k)] = z[:, k]
         preds.append(frame)
     return pipe, rows, preds, shifts
+
+
+def _diagnosis(pipe, name: str, X_t, unlabelled, y_hat) -> list[tuple[str, dict | str]]:
+    """The distribution-shift verdict of one test set, as ``[(name, numbers or note)]``
+    (empty when nothing is flagged); never raises."""
+    from emolens.models.fitted import with_unlabelled
+    from emolens.models.shift import distribution_shift
+
+    try:
+        # The diagnosis logs each verdict; the run gathers them into summary.md and one
+        # console line per model x test set instead of one per fit.
+        shift_log = logging.getLogger("emolens.models.shift")
+        disabled, shift_log.disabled = shift_log.disabled, True
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                report = distribution_shift(
+                    pipe.named_steps["scale"],
+                    X_t if unlabelled is None else with_unlabelled(X_t, unlabelled),
+                    y_pred=y_hat, name=name)
+        finally:
+            shift_log.disabled = disabled
+        # the numbers, summarised over fits by shift_notes
+        return [(name, report.as_dict())] if report.flagged else []
+    except Exception as err:  # noqa: BLE001 - a diagnosis must never stop a run
+        return [(name, f"diagnosis failed: {type(err).__name__}: {err}")]
 
 
 def _fit_chunk(spec, runs, data, config):
@@ -626,9 +676,10 @@ def config_toml(config: ExperimentConfig) -> str:
     lines += [f"{k} = {_toml_value(v)}" for k, v in top.items()]
 
     def entry(e):
-        if e.name is None and e.corpus is None:
+        if e.name is None and e.corpus is None and e.classes is None:
             return str(e.path)
-        return {"path": str(e.path), **{k: v for k, v in (("name", e.name), ("corpus", e.corpus)) if v}}
+        return {"path": str(e.path), **{k: v for k, v in (("name", e.name), ("corpus", e.corpus),
+                                                          ("classes", e.classes)) if v}}
 
     if config.report:
         lines += ["", "[report]"] + [f"{k} = {_toml_value(v)}" for k, v in config.report.items()]
