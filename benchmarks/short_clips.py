@@ -76,6 +76,7 @@ def main(argv=None) -> None:
     from emolens.deploy.predict import Predictor
 
     warnings.simplefilter("ignore")
+    args.out = args.out.resolve()  # a manifest's relative paths are read from its own folder
     args.out.mkdir(parents=True, exist_ok=True)
     corpus = load_corpus(CORPORA / args.corpus)
     corpus = corpus[corpus["label4"].notna()].reset_index(drop=True)
