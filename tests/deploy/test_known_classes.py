@@ -8,7 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from emolens.cli import app
-from emolens.deploy.predict import Predictor, known_classes, restrict
+from emolens.corpora.schema import known_classes
+from emolens.deploy.predict import Predictor
+from emolens.models.adapt import restrict
 
 LABELS = ("neutral", "happy", "sad", "angry")
 

@@ -25,9 +25,9 @@ Adapt = Annotated[bool, typer.Option(
 
 #: ``--classes`` of ``predict``.
 Classes = Annotated[Optional[list[str]], typer.Option(
-    "--classes", metavar="NAMES", help="Only these classes can be the label, for recordings known to lack "
-    "some, e.g. --classes neutral,happy,angry (the others' probabilities are set to 0).",
-    show_default=False)]
+    "--classes", metavar="NAMES", show_default=False,
+    help="Only these classes can be the label, for recordings known to lack some, e.g. "
+    "--classes neutral,happy,angry (the others' probabilities are set to 0).")]
 
 
 def _load(model: Optional[Path], no_verify: bool = False, adapt: bool = True, classes=None):

@@ -2,7 +2,7 @@
 
 Output columns: ``file, label, p_<label>... (bundle label order), z1..zk, ood_score, ood``.
 ``label`` is the argmax of the calibrated probabilities (of the ``classes`` a corpus is known
-to hold, when given: :func:`restrict`).
+to hold, when given: :func:`emolens.models.adapt.restrict`).
 
 Normalisation: a model whose scaler z-scores per speaker or per corpus needs several
 utterances of the same speaker/corpus at prediction time. The groups come from, in order:
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from emolens.corpora.schema import known_classes
 from emolens.deploy.bundle import (
     Bundle,
     BundleError,
@@ -26,14 +27,13 @@ from emolens.deploy.bundle import (
     check_feature_names,
     load_bundle,
 )
-from emolens.corpora.schema import known_classes
 from emolens.deploy.calibration import classifier_scores
 from emolens.models.adapt import restrict
 from emolens.models.scaling import shrink_words
 from emolens.results import latent_column
 
 __all__ = ["Applied", "Inputs", "Prediction", "Predictor", "collect_inputs",
-           "long_recordings", "restrict"]
+           "long_recordings"]
 
 
 @dataclass
@@ -98,7 +98,7 @@ class Predictor:
             utterances of any class is left as is, so single files never are).
         classes: the only classes the files can hold (any spelling of the bundle's labels,
             e.g. ``["neutral", "anger", "joy"]``), for a corpus known to lack some; None:
-            all of the bundle's (:func:`restrict`).
+            all of the bundle's (:func:`emolens.models.adapt.restrict`).
     """
 
     def __init__(self, bundle: Bundle | str | os.PathLike | None = None, verify: bool = True,
