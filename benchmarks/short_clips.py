@@ -62,6 +62,24 @@ def score(predictor, manifest: pd.DataFrame, path: Path) -> pd.DataFrame:
     return table.merge(manifest[["file", "emotion"]], on="file", how="left")
 
 
+def four_classes(name: str) -> pd.DataFrame:
+    """The 4-class utterances of the shared corpus ``name`` (its manifest)."""
+    from emolens.corpora import load_corpus
+
+    corpus = load_corpus(CORPORA / name)
+    return corpus[corpus["label4"].notna()].reset_index(drop=True)
+
+
+def row(name: str, table: pd.DataFrame, mask=None) -> dict:
+    """UA % and the share flagged out-of-domain of the predictions ``table`` (rows ``mask``)."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    t = table if mask is None else table[mask]
+    return {"set": name, "files": len(t),
+            "UA %": round(100 * balanced_accuracy_score(t["emotion"], t["label"]), 1),
+            "flagged out-of-domain %": round(100 * t["ood"].mean(), 1)}
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", default="tess")
@@ -70,41 +88,39 @@ def main(argv=None) -> None:
                         help="share of files replaced by their 0.3 s cuts in the mixed set")
     parser.add_argument("--out", type=Path, default=Path("runs/short_clips"))
     args = parser.parse_args(argv)
-    from sklearn.metrics import balanced_accuracy_score
+    sets = [("as recorded" if seconds is None else f"cut to {seconds:g} s",
+             lambda corpus, out, seconds=seconds: write_cuts(corpus, seconds, out))
+            for seconds in [None, *args.lengths]]
+    measure(args, sets, lambda corpus, out: write_cuts(corpus, 0.3, out), "cuts of 0.3 s")
 
-    from emolens.corpora import load_corpus
+
+def measure(args, sets, mixed, what: str) -> None:
+    """Predict the 4-class utterances of ``args.corpus`` with the default model as each of
+    ``sets`` writes them (``(name, write)``, ``write(corpus, out)`` -> a manifest), then as
+    recorded with a share ``args.mix`` of them replaced by ``mixed``'s (``what`` they are);
+    print UA and the share flagged out-of-domain per set, as markdown."""
     from emolens.deploy.predict import Predictor
 
     warnings.simplefilter("ignore")
     args.out = args.out.resolve()  # a manifest's relative paths are read from its own folder
     args.out.mkdir(parents=True, exist_ok=True)
-    corpus = load_corpus(CORPORA / args.corpus)
-    corpus = corpus[corpus["label4"].notna()].reset_index(drop=True)
+    corpus = four_classes(args.corpus)
     predictor = Predictor()
     rows = []
-
-    def report(name, table, mask=None):
-        t = table if mask is None else table[mask]
-        rows.append({"set": name, "files": len(t),
-                     "UA %": round(100 * balanced_accuracy_score(t["emotion"], t["label"]), 1),
-                     "flagged out-of-domain %": round(100 * t["ood"].mean(), 1)})
-
-    for seconds in [None, *args.lengths]:
-        cuts = write_cuts(corpus, seconds, args.out)
-        name = "as recorded" if seconds is None else f"cut to {seconds:g} s"
-        report(name, score(predictor, cuts, args.out / f"{name.replace(' ', '_')}.csv"))
-    short = np.random.default_rng(0).random(len(corpus)) < args.mix
-    mixed = write_cuts(corpus, None, args.out).copy()
-    mixed.loc[short, "file"] = write_cuts(corpus, 0.3, args.out).loc[short, "file"]
-    table = score(predictor, mixed, args.out / "mixed.csv")
-    is_short = table["file"].isin(mixed.loc[short, "file"])
-    report(f"mixed: its {short.sum()} cuts of 0.3 s", table, is_short)
-    report(f"mixed: its {(~short).sum()} others", table, ~is_short)
+    for i, (name, write) in enumerate(sets):
+        rows.append(row(name, score(predictor, write(corpus, args.out), args.out / f"set{i}.csv")))
+    some = np.random.default_rng(0).random(len(corpus)) < args.mix
+    replaced = mixed(corpus, args.out).loc[some, "file"]
+    both = write_cuts(corpus, None, args.out).copy()
+    both.loc[some, "file"] = replaced
+    table = score(predictor, both, args.out / "mixed.csv")
+    is_replaced = table["file"].isin(replaced)
+    rows.append(row(f"mixed: its {some.sum()} {what}", table, is_replaced))
+    rows.append(row(f"mixed: its {(~some).sum()} others", table, ~is_replaced))
     print(f"default model on {args.corpus} ({len(corpus)} utterances of the four classes)")
     from transfer import markdown  # benchmarks/ is on sys.path when run as a script
 
     print(markdown(pd.DataFrame(rows).set_index("set")))
-
 
 if __name__ == "__main__":
     main()

@@ -19,13 +19,12 @@ in their margins. Prints UA % and the share flagged out-of-domain per set.
 from __future__ import annotations
 
 import argparse
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from short_clips import CORPORA, score
+from short_clips import measure
 
 
 def noise_floor(x: np.ndarray, sr: int) -> float:
@@ -65,42 +64,12 @@ def main(argv=None) -> None:
                         help="share of files padded (by the last of --pads) in the mixed set")
     parser.add_argument("--out", type=Path, default=Path("runs/silence"))
     args = parser.parse_args(argv)
-    from sklearn.metrics import balanced_accuracy_score
-
-    from emolens.corpora import load_corpus
-    from emolens.deploy.predict import Predictor
-
-    warnings.simplefilter("ignore")
-    args.out = args.out.resolve()  # a manifest's relative paths are read from its own folder
-    args.out.mkdir(parents=True, exist_ok=True)
-    corpus = load_corpus(CORPORA / args.corpus)
-    corpus = corpus[corpus["label4"].notna()].reset_index(drop=True)
-    predictor = Predictor()
-    rows = []
-
-    def report(name, table, mask=None):
-        t = table if mask is None else table[mask]
-        rows.append({"set": name, "files": len(t),
-                     "UA %": round(100 * balanced_accuracy_score(t["emotion"], t["label"]), 1),
-                     "flagged out-of-domain %": round(100 * t["ood"].mean(), 1)})
-
-    for seconds in [0.0, *args.pads]:
-        name = "as recorded" if not seconds else f"{seconds:g} s of noise floor at both ends"
-        padded = write_padded(corpus, seconds, args.out)
-        report(name, score(predictor, padded, args.out / f"pad{seconds:g}.csv"))
-    if args.pads:
-        some = np.random.default_rng(0).random(len(corpus)) < args.mix
-        mixed = write_padded(corpus, 0.0, args.out).copy()
-        mixed.loc[some, "file"] = write_padded(corpus, args.pads[-1], args.out).loc[some, "file"]
-        table = score(predictor, mixed, args.out / "mixed.csv")
-        is_padded = table["file"].isin(mixed.loc[some, "file"])
-        report(f"mixed: its {some.sum()} padded by {args.pads[-1]:g} s", table, is_padded)
-        report(f"mixed: its {(~some).sum()} others", table, ~is_padded)
-    print(f"default model on {args.corpus} ({len(corpus)} utterances of the four classes)")
-    from transfer import markdown  # benchmarks/ is on sys.path when run as a script
-
-    print(markdown(pd.DataFrame(rows).set_index("set")))
-
+    sets = [("as recorded" if not seconds else f"{seconds:g} s of noise floor at both ends",
+             lambda corpus, out, seconds=seconds: write_padded(corpus, seconds, out))
+            for seconds in [0.0, *args.pads]]
+    last = args.pads[-1] if args.pads else 1.0
+    measure(args, sets, lambda corpus, out: write_padded(corpus, last, out),
+            f"padded by {last:g} s")
 
 if __name__ == "__main__":
     main()
