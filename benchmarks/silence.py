@@ -27,11 +27,15 @@ import pandas as pd
 from short_clips import measure
 
 
-def noise_floor(x: np.ndarray, sr: int) -> float:
-    """RMS of the quietest 5 % of the 25 ms frames (10 ms hop) of ``x``."""
+def frames(x: np.ndarray, sr: int) -> np.ndarray:
+    """The 25 ms frames of ``x``, 10 ms apart, as rows."""
     n, hop = int(0.025 * sr), int(0.010 * sr)
-    frames = np.lib.stride_tricks.sliding_window_view(x, n)[::hop]
-    return float(max(np.percentile(np.sqrt(np.mean(frames ** 2, axis=1)), 5), 1e-5))
+    return np.lib.stride_tricks.sliding_window_view(x, n)[::hop]
+
+
+def noise_floor(x: np.ndarray, sr: int) -> float:
+    """RMS of the quietest 5 % of the frames (:func:`frames`) of ``x``."""
+    return float(max(np.percentile(np.sqrt(np.mean(frames(x, sr) ** 2, axis=1)), 5), 1e-5))
 
 
 def write_padded(manifest: pd.DataFrame, seconds: float, out: Path) -> pd.DataFrame:

@@ -25,20 +25,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from silence import noise_floor
+from silence import frames, noise_floor
 from transfer import CORPORA, NAMES, evaluate, ideas, print_tables
 
 #: configurations compared by default (labels of benchmarks/transfer.py's ideas)
 DEFAULT = ["empirical-Bayes shrink, cw, logreg C=0.01",
            "empirical-Bayes shrink, guard, cw, logreg C=0.01, adapted",
            "empirical-Bayes shrink, guard, cw, vote: SVC C=0.5 + logreg C=0.1, adapted"]
-
-
-def frame_levels(x: np.ndarray, sr: int) -> np.ndarray:
-    """Level (dB) of every 25 ms frame of ``x``, 10 ms apart."""
-    n, hop = int(0.025 * sr), int(0.010 * sr)
-    frames = np.lib.stride_tricks.sliding_window_view(x, n)[::hop]
-    return 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-20)
 
 
 def trim(x: np.ndarray, sr: int, below_peak: float = 40.0, above_floor: float = 10.0,
@@ -49,7 +42,7 @@ def trim(x: np.ndarray, sr: int, below_peak: float = 40.0, above_floor: float = 
     n, hop = int(0.025 * sr), int(0.010 * sr)
     if len(x) < 2 * n:
         return x
-    db = frame_levels(x, sr)
+    db = 10 * np.log10(np.mean(frames(x, sr).astype(np.float64) ** 2, axis=1) + 1e-20)
     loud = np.flatnonzero(db > max(db.max() - below_peak, np.percentile(db, 10) + above_floor))
     if len(loud) == 0:
         return x
@@ -124,14 +117,14 @@ def main(argv=None) -> None:
         X_pad = features(manifest, copies(files, out, args.pad, args.share, trimmed))
         transfer.TRAIT_COLUMNS[:] = transfer.trait_columns(X.columns)
         transfer.BLOCKS[:] = feature_blocks(get_config("egemaps"))
-        for label, X_test in (("as recorded", X), (f"{args.share:.0%} padded by {args.pad:g} s", X_pad)):
-            results = []
-            for idea in ideas(False):
-                if idea.label in args.only:
-                    r = evaluate(idea, X, manifest, conditions=("all", "few", "skewed"),
-                                 seeds=tuple(args.seeds), X_test=X_test)
-                    results.append(r.assign(idea=f"{idea.label}; {'trimmed' if trimmed else 'untrimmed'}, test {label}"))
-            print(f"\n## {'trimmed' if trimmed else 'untrimmed'}, test corpus {label}\n")
+        how = "trimmed" if trimmed else "untrimmed"
+        padded = f"{args.share:.0%} padded by {args.pad:g} s"
+        for label, X_test in (("as recorded", X), (padded, X_pad)):
+            results = [evaluate(idea, X, manifest, conditions=("all", "few", "skewed"),
+                                seeds=tuple(args.seeds), X_test=X_test)
+                       .assign(idea=f"{idea.label}; {how}, test {label}")
+                       for idea in ideas(False) if idea.label in args.only]
+            print(f"\n## {how}, test corpus {label}\n")
             print_tables(results)
             sys.stdout.flush()
 

@@ -38,7 +38,9 @@ def _load(model: Optional[Path], no_verify: bool = False, adapt: bool = True, cl
         return Predictor(model, verify=not no_verify, adapt=adapt, classes=classes)
     except BundleError as err:
         raise typer.BadParameter(str(err), param_hint="--model") from None
-    except ValueError as err:
+    except ValueError as err:  # not a BundleError: known_classes refused --classes
+        if classes is None:
+            raise
         raise typer.BadParameter(str(err), param_hint="--classes") from None
 
 
