@@ -194,3 +194,30 @@ def test_channel_copies_keep_the_guard_off_a_channel_per_speaker(data):
     weights = scaler.guard_weights(X2)
     assert weights["a~channel"] == weights["b~channel"] == 1.0   # copies: corpus statistics
     assert weights["a"] == weights["b"] == 0.0
+
+
+def test_channel_directions_stop_at_what_the_copies_span():
+    """Copies that all differ along one direction give that direction alone: the singular
+    vectors past the differences' rank are rounding noise, and removing them from the
+    emotion directions made the guard blind on some LAPACK builds."""
+    from emolens.models.scaling import channel_directions
+
+    rng = np.random.default_rng(3)
+    n_speakers, dim = 6, 10
+    axis = np.zeros(dim)
+    axis[[0, 2]] = 1 / np.sqrt(2)
+    rows, speakers, corpora = [], [], []
+    for s in range(n_speakers):
+        x = rng.normal(size=(4, dim))
+        rows += [x, x + rng.normal(0, 5) * axis]
+        speakers += [f"s{s}"] * 4 + [f"s{s}~channel"] * 4
+        corpora += ["c"] * 4 + ["c~channel"] * 4
+    C = channel_directions(np.vstack(rows), speakers, corpora, np.ones(dim))
+    assert C.shape == (1, dim)
+    assert abs(C[0] @ axis) == pytest.approx(1.0)
+    # three copied speakers with random channels: their centred differences span two
+    free = [x + rng.normal(size=dim) if "~" in s else x
+            for x, s in zip(np.vstack(rows), speakers)]
+    three = slice(0, 24)
+    C = channel_directions(np.vstack(free)[three], speakers[three], corpora[three], np.ones(dim))
+    assert len(C) == 2

@@ -96,7 +96,8 @@ def channel_directions(X: np.ndarray, speakers, corpora, scale: np.ndarray,
     singular vectors of those differences.
 
     Returns:
-        (at most k, n_features) orthonormal rows, or None when no speaker has both.
+        (at most k, n_features) orthonormal rows (no more than the differences span), or
+        None when no speaker has both.
     """
     from emolens.features.channels import COPY_SUFFIX
 
@@ -116,7 +117,12 @@ def channel_directions(X: np.ndarray, speakers, corpora, scale: np.ndarray,
         return None
     D = np.asarray(deltas)
     D -= D.mean(axis=0)
-    return np.linalg.svd(D, full_matrices=False)[2][:k]
+    _, sv, Vt = np.linalg.svd(D, full_matrices=False)
+    # Only directions the copies span: past D's rank (fewer copied speakers than k, or
+    # channels that differ along fewer directions) the singular vectors are arbitrary
+    # (rounding noise, different on every LAPACK build) and would remove emotion directions.
+    rank = int(np.sum(sv > sv[0] * 1e-8)) if len(sv) and sv[0] > 0 else 0
+    return Vt[:min(k, rank)]
 
 
 def speaker_share(P: np.ndarray, speakers) -> float:
