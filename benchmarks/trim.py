@@ -1,17 +1,18 @@
 #!/usr/bin/env python
-"""Leave one corpus out with silence margins that differ within a speaker, with and without
-trimming the silence before extraction (a candidate for emolens' preprocessing; not in it).
+"""Leave one corpus out with silence margins that differ within a speaker: does emolens'
+preprocessing (which trims the silence, ``emolens.features.audio.trim_silence``) absorb them?
 
     python benchmarks/trim.py [--pad 1.0] [--share 0.5] [--seeds 0 1 2] [--only LABEL ...]
                               [--out runs/trim]
 
-``benchmarks/silence.py`` shows the exposure on the default model: margins that differ
-between one speaker's files cost 5-7 points. Here a share ``--share`` of every held-out
-corpus's files (chosen by a hash of the path) gets ``--pad`` seconds of its own noise floor
-at both ends, and the configurations of ``benchmarks/transfer.py`` (eGeMAPS, trained on the
-other three corpora as recorded) are scored on the corpus as recorded and so padded; then
-the same with every file, training ones included, trimmed by :func:`trim` first. Audio
-copies and their features go below ``--out``. UA %, conditions all/few/skewed, markdown.
+``benchmarks/silence.py`` shows the exposure on one model. Here a share ``--share`` of every
+held-out corpus's files (chosen by a hash of the path) gets ``--pad`` seconds of its own
+noise floor at both ends, and the configurations of ``benchmarks/transfer.py`` (eGeMAPS,
+trained on the other three corpora as recorded) are scored on the corpus as recorded and so
+padded. Padded copies and their features go below ``--out``. UA %, conditions
+all/few/skewed, markdown. Before 2026-12-04 (commit 4b1c3d2 and earlier) the preprocessing
+did not trim, and this script compared the untrimmed features with a trim of its own, the
+one now built in.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from silence import frames, noise_floor
+from silence import noise_floor
 from transfer import CORPORA, NAMES, evaluate, ideas, print_tables
 
 #: configurations compared by default (labels of benchmarks/transfer.py's ideas)
@@ -34,49 +35,29 @@ DEFAULT = ["empirical-Bayes shrink, cw, logreg C=0.01",
            "empirical-Bayes shrink, guard, cw, vote: SVC C=0.5 + logreg C=0.1, adapted"]
 
 
-def trim(x: np.ndarray, sr: int, below_peak: float = 40.0, above_floor: float = 10.0,
-         margin: float = 0.1) -> np.ndarray:
-    """``x`` without its leading and trailing silence: frames quieter than both ``below_peak``
-    dB under the loudest frame and ``above_floor`` dB over the 10th percentile are silence;
-    ``margin`` seconds are kept around the rest."""
-    n, hop = int(0.025 * sr), int(0.010 * sr)
-    if len(x) < 2 * n:
-        return x
-    db = 10 * np.log10(np.mean(frames(x, sr).astype(np.float64) ** 2, axis=1) + 1e-20)
-    loud = np.flatnonzero(db > max(db.max() - below_peak, np.percentile(db, 10) + above_floor))
-    if len(loud) == 0:
-        return x
-    start = max(0, loud[0] * hop - int(margin * sr))
-    end = min(len(x), loud[-1] * hop + n + int(margin * sr))
-    return x[start:end]
-
-
 def _seed(path: str) -> int:
     return int(hashlib.md5(path.encode()).hexdigest()[:8], 16)
 
 
-def copies(files, out: Path, pad: float, share: float, trimmed: bool) -> list[str]:
-    """The files padded (a share ``share`` of them, by path hash) and/or trimmed, written as
-    FLAC below ``out`` once; the original paths where nothing changes."""
+def copies(files, out: Path, pad: float, share: float) -> list[str]:
+    """The files padded (a share ``share`` of them, by path hash), written as FLAC below
+    ``out`` once; the original paths of the others."""
     import soundfile as sf
 
-    folder = out / f"pad{pad:g}-share{share:g}-{'trim' if trimmed else 'raw'}"
+    folder = out / f"pad{pad:g}-share{share:g}"
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for f in files:
-        padded = pad > 0 and (_seed(f) % 1000) / 1000 < share
-        if not padded and not trimmed:
+        if not (pad > 0 and (_seed(f) % 1000) / 1000 < share):
             paths.append(f)
             continue
         target = folder / f"{_seed(f):08x}-{Path(f).stem}.flac"
         if not target.exists():
             x, sr = sf.read(f)
             x = x.mean(axis=1) if x.ndim > 1 else x
-            if padded:
-                rng = np.random.default_rng(_seed(f))
-                noise = lambda: rng.normal(0.0, noise_floor(x, sr), int(pad * sr))  # noqa: E731
-                x = np.concatenate([noise(), x, noise()])
-            sf.write(target, trim(x, sr) if trimmed else x, sr)
+            rng = np.random.default_rng(_seed(f))
+            noise = lambda: rng.normal(0.0, noise_floor(x, sr), int(pad * sr))  # noqa: E731
+            sf.write(target, np.concatenate([noise(), x, noise()]), sr)
         paths.append(str(target))
     return paths
 
@@ -112,21 +93,19 @@ def main(argv=None) -> None:
     out = args.out.resolve()
     manifest = pd.concat([load_corpus(CORPORA / n) for n in NAMES], ignore_index=True)
     files = manifest["file"].tolist()
-    for trimmed in (False, True):
-        X = features(manifest, copies(files, out, 0.0, 0.0, trimmed))
-        X_pad = features(manifest, copies(files, out, args.pad, args.share, trimmed))
-        transfer.TRAIT_COLUMNS[:] = transfer.trait_columns(X.columns)
-        transfer.BLOCKS[:] = feature_blocks(get_config("egemaps"))
-        how = "trimmed" if trimmed else "untrimmed"
-        padded = f"{args.share:.0%} padded by {args.pad:g} s"
-        for label, X_test in (("as recorded", X), (padded, X_pad)):
-            results = [evaluate(idea, X, manifest, conditions=("all", "few", "skewed"),
-                                seeds=tuple(args.seeds), X_test=X_test)
-                       .assign(idea=f"{idea.label}; {how}, test {label}")
-                       for idea in ideas(False) if idea.label in args.only]
-            print(f"\n## {how}, test corpus {label}\n")
-            print_tables(results)
-            sys.stdout.flush()
+    X = features(manifest, files)
+    X_pad = features(manifest, copies(files, out, args.pad, args.share))
+    transfer.TRAIT_COLUMNS[:] = transfer.trait_columns(X.columns)
+    transfer.BLOCKS[:] = feature_blocks(get_config("egemaps"))
+    padded = f"{args.share:.0%} padded by {args.pad:g} s"
+    for label, X_test in (("as recorded", X), (padded, X_pad)):
+        results = [evaluate(idea, X, manifest, conditions=("all", "few", "skewed"),
+                            seeds=tuple(args.seeds), X_test=X_test)
+                   .assign(idea=f"{idea.label}; test {label}")
+                   for idea in ideas(False) if idea.label in args.only]
+        print(f"\n## test corpus {label}\n")
+        print_tables(results)
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

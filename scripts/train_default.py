@@ -276,7 +276,8 @@ below was computed by that script.
 
 ## Model
 - Input: the 88 eGeMAPS v02 functionals (openSMILE {bundle.versions.get('opensmile', '?')}) of a
-  16 kHz mono utterance.
+  16 kHz mono utterance, its leading and trailing silence trimmed (`preprocessing` in
+  bundle.json; docs/features.md#silence-around-the-utterance-is-trimmed).
 - `{info['model']['name']}` with `{json.dumps(info['model']['params'])}`, training weights
   balanced per {info['model']['balance']} x class: per-{norm['by']} z-scoring (clipped at
   ±{norm['clip']}) with each speaker's statistics shrunk towards those of everything predicted

@@ -6,6 +6,8 @@ heavy imports (torch, opensmile) inside the function, so ``emolens --help`` stay
 
 from __future__ import annotations
 
+import warnings
+
 import typer
 
 app = typer.Typer(
@@ -36,7 +38,14 @@ def _register() -> None:
     app.command("serve")(serve)
 
 
+def _warning_line(message, category, filename, lineno, line=None) -> str:
+    # A warning is for the person at the terminal (an old bundle, other package versions):
+    # one line with its message, not the source line that raised it.
+    return f"warning: {message}\n"
+
+
 _register()
+warnings.formatwarning = _warning_line
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -152,3 +152,25 @@ def test_normalisation_is_read_in_the_one_vocabulary(copy):
     _edit(copy, normalisation={"by": "utterance", "clip": 10.0, "min_group_size": 2})
     with pytest.raises(BundleError, match="normalisation 'by' must be one of 'none', 'corpus'"):
         load_bundle(copy)
+
+
+def test_preprocessing_is_recorded_and_checked(copy):
+    from emolens.features.audio import PREPROCESSING
+
+    meta = json.loads((copy / "bundle.json").read_text())
+    assert meta["preprocessing"]["trim"] == PREPROCESSING["trim"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_bundle(copy).preprocessing == meta["preprocessing"]
+    del meta["preprocessing"]  # a bundle made before the trim
+    (copy / "bundle.json").write_text(json.dumps(meta))
+    with pytest.warns(UserWarning, match="before emolens trimmed the silence"):
+        assert load_bundle(copy, verify=False).preprocessing is None
+    other = json.loads(json.dumps(PREPROCESSING))
+    other["trim"]["margin_s"] = 0.5
+    _edit(copy, preprocessing=other)
+    with pytest.warns(UserWarning, match=r"another preprocessing \(differs in trim\)"):
+        load_bundle(copy, verify=False)
+    _edit(copy, preprocessing="trimmed")
+    with pytest.raises(BundleError, match="'preprocessing' must be an object"):
+        load_bundle(copy, verify=False)

@@ -71,6 +71,7 @@ def test_every_training_utterance_gets_one_copy_of_its_own_condition(augmented):
     speakers = copies.X.index.get_level_values("speaker")
     assert all(s.endswith(COPY_SUFFIX) for s in speakers)
     # each copy carries its original's speaker, and is another recording of the same length
+    # (that of the original as extraction prepares it: at 16 kHz, its silence trimmed)
     originals = data.X.index.get_level_values("speaker")[copies.rows]
     assert list(speakers) == [s + COPY_SUFFIX for s in originals]
     files = copies.X.index.get_level_values("file")
@@ -78,7 +79,9 @@ def test_every_training_utterance_gets_one_copy_of_its_own_condition(augmented):
     import soundfile as sf
 
     src = data.X.index.get_level_values("file")[copies.rows[0]]
-    x, y = sf.read(src)[0], sf.read(files[0])[0]
+    from emolens.features import load_audio
+
+    x, y = load_audio(src), sf.read(files[0])[0]
     assert len(x) == len(y) and not np.allclose(x, y, atol=1e-3)
     # the features differ from the original's: a channel is not a no-op
     assert not np.allclose(copies.X.to_numpy(), data.X.to_numpy()[copies.rows])

@@ -4,7 +4,7 @@ Layout of a bundle directory (or the same files in a ``.zip``)::
 
     bundle.json      metadata: format/package versions, feature set and names, labels,
                      normalisation, probability head, out-of-domain scorer, training corpora,
-                     metrics, creation date
+                     metrics, how the audio was prepared (``preprocessing``), creation date
     pipeline/        the sklearn pipeline, via emolens.models.save_pipeline (JSON + safetensors)
     MODEL_CARD.md    optional, human-readable
 
@@ -36,6 +36,7 @@ import numpy as np
 import emolens
 from emolens.deploy.calibration import ProbabilityHead
 from emolens.deploy.ood import OODScorer
+from emolens.features.audio import PREPROCESSING
 from emolens.models.scaling import AUTO, normalisation_name, scaler_by
 
 __all__ = [
@@ -51,7 +52,7 @@ __all__ = [
 
 FORMAT = "emolens-bundle"
 #: major.minor; a different major cannot be read, a newer minor is read with a warning.
-FORMAT_VERSION = "1.1"  # 1.1: ``files``, the SHA-256 of every file
+FORMAT_VERSION = "1.2"  # 1.1: ``files``, the SHA-256 of every file; 1.2: ``preprocessing``
 META_FILE = "bundle.json"
 PIPELINE_DIR = "pipeline"
 #: Suffixes a bundle may contain. Anything else (.pkl, .joblib, .pt, .npy, .py, ...) is refused.
@@ -85,6 +86,9 @@ class Bundle:
         encoder: for a pretrained-encoder feature set, what identifies it
             (:attr:`emolens.features.encoders.EncoderConfig.identity`: source, weight and
             configuration SHA-256, layer, pooling); predictions refuse other weights.
+        preprocessing: how the training audio was prepared
+            (:data:`emolens.features.audio.PREPROCESSING`: resampling, mono, silence trim);
+            None for bundles made before it was recorded (before the trim).
     """
 
     pipeline: Any
@@ -99,6 +103,7 @@ class Bundle:
     versions: dict[str, str] = field(default_factory=dict)
     format_version: str = FORMAT_VERSION
     encoder: dict[str, Any] | None = None
+    preprocessing: dict[str, Any] | None = field(default_factory=lambda: _preprocessing())
 
     @property
     def normalisation_name(self) -> str:
@@ -126,6 +131,7 @@ class Bundle:
             "ood": self.ood.to_dict(),
             "info": self.info,
             **({"encoder": dict(self.encoder)} if self.encoder else {}),
+            **({"preprocessing": self.preprocessing} if self.preprocessing else {}),
         }
 
 
@@ -304,7 +310,7 @@ def load_bundle(path: str | Path | None = None, feature_names: list[str] | None 
         feature_names=list(meta["feature_names"]), labels=list(meta["labels"]),
         normalisation=meta["normalisation"], info=meta["info"], created=meta["created"],
         versions=meta["versions"], format_version=meta["format_version"],
-        encoder=meta.get("encoder"),
+        encoder=meta.get("encoder"), preprocessing=meta.get("preprocessing"),
     )
 
 
@@ -370,6 +376,31 @@ def validate_meta(meta: Any) -> None:
         raise BundleError(f"{META_FILE}: normalisation 'guard' must be true or false")
     _check_encoder(meta)
     _check_package_versions(meta["versions"])
+    _check_preprocessing(meta.get("preprocessing"))
+
+
+def _preprocessing() -> dict[str, Any]:
+    """:data:`~emolens.features.audio.PREPROCESSING` as ``bundle.json`` stores it."""
+    return json.loads(json.dumps(PREPROCESSING))
+
+
+def _check_preprocessing(recorded: Any) -> None:
+    """Warn when the bundle's audio was prepared otherwise than this emolens prepares it
+    (:data:`emolens.features.audio.PREPROCESSING`): it loads, but its inputs shift."""
+    if recorded is not None and not isinstance(recorded, dict):
+        raise BundleError(f"{META_FILE}: 'preprocessing' must be an object")
+    current = _preprocessing()
+    if recorded == current:
+        return
+    if recorded is None:
+        what = ("has no 'preprocessing': it was made before emolens trimmed the silence "
+                "around each utterance")
+    else:
+        keys = sorted(k for k in set(recorded) | set(current) if recorded.get(k) != current.get(k))
+        what = f"records another preprocessing (differs in {', '.join(keys)})"
+    warnings.warn(f"{META_FILE} {what}; it loads, but its features came from audio prepared "
+                  "otherwise, so check predictions or retrain it with this emolens",
+                  UserWarning, stacklevel=3)
 
 
 def _check_encoder(meta: dict) -> None:

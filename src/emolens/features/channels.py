@@ -15,13 +15,14 @@ those of any other file.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from emolens.features.audio import TARGET_SR, load_audio
+from emolens.features.audio import PREPROCESSING, TARGET_SR, load_audio
 from emolens.features.extraction import _progress_bar
 
 #: Seed of the channels of the training copies that ``emolens run`` makes. The channel tests
@@ -82,7 +83,8 @@ def channel_copies(manifest: pd.DataFrame, out_dir, seed: int = TRAINING_SEED,
     Args:
         manifest: corpus manifest (columns ``file`` and ``speaker``; the others are copied).
         out_dir: folder for the copies (``channel/<sha>.flac``, ``channel-wideband/`` with
-            ``wideband``); existing copies are reused.
+            ``wideband``); existing copies are reused. ``<sha>`` depends on the file, the
+            speaker, the seed and :data:`~emolens.features.audio.PREPROCESSING`.
         seed: with the speaker id, seeds the speaker's channel (:func:`speaker_channel`).
         wideband: the channels' high edges at 6.5-7.8 kHz instead of 3-7.5 kHz.
         progress: show a progress bar (stderr).
@@ -94,12 +96,13 @@ def channel_copies(manifest: pd.DataFrame, out_dir, seed: int = TRAINING_SEED,
         emolens.features.AudioError: a file cannot be read.
     """
     folder = Path(out_dir) / ("channel-wideband" if wideband else "channel")
+    prep = json.dumps(PREPROCESSING, sort_keys=True)  # a copy is made from load_audio's signal
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     rows = zip(manifest["file"].astype(str), manifest["speaker"].astype(str))
     with _progress_bar(progress, len(manifest), "channel copies", verb="write") as advance:
         for file, speaker in rows:
-            path = folder / f"{file_seed(file, 'channel:' + speaker, seed):016x}.flac"
+            path = folder / f"{file_seed(file, 'channel:' + speaker + prep, seed):016x}.flac"
             if not path.is_file():
                 rng = np.random.default_rng(file_seed(speaker, "channel", seed))
                 y = speaker_channel(load_audio(file).astype(np.float64), TARGET_SR, rng,
