@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -25,6 +27,9 @@ def test_parity_with_python_pipeline(bundle, synth, tmp_path):
     assert np.abs(out["probabilities"] - p_py).max() < 1e-5
     assert np.abs(out["latent"] - table[["z1", "z2"]].to_numpy()).max() < 1e-4
     np.testing.assert_allclose(out["probabilities"].sum(1), 1.0, atol=1e-9)
+    meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
+    prep = json.loads(meta.custom_metadata_map["preprocessing"])  # the audio: trim included
+    assert prep == bundle.preprocessing and prep["trim"]["below_peak_db"] == 40.0
 
 
 def test_without_scaler_takes_normalised_features(bundle, synth, tmp_path):

@@ -18,6 +18,7 @@ The out-of-domain score is not part of the graph.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -195,6 +196,9 @@ def _model(g: _Graph, bundle: Bundle, n_scores: int, include_scaler: bool):
         "feature_names": ",".join(bundle.feature_names),
         "scaler": "training statistics" if include_scaler else "none (input must be z-scored)",
         "normalisation_of_model": bundle.normalisation_name,
+        # whoever computes the features outside emolens must prepare the audio the same way
+        "preprocessing": (json.dumps(bundle.preprocessing, sort_keys=True)
+                          if bundle.preprocessing else "not recorded (silence not trimmed)"),
     }
     for key, value in meta.items():
         entry = model.metadata_props.add()
