@@ -2,15 +2,16 @@
 """Leave one corpus out with silence margins that differ within a speaker: does emolens'
 preprocessing (which trims the silence, ``emolens.features.audio.trim_silence``) absorb them?
 
-    python benchmarks/trim.py [--pad 1.0] [--share 0.5] [--seeds 0 1 2] [--only LABEL ...]
-                              [--out runs/trim]
+    python benchmarks/trim.py [--pad 1.0] [--share 0.5] [--inside] [--seeds 0 1 2]
+                              [--only LABEL ...] [--out runs/trim]
 
 ``benchmarks/silence.py`` shows the exposure on one model. Here a share ``--share`` of every
 held-out corpus's files (chosen by a hash of the path) gets ``--pad`` seconds of its own
-noise floor at both ends, and the configurations of ``benchmarks/transfer.py`` (eGeMAPS,
-trained on the other three corpora as recorded) are scored on the corpus as recorded and so
-padded. Padded copies and their features go below ``--out``. UA %, conditions
-all/few/skewed, markdown. Before 2026-12-04 (commit 4b1c3d2 and earlier) the preprocessing
+noise floor at both ends (with ``--inside``: as one pause at its quietest frame between a
+quarter and three quarters of its length, ``silence.add_silence``), and the configurations
+of ``benchmarks/transfer.py`` (eGeMAPS, trained on the other three corpora as recorded) are
+scored on the corpus as recorded and so padded. Padded copies and their features go below
+``--out``. UA %, conditions all/few/skewed, markdown. Before 2026-12-04 (commit 4b1c3d2 and earlier) the preprocessing
 did not trim, and this script compared the untrimmed features with a trim of its own, the
 one now built in.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from silence import noise_floor
+from silence import add_silence
 from transfer import CORPORA, NAMES, evaluate, ideas, print_tables
 
 #: configurations compared by default (labels of benchmarks/transfer.py's ideas)
@@ -39,12 +40,12 @@ def _seed(path: str) -> int:
     return int(hashlib.md5(path.encode()).hexdigest()[:8], 16)
 
 
-def copies(files, out: Path, pad: float, share: float) -> list[str]:
-    """The files padded (a share ``share`` of them, by path hash), written as FLAC below
-    ``out`` once; the original paths of the others."""
+def copies(files, out: Path, pad: float, share: float, inside: bool = False) -> list[str]:
+    """The files padded (a share ``share`` of them, by path hash; ``inside``: paused), written
+    as FLAC below ``out`` once; the original paths of the others."""
     import soundfile as sf
 
-    folder = out / f"pad{pad:g}-share{share:g}"
+    folder = out / f"{'pause' if inside else 'pad'}{pad:g}-share{share:g}"
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for f in files:
@@ -55,9 +56,7 @@ def copies(files, out: Path, pad: float, share: float) -> list[str]:
         if not target.exists():
             x, sr = sf.read(f)
             x = x.mean(axis=1) if x.ndim > 1 else x
-            rng = np.random.default_rng(_seed(f))
-            noise = lambda: rng.normal(0.0, noise_floor(x, sr), int(pad * sr))  # noqa: E731
-            sf.write(target, np.concatenate([noise(), x, noise()]), sr)
+            sf.write(target, add_silence(x, sr, pad, np.random.default_rng(_seed(f)), inside), sr)
         paths.append(str(target))
     return paths
 
@@ -83,6 +82,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pad", type=float, default=1.0)
     ap.add_argument("--share", type=float, default=0.5)
+    ap.add_argument("--inside", action="store_true", help="one pause inside instead of margins")
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     ap.add_argument("--only", nargs="*", default=DEFAULT)
     ap.add_argument("--out", type=Path, default=Path("runs/trim"))
@@ -94,10 +94,10 @@ def main(argv=None) -> None:
     manifest = pd.concat([load_corpus(CORPORA / n) for n in NAMES], ignore_index=True)
     files = manifest["file"].tolist()
     X = features(manifest, files)
-    X_pad = features(manifest, copies(files, out, args.pad, args.share))
+    X_pad = features(manifest, copies(files, out, args.pad, args.share, args.inside))
     transfer.TRAIT_COLUMNS[:] = transfer.trait_columns(X.columns)
     transfer.BLOCKS[:] = feature_blocks(get_config("egemaps"))
-    padded = f"{args.share:.0%} padded by {args.pad:g} s"
+    padded = f"{args.share:.0%} {'paused' if args.inside else 'padded'} by {args.pad:g} s"
     for label, X_test in (("as recorded", X), (padded, X_pad)):
         results = [evaluate(idea, X, manifest, conditions=("all", "few", "skewed"),
                             seeds=tuple(args.seeds), X_test=X_test)
