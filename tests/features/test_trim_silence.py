@@ -78,11 +78,16 @@ def test_prepare_signal_trims_after_resampling():
     assert 1.0 <= len(out) / SR < 1.4
 
 
-def test_the_cache_key_names_the_trim():
-    assert PREPROCESSING["trim"] == TRIM
-    assert "trim" in str(PREPROCESSING)
-    key = get_config("egemaps").key
-    assert isinstance(key, str) and len(key) == 16
+def test_the_cache_key_names_the_trim(monkeypatch):
+    """Features cached with other trim settings are never reused."""
+    from emolens.features.sets import FeatureConfig
+
+    assert PREPROCESSING["trim"] is TRIM
+    fields = ("x", "eGeMAPSv02", "Functionals", "")
+    before = FeatureConfig(*fields).key
+    assert before == FeatureConfig(*fields).key
+    monkeypatch.setitem(TRIM, "margin_s", 0.2)
+    assert FeatureConfig(*fields).key != before
 
 
 def test_features_do_not_depend_on_the_margins():
