@@ -105,3 +105,26 @@ def test_features_do_not_depend_on_the_margins():
     assert b[0, loud] == pytest.approx(a[0, loud], rel=0.05)
     c, _, _ = signal_features(config, padded(speech, 1.5, 1.5))  # no trim: the mean loudness falls
     assert c[0, loud] < 0.8 * a[0, loud]
+
+
+def quiet_ending(seconds: float = 1.2, tail_db: float = -28.0) -> np.ndarray:
+    """Speech whose last 0.3 s are a word spoken ``tail_db`` under the rest (a trailing off)."""
+    x = voiced(seconds)
+    x[-int(0.3 * SR):] *= 10 ** (tail_db / 20)
+    return x
+
+
+def test_trimming_a_trimmed_file_keeps_it():
+    """A trimmed file has speech at its 10th percentile: its quiet edges, not that
+    percentile, say where the floor is, so a second trim (a copy made from a trimmed signal,
+    a user's own trimmed clips) does not cut into the quiet words at its ends."""
+    once = trim_silence(padded(quiet_ending(3.0), 1.0, 1.0))
+    assert len(once) / SR >= 3.0  # the quiet word is speech: 42 dB over the floor
+    twice = trim_silence(once)
+    assert len(once) - len(twice) <= 2 * TRIM["hop_s"] * SR  # a frame may flip at an edge
+
+
+def test_a_file_cut_at_the_first_word_keeps_its_quiet_end():
+    """No silence at all at the start, a little at the end: the quiet word stays."""
+    x = np.concatenate([quiet_ending() + noise(1.2, -70, 5), noise(0.1, -70, 6)])
+    assert len(trim_silence(x)) / SR >= 1.2

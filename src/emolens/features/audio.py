@@ -23,10 +23,14 @@ TARGET_SR = 16_000
 #: moves the LOCO on the shared corpora as recorded by -0.9 to +3.0 points, depending on the
 #: feature set (docs/benchmarks.md#silence-around-the-utterance).
 #: Frames (25 ms, 10 ms apart) are speech when louder than both ``below_peak_db`` under the
-#: loudest frame and ``above_floor_db`` over the ``floor_percentile``-th percentile frame (so a
-#: high noise floor does not keep everything); ``margin_s`` is kept around the speech.
+#: loudest frame and ``above_floor_db`` over the noise floor (so a high floor does not keep
+#: everything); ``margin_s`` is kept around the speech. The floor is the ``floor_percentile``-th
+#: percentile frame or, where lower, the median frame of the first or the last ``margin_s``
+#: (``floor_from_edges``): a file with little silence left (cut at the first word, or trimmed
+#: already) has speech at its 10th percentile, and its quiet edges then say where the floor is,
+#: so trimming a trimmed file keeps it (docs/features.md).
 TRIM = {"frame_s": 0.025, "hop_s": 0.010, "below_peak_db": 40.0, "floor_percentile": 10,
-        "above_floor_db": 10.0, "margin_s": 0.1}
+        "floor_from_edges": True, "above_floor_db": 10.0, "margin_s": 0.1}
 #: How every file becomes model audio (part of every feature cache key, recorded in bundles).
 PREPROCESSING = {"sampling_rate": TARGET_SR, "mono": "mean",
                  "resampler": "scipy.signal.resample_poly", "trim": TRIM}
@@ -162,8 +166,7 @@ def trim_silence(signal: np.ndarray, sr: int = TARGET_SR) -> np.ndarray:
         return signal
     frames = np.lib.stride_tricks.sliding_window_view(signal, n)[::hop]
     db = 10 * np.log10(np.mean(np.square(frames, dtype=np.float64), axis=1) + 1e-20)
-    threshold = max(db.max() - TRIM["below_peak_db"],
-                    np.percentile(db, TRIM["floor_percentile"]) + TRIM["above_floor_db"])
+    threshold = max(db.max() - TRIM["below_peak_db"], _noise_floor(db) + TRIM["above_floor_db"])
     loud = np.flatnonzero(db > threshold)
     if len(loud) == 0:
         return signal
@@ -175,6 +178,15 @@ def trim_silence(signal: np.ndarray, sr: int = TARGET_SR) -> np.ndarray:
         start = min(max(0, (start + end - shortest) // 2), len(signal) - shortest)
         end = start + shortest
     return signal[start:end]
+
+
+def _noise_floor(db: np.ndarray) -> float:
+    """The noise floor of frame levels ``db`` (in dB), as :data:`TRIM` defines it."""
+    floor = float(np.percentile(db, TRIM["floor_percentile"]))
+    if TRIM["floor_from_edges"]:
+        k = max(1, int(round((TRIM["margin_s"] - TRIM["frame_s"]) / TRIM["hop_s"])) + 1)
+        floor = min(floor, float(np.median(db[:k])), float(np.median(db[-k:])))
+    return floor
 
 
 def resample(signal: np.ndarray, sr: int, target_sr: int = TARGET_SR) -> np.ndarray:
