@@ -20,7 +20,7 @@ TARGET_SR = 16_000
 #: utterances differently (EmoDB at the first word, RAVDESS after about a second of silence,
 #: a voice-activity detector with pauses kept), and functionals describe the whole file: margins
 #: that differ between one speaker's files cost 5-7 points of UA; trimming takes that away and
-#: moves the LOCO on the shared corpora as recorded by -0.9 to +3.0 points, depending on the
+#: moves the LOCO on the shared corpora as recorded by -1.1 to +3.0 points, depending on the
 #: feature set (docs/benchmarks.md#silence-around-the-utterance).
 #: Frames (25 ms, 10 ms apart) are speech when louder than both ``below_peak_db`` under the
 #: loudest frame and ``above_floor_db`` over the noise floor (so a high floor does not keep
