@@ -53,7 +53,7 @@ def main(argv=None) -> None:
                     ua[name] = 100 * balanced_accuracy_score(table["emotion"],
                                                              table["label"].astype(str))
             rows.append({"missing": gone, "files": len(kept), **ua})
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows).astype({"files": object})
     frame.loc[len(frame)] = {"missing": "mean", "files": "", **frame[["label", "--classes"]].mean()}
     print(f"Default model on {folder.name}, one class missing (UA % over the three left)\n")
     print("| missing | files | label | --classes |\n|---|---|---|---|")

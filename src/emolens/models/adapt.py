@@ -159,8 +159,8 @@ def restrict(proba: np.ndarray, labels, classes) -> np.ndarray:
 
     A model trained on four classes still gives some utterances to a class a corpus lacks;
     for a user who knows which classes occur, the argmax over those is the better label
-    (the default model on TESS with one class dropped: 64.7 -> 81.8 % UA with the bundle of
-    2026-12-04 16:21; docs/benchmarks.md, "A class missing from the corpus").
+    (the default model on TESS with one class dropped: 64.9 -> 81.8 % UA with the bundle of
+    2026-12-04 18:19; docs/benchmarks.md, "A class missing from the corpus").
 
     Args:
         proba: (n, len(labels)) probabilities.
