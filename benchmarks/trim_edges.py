@@ -9,7 +9,7 @@ keeps, and the share of that a second trim keeps (mean, least, and how many file
 than 5 % the second time). A file with little silence left has speech at its 10th-percentile
 frame; ``--rule percentile`` measures the floor taken from that percentile alone (the rule
 before the floor learnt the file's edges), ``shipped`` the rule in ``TRIM``. No features are
-extracted: about a minute on 2 cores. Markdown on stdout.
+extracted: a few seconds on 2 cores. Markdown on stdout.
 """
 
 from __future__ import annotations

@@ -25,10 +25,10 @@ TARGET_SR = 16_000
 #: Frames (25 ms, 10 ms apart) are speech when louder than both ``below_peak_db`` under the
 #: loudest frame and ``above_floor_db`` over the noise floor (so a high floor does not keep
 #: everything); ``margin_s`` is kept around the speech. The floor is the ``floor_percentile``-th
-#: percentile frame or, where lower, the median frame of the first or the last ``margin_s``
-#: (``floor_from_edges``): a file with little silence left (cut at the first word, or trimmed
-#: already) has speech at its 10th percentile, and its quiet edges then say where the floor is,
-#: so trimming a trimmed file keeps it (docs/features.md).
+#: percentile frame or, where lower, the median of the frames within about the first or the
+#: last ``margin_s`` (``floor_from_edges``): a file with little silence left (cut at the first
+#: word, or trimmed already) has speech at its 10th percentile, and its quiet edges then say
+#: where the floor is, so trimming a trimmed file keeps nearly all of it (docs/features.md).
 TRIM = {"frame_s": 0.025, "hop_s": 0.010, "below_peak_db": 40.0, "floor_percentile": 10,
         "floor_from_edges": True, "above_floor_db": 10.0, "margin_s": 0.1}
 #: How every file becomes model audio (part of every feature cache key, recorded in bundles).
