@@ -30,21 +30,16 @@ from emolens.features.channels import channel_copies
 from transfer import CORPORA, NAMES
 
 
-def _signal(path: str) -> np.ndarray:
-    signal, sr = audio.read_audio(path)
-    x = signal.mean(axis=1)
-    return audio.resample(x, sr) if sr != audio.TARGET_SR else x
-
-
 def kept(files: list[str], copies: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per file, the share the trim keeps and the share a second trim keeps of that (of
     ``copies``, row for row with ``files``, where given: their own trim)."""
     once, twice = [], []
     for i, f in enumerate(files):
-        x = _signal(f)
+        x = audio.prepare_signal(*audio.read_audio(f), trim=False)
         t = audio.trim_silence(x)
         once.append(len(t) / len(x))
-        second = _signal(copies[i]) if copies is not None else t
+        second = (audio.prepare_signal(*audio.read_audio(copies[i]), trim=False)
+                  if copies is not None else t)
         twice.append(len(audio.trim_silence(second)) / len(second))
     return np.array(once), np.array(twice)
 
@@ -66,9 +61,8 @@ def main(argv=None) -> None:
             manifest = manifest.iloc[rows]
             copies = (channel_copies(manifest, tmp)["file"].tolist() if args.copies else None)
             once, twice = kept(manifest["file"].tolist(), copies)
-            files = manifest["file"]
             print(f"| {name} | {100 * once.mean():.1f} % | {100 * twice.mean():.1f} % "
-                  f"| {100 * twice.min():.1f} % | {(twice < 0.95).sum()} of {len(files)} |")
+                  f"| {100 * twice.min():.1f} % | {(twice < 0.95).sum()} of {len(manifest)} |")
 
 
 if __name__ == "__main__":

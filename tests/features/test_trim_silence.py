@@ -128,3 +128,10 @@ def test_a_file_cut_at_the_first_word_keeps_its_quiet_end():
     """No silence at all at the start, a little at the end: the quiet word stays."""
     x = np.concatenate([quiet_ending() + noise(1.2, -70, 5), noise(0.1, -70, 6)])
     assert len(trim_silence(x)) / SR >= 1.2
+
+
+def test_prepare_signal_keeps_the_silence_when_asked():
+    """``trim=False`` (for measuring the trim) converts without cutting."""
+    x = padded(voiced(1.0), 0.8, 0.8)
+    assert len(prepare_signal(x, SR, trim=False)) == len(x)
+    assert len(prepare_signal(x, SR)) < len(x)

@@ -106,13 +106,15 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     return signal, sr
 
 
-def prepare_signal(signal: np.ndarray, sr: int) -> np.ndarray:
+def prepare_signal(signal: np.ndarray, sr: int, trim: bool = True) -> np.ndarray:
     """Check a decoded signal, convert it to 16 kHz mono float32 and trim its leading and
     trailing silence (:func:`trim_silence`).
 
     Args:
         signal: samples, shape ``(samples,)`` or ``(samples, channels)``.
         sr: its sampling rate in Hz.
+        trim: False keeps the silence (to measure the trim itself; features are always
+            computed from trimmed signals, as :data:`PREPROCESSING` says).
 
     Returns:
         float32 array of shape ``(samples,)`` at :data:`TARGET_SR`, at least
@@ -144,7 +146,7 @@ def prepare_signal(signal: np.ndarray, sr: int) -> np.ndarray:
         raise AudioError(f"silent: RMS level {shown} dBFS (threshold {SILENCE_DBFS:.0f} dBFS)")
     if sr != TARGET_SR:
         mono = resample(mono, sr, TARGET_SR)
-    return np.ascontiguousarray(trim_silence(mono, TARGET_SR), dtype=np.float32)
+    return np.ascontiguousarray(trim_silence(mono, TARGET_SR) if trim else mono, dtype=np.float32)
 
 
 def trim_silence(signal: np.ndarray, sr: int = TARGET_SR) -> np.ndarray:

@@ -58,7 +58,8 @@ class FeatureConfig:
     @cached_property
     def key(self) -> str:
         """Short hash of everything that changes the numbers: the openSMILE set and version
-        and the preprocessing (16 kHz mono by channel averaging, polyphase resampling)."""
+        and the preprocessing (16 kHz mono by channel averaging, polyphase resampling, the
+        silence trim: :data:`~emolens.features.audio.PREPROCESSING`)."""
         return identity_key({
             "feature_set": self.feature_set,
             "feature_level": self.feature_level,
