@@ -346,6 +346,10 @@ class Idea:
             to_latent = lambda Z: Z @ A  # noqa: E731
         elif self.latent == "fusion2":
             to_latent = stacked_fusion_latent(Ztr, ytr, ctr, w, seed)
+        elif self.latent == "fusion2a":
+            full, A, oof = stacked_fusion_latent(Ztr, ytr, ctr, w, seed, parts=True)
+            model = classifier(self.clf, self.C, self.weights).fit(oof @ A, ytr, sample_weight=w)
+            return keep, ("adapted first", full, A), model
         elif self.latent:
             from emolens.models import AutoencoderTransformer, fit_autoencoders
 
@@ -371,6 +375,13 @@ class Idea:
         rows with a 4-class label, the pool of ``adapt_pool="labelled"``)."""
         keep, to_latent, model = fitted
         Zte = Zte[:, keep]
+        if isinstance(to_latent, tuple):  # "fusion2a": the fusion adapted, then read in 2-D
+            from emolens.models import PseudoLabels
+
+            _, full, A = to_latent
+            proba = PseudoLabels(top=self.adapt_top).adapt(full, Zte).proba
+            L = np.log(proba + 1e-9)
+            return model.predict((L - L.mean(axis=1, keepdims=True)) @ A)
         if to_latent is not None:
             Zte = to_latent(Zte)
         if self.per_corpus:
@@ -426,7 +437,7 @@ def reduced_rank_logreg(Z, y, w, rank=2, C=0.01, seed=0):
     return A.detach().numpy()
 
 
-def stacked_fusion_latent(Z, y, corpus, w, seed=0):
+def stacked_fusion_latent(Z, y, corpus, w, seed=0, parts=False):
     """A 2-D latent read from the fusion's own class evidence: each training corpus (with its
     channel copies) is scored by a fusion (logreg C=0.01 per feature set) trained on the other
     corpora, a rank-2 logistic regression on those out-of-fold log-probabilities gives the
@@ -448,6 +459,8 @@ def stacked_fusion_latent(Z, y, corpus, w, seed=0):
         oof[base == c] = log_proba(fusion(base != c), Z[base == c])
     A = reduced_rank_logreg(oof, y, w, rank=2, C=1.0, seed=seed)
     full = fusion(np.ones(len(Z), dtype=bool))
+    if parts:
+        return full, A, oof
     return lambda Zn: log_proba(full, Zn) @ A
 
 
@@ -689,7 +702,14 @@ def ideas(quick: bool):
              weights=True, clf="logreg", C=0.1, latent="rank2"),
         Idea("shrink 10, cw, rank-2 logistic regression latent, logreg C=0.1, adapted", "shrink",
              k=10, weights=True, clf="logreg", C=0.1, latent="rank2", adapt=True),
+        # with --features compare+egemaps: the best linear 2-D latent of both sets' columns
+        Idea("empirical-Bayes shrink, guard, cw, rank-2 logistic regression latent, "
+             "logreg C=0.1", "shrink", weights=True, clf="logreg", C=0.1, latent="rank2",
+             guard=True, eb="corpus"),
         # with --features compare+egemaps: the fusion's class evidence in two dimensions
+        Idea("empirical-Bayes shrink, guard, cw, the adapted fusion's log-probabilities read "
+             "through the 2-D latent of its out-of-fold ones, logreg C=1", "shrink",
+             weights=True, clf="logreg", C=1.0, latent="fusion2a", guard=True, eb="corpus"),
         Idea("empirical-Bayes shrink, guard, cw, 2-D latent of the fusion's out-of-fold "
              "log-probabilities, logreg C=1, adapted", "shrink", weights=True, clf="logreg",
              C=1.0, latent="fusion2", guard=True, adapt=True, eb="corpus"),
