@@ -346,8 +346,9 @@ class Idea:
             to_latent = lambda Z: Z @ A  # noqa: E731
         elif self.latent == "fusion2":
             to_latent = stacked_fusion_latent(Ztr, ytr, ctr, w, seed)
-        elif self.latent == "fusion2a":
-            full, A, oof = stacked_fusion_latent(Ztr, ytr, ctr, w, seed, parts=True)
+        elif self.latent in ("fusion2a", "fusion3a"):
+            rank = 3 if self.latent == "fusion3a" else 2
+            full, A, oof = stacked_fusion_latent(Ztr, ytr, ctr, w, seed, parts=True, rank=rank)
             model = classifier(self.clf, self.C, self.weights).fit(oof @ A, ytr, sample_weight=w)
             return keep, ("adapted first", full, A), model
         elif self.latent:
@@ -381,7 +382,11 @@ class Idea:
             _, full, A = to_latent
             proba = PseudoLabels(top=self.adapt_top).adapt(full, Zte).proba
             L = np.log(proba + 1e-9)
-            return model.predict((L - L.mean(axis=1, keepdims=True)) @ A)
+            latent = (L - L.mean(axis=1, keepdims=True)) @ A
+            if not self.adapt:
+                return model.predict(latent)
+            proba = PseudoLabels(top=self.adapt_top).adapt(model, latent).proba
+            return model.classes_[proba.argmax(axis=1)]
         if to_latent is not None:
             Zte = to_latent(Zte)
         if self.per_corpus:
@@ -437,12 +442,14 @@ def reduced_rank_logreg(Z, y, w, rank=2, C=0.01, seed=0):
     return A.detach().numpy()
 
 
-def stacked_fusion_latent(Z, y, corpus, w, seed=0, parts=False):
+def stacked_fusion_latent(Z, y, corpus, w, seed=0, parts=False, rank=2):
     """A 2-D latent read from the fusion's own class evidence: each training corpus (with its
     channel copies) is scored by a fusion (logreg C=0.01 per feature set) trained on the other
     corpora, a rank-2 logistic regression on those out-of-fold log-probabilities gives the
     projection ``A`` (4 x 2), and a new row's latent is ``A`` applied to the log-probabilities
-    of the fusion trained on every corpus. Returns the map from features to latent."""
+    of the fusion trained on every corpus. Returns the map from features to latent, or with
+    ``parts`` the fusion trained on every corpus, ``A`` and the out-of-fold log-probabilities;
+    ``rank`` 3 keeps all of the four classes' evidence (a check on what two dimensions cost)."""
     from emolens.features.channels import COPY_SUFFIX
 
     base = np.array([str(c).removesuffix(COPY_SUFFIX) for c in corpus])  # copies with originals
@@ -457,7 +464,7 @@ def stacked_fusion_latent(Z, y, corpus, w, seed=0, parts=False):
     oof = np.zeros((len(Z), len(np.unique(y))))
     for c in np.unique(base):
         oof[base == c] = log_proba(fusion(base != c), Z[base == c])
-    A = reduced_rank_logreg(oof, y, w, rank=2, C=1.0, seed=seed)
+    A = reduced_rank_logreg(oof, y, w, rank=rank, C=1.0, seed=seed)
     full = fusion(np.ones(len(Z), dtype=bool))
     if parts:
         return full, A, oof
@@ -710,6 +717,14 @@ def ideas(quick: bool):
         Idea("empirical-Bayes shrink, guard, cw, the adapted fusion's log-probabilities read "
              "through the 2-D latent of its out-of-fold ones, logreg C=1", "shrink",
              weights=True, clf="logreg", C=1.0, latent="fusion2a", guard=True, eb="corpus"),
+        Idea("empirical-Bayes shrink, guard, cw, the adapted fusion's log-probabilities read "
+             "through the 2-D latent of its out-of-fold ones, logreg C=1, adapted too",
+             "shrink", weights=True, clf="logreg", C=1.0, latent="fusion2a", guard=True,
+             adapt=True, eb="corpus"),
+        Idea("empirical-Bayes shrink, guard, cw, the adapted fusion's log-probabilities read "
+             "through a 3-D latent of its out-of-fold ones, logreg C=1, adapted too",
+             "shrink", weights=True, clf="logreg", C=1.0, latent="fusion3a", guard=True,
+             adapt=True, eb="corpus"),
         Idea("empirical-Bayes shrink, guard, cw, 2-D latent of the fusion's out-of-fold "
              "log-probabilities, logreg C=1, adapted", "shrink", weights=True, clf="logreg",
              C=1.0, latent="fusion2", guard=True, adapt=True, eb="corpus"),

@@ -16,8 +16,10 @@ def corpora(rng, n=60, shift=0.0):
     return X, y
 
 
-@pytest.mark.parametrize("latent", ["fusion2", "fusion2a"])
-def test_a_fusion_read_in_two_dimensions_recognises_separable_classes(monkeypatch, latent):
+@pytest.mark.parametrize(("latent", "adapt"), [("fusion2", False), ("fusion2a", False),
+                                               ("fusion2a", True), ("fusion3a", True)])
+def test_a_fusion_read_in_few_dimensions_recognises_separable_classes(monkeypatch, latent,
+                                                                      adapt):
     monkeypatch.setattr(transfer, "BLOCKS", [8, 4])
     rng = np.random.default_rng(0)
     parts = [corpora(rng) for _ in range(3)]
@@ -25,7 +27,8 @@ def test_a_fusion_read_in_two_dimensions_recognises_separable_classes(monkeypatc
     y = np.concatenate([p[1] for p in parts])
     corpus = np.repeat(["a", "b", "c"], 60)
     Xte, yte = corpora(rng, n=80, shift=0.3)  # another corpus, shifted a little
-    idea = Idea("test", "shrink", weights=True, clf="logreg", C=1.0, latent=latent)
+    idea = Idea("test", "shrink", weights=True, clf="logreg", C=1.0, latent=latent,
+                adapt=adapt)
     fitted = idea.fit(X, y, corpus, seed=0)
     pred = idea.predict(fitted, Xte)
     assert set(pred) <= set(y)
