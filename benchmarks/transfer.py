@@ -346,11 +346,13 @@ class Idea:
             to_latent = lambda Z: Z @ A  # noqa: E731
         elif self.latent == "fusion2":
             to_latent = stacked_fusion_latent(Ztr, ytr, ctr, w, seed)
-        elif self.latent in ("fusion2a", "fusion3a"):
+        elif self.latent in ("fusion2a", "fusion3a", "fusion2n"):
             rank = 3 if self.latent == "fusion3a" else 2
             full, A, oof = stacked_fusion_latent(Ztr, ytr, ctr, w, seed, parts=True, rank=rank)
-            model = classifier(self.clf, self.C, self.weights).fit(oof @ A, ytr, sample_weight=w)
-            return keep, ("adapted first", full, A), model
+            read = ((lambda L: L @ A) if self.latent != "fusion2n"  # noqa: E731
+                    else nonlinear_reading(oof, ytr, w, seed))
+            model = classifier(self.clf, self.C, self.weights).fit(read(oof), ytr, sample_weight=w)
+            return keep, ("adapted first", full, read), model
         elif self.latent:
             from emolens.models import AutoencoderTransformer, fit_autoencoders
 
@@ -379,10 +381,10 @@ class Idea:
         if isinstance(to_latent, tuple):  # "fusion2a": the fusion adapted, then read in 2-D
             from emolens.models import PseudoLabels
 
-            _, full, A = to_latent
+            _, full, read = to_latent
             proba = PseudoLabels(top=self.adapt_top).adapt(full, Zte).proba
             L = np.log(proba + 1e-9)
-            latent = (L - L.mean(axis=1, keepdims=True)) @ A
+            latent = read(L - L.mean(axis=1, keepdims=True))
             if not self.adapt:
                 return model.predict(latent)
             proba = PseudoLabels(top=self.adapt_top).adapt(model, latent).proba
@@ -469,6 +471,34 @@ def stacked_fusion_latent(Z, y, corpus, w, seed=0, parts=False, rank=2):
     if parts:
         return full, A, oof
     return lambda Zn: log_proba(full, Zn) @ A
+
+
+def nonlinear_reading(L, y, w, seed=0, hidden=16, steps=500):
+    """A non-linear 2-D latent of centred log-probabilities ``L``: a small network (tanh,
+    ``hidden`` units, then 2) trained with a linear softmax on its latent (weighted
+    cross-entropy, Adam, full batch). Returns the map from log-probabilities to latent."""
+    import torch
+
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Linear(L.shape[1], hidden), torch.nn.Tanh(),
+                              torch.nn.Linear(hidden, 2))
+    head = torch.nn.Linear(2, len(np.unique(y)))
+    opt = torch.optim.Adam([*net.parameters(), *head.parameters()], lr=0.01,
+                           weight_decay=1e-4)
+    scale = lambda a: torch.tensor(np.clip(a, -10, 10) / 5, dtype=torch.float32)  # noqa: E731
+    X, W = scale(L), torch.tensor(w / np.mean(w), dtype=torch.float32)
+    Y = torch.tensor(np.searchsorted(np.unique(y), y))
+    for _ in range(steps):
+        opt.zero_grad()
+        ce = torch.nn.functional.cross_entropy(head(net(X)), Y, reduction="none")
+        (ce * W).mean().backward()
+        opt.step()
+
+    def read(Ln):
+        with torch.no_grad():
+            return net(scale(Ln)).numpy().astype(float)
+
+    return read
 
 
 def _per_corpus(idea: Idea) -> Idea:
@@ -720,6 +750,10 @@ def ideas(quick: bool):
         Idea("empirical-Bayes shrink, guard, cw, the adapted fusion's log-probabilities read "
              "through the 2-D latent of its out-of-fold ones, logreg C=1, adapted too",
              "shrink", weights=True, clf="logreg", C=1.0, latent="fusion2a", guard=True,
+             adapt=True, eb="corpus"),
+        Idea("empirical-Bayes shrink, guard, cw, the adapted fusion's log-probabilities read "
+             "through a non-linear 2-D latent of its out-of-fold ones, logreg C=1, adapted too",
+             "shrink", weights=True, clf="logreg", C=1.0, latent="fusion2n", guard=True,
              adapt=True, eb="corpus"),
         Idea("empirical-Bayes shrink, guard, cw, the adapted fusion's log-probabilities read "
              "through a 3-D latent of its out-of-fold ones, logreg C=1, adapted too",

@@ -17,7 +17,8 @@ def corpora(rng, n=60, shift=0.0):
 
 
 @pytest.mark.parametrize(("latent", "adapt"), [("fusion2", False), ("fusion2a", False),
-                                               ("fusion2a", True), ("fusion3a", True)])
+                                               ("fusion2a", True), ("fusion3a", True),
+                                               ("fusion2n", True)])
 def test_a_fusion_read_in_few_dimensions_recognises_separable_classes(monkeypatch, latent,
                                                                       adapt):
     monkeypatch.setattr(transfer, "BLOCKS", [8, 4])
