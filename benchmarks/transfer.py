@@ -378,7 +378,7 @@ class Idea:
         rows with a 4-class label, the pool of ``adapt_pool="labelled"``)."""
         keep, to_latent, model = fitted
         Zte = Zte[:, keep]
-        if isinstance(to_latent, tuple):  # "fusion2a": the fusion adapted, then read in 2-D
+        if isinstance(to_latent, tuple):  # "fusion2a", "fusion3a", "fusion2n": adapted, then read
             from emolens.models import PseudoLabels
 
             _, full, read = to_latent
@@ -471,6 +471,10 @@ def stacked_fusion_latent(Z, y, corpus, w, seed=0, parts=False, rank=2):
     if parts:
         return full, A, oof
     return lambda Zn: log_proba(full, Zn) @ A
+
+
+#: latents read from the fusion's class evidence (rows meant for ``--features compare+egemaps``)
+FUSED_LATENTS = ("fusion2", "fusion2a", "fusion3a", "fusion2n")
 
 
 def nonlinear_reading(L, y, w, seed=0, hidden=16, steps=500):
@@ -787,6 +791,8 @@ def main(argv=None):
     for idea in ideas(args.quick):
         if args.only and idea.label not in args.only:
             continue
+        if not args.only and idea.latent in FUSED_LATENTS and "+" not in args.features:
+            continue  # they read both feature sets' fusion: --features compare+egemaps
         t0 = time.time()
         r = evaluate(idea, X, manifest, conditions=tuple(args.conditions),
                      seeds=tuple(args.seeds))
