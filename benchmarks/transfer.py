@@ -33,7 +33,9 @@ import argparse
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -347,12 +349,10 @@ class Idea:
         elif self.latent == "fusion2":
             to_latent = stacked_fusion_latent(Ztr, ytr, ctr, w, seed)
         elif self.latent in ("fusion2a", "fusion3a", "fusion2n"):
-            rank = 3 if self.latent == "fusion3a" else 2
-            full, A, oof = stacked_fusion_latent(Ztr, ytr, ctr, w, seed, parts=True, rank=rank)
-            read = ((lambda L: L @ A) if self.latent != "fusion2n"  # noqa: E731
-                    else nonlinear_reading(oof, ytr, w, seed))
+            full, oof = fusion_evidence(Ztr, ytr, ctr, w)
+            read = evidence_reading(self.latent, oof, ytr, w, seed)
             model = classifier(self.clf, self.C, self.weights).fit(read(oof), ytr, sample_weight=w)
-            return keep, ("adapted first", full, read), model
+            return keep, AdaptedReading(full, read), model
         elif self.latent:
             from emolens.models import AutoencoderTransformer, fit_autoencoders
 
@@ -378,13 +378,11 @@ class Idea:
         rows with a 4-class label, the pool of ``adapt_pool="labelled"``)."""
         keep, to_latent, model = fitted
         Zte = Zte[:, keep]
-        if isinstance(to_latent, tuple):  # "fusion2a", "fusion3a", "fusion2n": adapted, then read
+        if isinstance(to_latent, AdaptedReading):  # the fusion adapted, then read
             from emolens.models import PseudoLabels
 
-            _, full, read = to_latent
-            proba = PseudoLabels(top=self.adapt_top).adapt(full, Zte).proba
-            L = np.log(proba + 1e-9)
-            latent = read(L - L.mean(axis=1, keepdims=True))
+            proba = PseudoLabels(top=self.adapt_top).adapt(to_latent.fusion, Zte).proba
+            latent = to_latent.read(centred_log(proba))
             if not self.adapt:
                 return model.predict(latent)
             proba = PseudoLabels(top=self.adapt_top).adapt(model, latent).proba
@@ -444,14 +442,16 @@ def reduced_rank_logreg(Z, y, w, rank=2, C=0.01, seed=0):
     return A.detach().numpy()
 
 
-def stacked_fusion_latent(Z, y, corpus, w, seed=0, parts=False, rank=2):
-    """A 2-D latent read from the fusion's own class evidence: each training corpus (with its
-    channel copies) is scored by a fusion (logreg C=0.01 per feature set) trained on the other
-    corpora, a rank-2 logistic regression on those out-of-fold log-probabilities gives the
-    projection ``A`` (4 x 2), and a new row's latent is ``A`` applied to the log-probabilities
-    of the fusion trained on every corpus. Returns the map from features to latent, or with
-    ``parts`` the fusion trained on every corpus, ``A`` and the out-of-fold log-probabilities;
-    ``rank`` 3 keeps all of the four classes' evidence (a check on what two dimensions cost)."""
+def centred_log(proba: np.ndarray) -> np.ndarray:
+    """Log-probabilities minus their row mean: a row's class evidence, whatever its scale."""
+    L = np.log(proba + 1e-9)
+    return L - L.mean(axis=1, keepdims=True)
+
+
+def fusion_evidence(Z, y, corpus, w):
+    """The fusion (logreg C=0.01 per feature set) trained on every corpus, and the out-of-fold
+    class evidence (:func:`centred_log`) of each training corpus, with its channel copies, from
+    a fusion trained on the other corpora."""
     from emolens.features.channels import COPY_SUFFIX
 
     base = np.array([str(c).removesuffix(COPY_SUFFIX) for c in corpus])  # copies with originals
@@ -459,18 +459,37 @@ def stacked_fusion_latent(Z, y, corpus, w, seed=0, parts=False, rank=2):
     def fusion(rows):
         return classifier("fusion", 0.01, True).fit(Z[rows], y[rows], sample_weight=w[rows])
 
-    def log_proba(model, Zn):
-        L = np.log(model.predict_proba(Zn) + 1e-9)
-        return L - L.mean(axis=1, keepdims=True)
-
     oof = np.zeros((len(Z), len(np.unique(y))))
     for c in np.unique(base):
-        oof[base == c] = log_proba(fusion(base != c), Z[base == c])
-    A = reduced_rank_logreg(oof, y, w, rank=rank, C=1.0, seed=seed)
-    full = fusion(np.ones(len(Z), dtype=bool))
-    if parts:
-        return full, A, oof
-    return lambda Zn: log_proba(full, Zn) @ A
+        oof[base == c] = centred_log(fusion(base != c).predict_proba(Z[base == c]))
+    return fusion(np.ones(len(Z), dtype=bool)), oof
+
+
+def stacked_fusion_latent(Z, y, corpus, w, seed=0):
+    """A 2-D latent read from the fusion's own class evidence: a rank-2 logistic regression on
+    the out-of-fold evidence (:func:`fusion_evidence`) gives the projection ``A`` (4 x 2), and a
+    new row's latent is ``A`` applied to the evidence of the fusion trained on every corpus.
+    Returns the map from features to latent."""
+    full, oof = fusion_evidence(Z, y, corpus, w)
+    A = reduced_rank_logreg(oof, y, w, rank=2, C=1.0, seed=seed)
+    return lambda Zn: centred_log(full.predict_proba(Zn)) @ A
+
+
+class AdaptedReading(NamedTuple):
+    """A fitted fusion whose adapted evidence :meth:`Idea.predict` reads through ``read``."""
+
+    fusion: object
+    read: Callable[[np.ndarray], np.ndarray]
+
+
+def evidence_reading(kind, oof, y, w, seed=0):
+    """The map from class evidence to latent, learnt on the out-of-fold evidence ``oof``: linear
+    in 2-D ("fusion2a") or 3-D ("fusion3a": all of four classes' evidence, a check on what two
+    dimensions cost), or non-linear in 2-D ("fusion2n", :func:`nonlinear_reading`)."""
+    if kind == "fusion2n":
+        return nonlinear_reading(oof, y, w, seed)
+    A = reduced_rank_logreg(oof, y, w, rank=3 if kind == "fusion3a" else 2, C=1.0, seed=seed)
+    return lambda L: L @ A
 
 
 #: latents read from the fusion's class evidence (rows meant for ``--features compare+egemaps``)
