@@ -20,6 +20,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 
 from .autoencoder import AutoencoderTransformer
+from .decision_map import DecisionMap
 from .fusion import FusedLogisticRegression
 from .scaling import FeatureScaler
 
@@ -48,6 +49,10 @@ MODELS = {
     # feature set, probabilities averaged (late fusion): the leave-one-corpus-out choice of
     # experiments/transfer.toml. On one feature set it is a plain logistic regression.
     "fusion": ("passthrough", "fusion"),
+    # The fusion's class evidence drawn in two dimensions by a small non-linear map
+    # (:class:`~emolens.models.decision_map.DecisionMap`), a logistic regression on that 2-D
+    # latent: the 2-D-latent model of experiments/transfer_2d.toml.
+    "fusion_map": ("map", "logreg"),
 }
 MODEL_NAMES = tuple(MODELS)
 CLASSIFIERS = ("linear", "rbf", "logreg", "vote", "fusion")
@@ -114,6 +119,8 @@ def make_model(name: str, *, clf: str | None = None, seed: int = 0, **params) ->
         reduce = "passthrough"
     elif reduce_kind == "pca":
         reduce = PCA(n_components=2, random_state=seed)
+    elif reduce_kind == "map":
+        reduce = DecisionMap(seed=int(seed))
     else:
         reduce = AutoencoderTransformer(kind=reduce_kind, seed=int(seed))
     pipe = Pipeline(
@@ -128,20 +135,21 @@ def make_model(name: str, *, clf: str | None = None, seed: int = 0, **params) ->
 
 
 def with_feature_blocks(pipe: Pipeline, feature_set: str) -> Pipeline:
-    """Give a fusion classifier on the raw features (``reduce`` is ``"passthrough"``) whose
-    ``blocks`` are unset the column count of each part of ``feature_set``
-    (``"compare+egemaps"``: 6373 and 88); other pipelines are left as they are (a fusion on
-    a latent is one logistic regression).
+    """Give the step that reads the raw features per feature set (a fusion classifier after
+    ``reduce = "passthrough"``, or a :class:`DecisionMap`) whose ``blocks`` are unset the
+    column count of each part of ``feature_set`` (``"compare+egemaps"``: 6373 and 88); other
+    pipelines are left as they are (a fusion on a latent is one logistic regression).
 
     Returns:
         ``pipe``.
     """
-    clf = pipe.named_steps.get("clf")
-    if (isinstance(clf, FusedLogisticRegression) and clf.blocks is None
-            and pipe.named_steps.get("reduce") == "passthrough"):
+    reduce, clf = pipe.named_steps.get("reduce"), pipe.named_steps.get("clf")
+    step = reduce if isinstance(reduce, DecisionMap) else clf
+    if (isinstance(step, (FusedLogisticRegression, DecisionMap)) and step.blocks is None
+            and (step is reduce or reduce == "passthrough")):
         from emolens.features import feature_blocks, get_config
 
-        clf.set_params(blocks=feature_blocks(get_config(feature_set)))
+        step.set_params(blocks=feature_blocks(get_config(feature_set)))
     return pipe
 
 
@@ -211,7 +219,8 @@ def parameter_counts(pipeline: Pipeline) -> dict[str, int]:
           per-speaker scaling stores the same fallback statistics.
         * ``reduce``: all weights and biases of the autoencoder, encoder and decoder (the
           decoder is needed for training and reconstruction error; deployment needs only the
-          encoder, see ``encoder`` below); PCA: components + mean.
+          encoder, see ``encoder`` below); PCA: components + mean; a decision map: its
+          fusion's regressions + the map's weights (all of it is its encoder).
         * ``clf``: a linear-kernel SVC collapses to one hyperplane per class pair, so
           ``coef_`` + ``intercept_``; other kernels keep support vectors + dual coefficients +
           intercepts (+1 for gamma); logistic regression ``coef_`` + ``intercept_``; the vote
@@ -228,6 +237,10 @@ def parameter_counts(pipeline: Pipeline) -> dict[str, int]:
         counts["encoder"] = int(sum(p.numel() for p in reduce.encoder_.parameters()))
     elif isinstance(reduce, PCA) and hasattr(reduce, "components_"):
         counts["reduce"] = int(reduce.components_.size + reduce.mean_.size)
+    elif isinstance(reduce, DecisionMap) and hasattr(reduce, "fusion_"):
+        counts["reduce"] = counts["encoder"] = int(
+            _classifier_count(reduce.fusion_) + sum(np.size(getattr(reduce, a)) for a in (
+                "hidden_weight_", "hidden_bias_", "latent_weight_", "latent_bias_")))
     counts["clf"] = _classifier_count(pipeline.named_steps.get("clf"))
     return counts
 

@@ -85,12 +85,13 @@ def scaled_input(pipe, X, unlabelled=None, fit: bool = False, y=None):
 
 def fit_model(pipe, X, y, unlabelled=None):
     """Fit ``pipe`` in place on the labelled rows; a group scaler's statistics over the
-    labelled and the ``unlabelled`` rows of the same speakers. Returns ``pipe``."""
-    if not is_grouped(pipe):
-        return pipe.fit(X, y)
-    Z, _ = scaled_input(pipe, X, unlabelled, fit=True, y=y)
-    pipe[1:].fit(Z, y)
-    return pipe
+    labelled and the ``unlabelled`` rows of the same speakers. Returns ``pipe``.
+
+    The same as :func:`~emolens.models.fit_pipelines` with one pipeline and no weights (a
+    decision map's out-of-fold evidence also needs the rows' corpus/speaker ids)."""
+    from .multifit import fit_pipelines
+
+    return fit_pipelines([pipe], [X], [y], unlabelled=unlabelled)[0]
 
 
 def linear_scores(clf) -> tuple[np.ndarray, np.ndarray, str] | None:
@@ -191,6 +192,23 @@ class ModelOutput:
         if not hasattr(self._reduce, "reconstruction_error"):
             return None
         return np.asarray(self._reduce.reconstruction_error(self.scaled), dtype=float)
+
+    def adapted(self, adaptation) -> tuple:
+        """The classifier adapted to these rows as one batch (labels unused), and the input
+        it read then: the reduce step's own adapted output where it adapts too (a
+        :class:`~emolens.models.decision_map.DecisionMap` adapts its fusion first), else
+        :attr:`classifier_input`.
+
+        Args:
+            adaptation: a :class:`~emolens.models.adapt.PseudoLabels`.
+
+        Returns:
+            ``(Adapted, classifier input (n, d))``
+        """
+        latent = self.classifier_input
+        if hasattr(self._reduce, "adapted_transform"):
+            latent, _ = self._reduce.adapted_transform(self.scaled, adaptation)
+        return adaptation.adapt(self._clf, latent), latent
 
     @cached_property
     def predictions(self) -> np.ndarray:

@@ -13,6 +13,7 @@ from sklearn.pipeline import Pipeline
 
 from .adapt import unweighted
 from .autoencoder import AutoencoderTransformer, fit_autoencoders
+from .decision_map import DecisionMap
 from .fitted import is_grouped, scaled_input
 
 
@@ -38,6 +39,22 @@ def balanced_weights(y, corpus) -> np.ndarray:
     return w * (len(w) / w.sum())
 
 
+def evidence_groups(X) -> np.ndarray | None:
+    """The groups a :class:`DecisionMap` takes its out-of-fold evidence over: the corpus of
+    each row of the model input ``X`` when it holds several, else the speaker (a channel copy
+    with its original: the same utterance must not be on both sides); None without ids."""
+    from emolens.features.channels import COPY_SUFFIX
+
+    if not isinstance(X, pd.DataFrame) or "corpus" not in (X.index.names or []):
+        return None
+    for level in ("corpus", "speaker"):
+        ids = np.array([str(v).removesuffix(COPY_SUFFIX)
+                        for v in X.index.get_level_values(level)], dtype=object)
+        if len(pd.unique(ids)) >= 2:
+            return ids
+    return None
+
+
 def fit_pipelines(pipes: list[Pipeline], Xs: list, ys: list, unlabelled=None,
                   sample_weights: list | None = None) -> list[Pipeline]:
     """Fit ``pipes[i]`` on ``(Xs[i], ys[i])`` for every i, sharing autoencoder training.
@@ -51,7 +68,9 @@ def fit_pipelines(pipes: list[Pipeline], Xs: list, ys: list, unlabelled=None,
         sample_weights: one weight vector per pipeline for the final (classifier) step
             (e.g. :func:`balanced_weights`), or None. The classifier's ``class_weight`` is then
             switched off: the weights already balance the classes. A supervised autoencoder
-            (``kind="sae"``) weights its cross-entropy with them too.
+            (``kind="sae"``) weights its cross-entropy with them too, and a
+            :class:`DecisionMap` its regressions and map (its out-of-fold evidence is taken
+            over :func:`evidence_groups`).
 
     Returns:
         The pipelines, fitted.
@@ -62,6 +81,7 @@ def fit_pipelines(pipes: list[Pipeline], Xs: list, ys: list, unlabelled=None,
     if any(n != names[0] for n in names):
         raise ValueError("pipelines must have the same steps to be fitted together.")
     inputs, first = list(Xs), 0
+    groups = [evidence_groups(X) for X in Xs]
     if all(is_grouped(p) for p in pipes):  # the group scaler also sees unlabelled rows
         inputs = [scaled_input(p, X, unlabelled, fit=True, y=y)[0]
                   for p, X, y in zip(pipes, inputs, ys)]
@@ -81,6 +101,10 @@ def fit_pipelines(pipes: list[Pipeline], Xs: list, ys: list, unlabelled=None,
         elif all(isinstance(s, AutoencoderTransformer) for s in steps):
             fit_autoencoders(steps, inputs, ys, sample_weights)
             inputs = [s.transform(X) for s, X in zip(steps, inputs)]
+        elif all(isinstance(s, DecisionMap) for s in steps):
+            weights = sample_weights or [None] * len(steps)
+            inputs = [s.fit_transform(X, y, sample_weight=w, groups=g)
+                      for s, X, y, w, g in zip(steps, inputs, ys, weights, groups)]
         else:
             inputs = [X if s in (None, "passthrough") else s.fit_transform(X, y)
                       for s, X, y in zip(steps, inputs, ys)]

@@ -44,6 +44,7 @@ from sklearn.svm import SVC
 from sklearn.utils import Bunch
 
 from .autoencoder import AutoencoderTransformer
+from .decision_map import DecisionMap
 from .fusion import FusedLogisticRegression
 from .networks import build_network
 from .scaling import FeatureScaler
@@ -63,12 +64,14 @@ CLASSES = {
     "LogisticRegression": LogisticRegression,
     "VotingClassifier": VotingClassifier,
     "FusedLogisticRegression": FusedLogisticRegression,
+    "DecisionMap": DecisionMap,
 }
 #: The only classes an estimator nested in a step may name (the vote classifier's parts).
 #: The calibrated member and its sigmoid are private to scikit-learn: looked up, not imported,
 #: so that a release that renames them breaks only the saving of a vote classifier.
 NESTED = {
     "SVC": SVC,
+    "FusedLogisticRegression": FusedLogisticRegression,  # a decision map's fusion
     "LogisticRegression": LogisticRegression,
     "CalibratedClassifierCV": CalibratedClassifierCV,
     "LabelEncoder": LabelEncoder,
