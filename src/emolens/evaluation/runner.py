@@ -437,23 +437,24 @@ def fit_splits(spec, runs: list, data: RunData, config: ExperimentConfig) -> lis
             for pipe, (seed, split) in zip(pipes, runs)]
 
 
-def _adapted(adapt, pipe, X_t, unlabelled, allowed=None) -> tuple[np.ndarray, int, str]:
+def _adapted(adapt, pipe, X_t, unlabelled, allowed=None):
     """Predictions for the rows ``X_t`` of a zero-shot test corpus after adapting the
-    classifier to that corpus's utterances: its labelled rows and the unlabelled ones of the
+    model to that corpus's utterances: its labelled rows and the unlabelled ones of the
     same speakers (the rows its speaker statistics come from), i.e. everything a user would
-    have, labels unused. ``allowed``: the only classes the corpus holds (its entry's
-    ``classes``), or None.
+    have, labels unused (:meth:`emolens.models.ModelOutput.adapted`). ``allowed``: the only
+    classes the corpus holds (its entry's ``classes``), or None.
 
     Returns:
-        ``(predictions, pseudo-labels used (0: not adapted), why not adapted or '')``
+        ``(predictions, pseudo-labels used (0: not adapted), why not adapted or '',
+        classifier input of X_t after adapting)``
     """
     from emolens.models import apply
     from emolens.models.fitted import with_unlabelled
 
     pool = with_unlabelled(X_t, unlabelled)
-    result = adapt.adapt(pipe.named_steps["clf"], apply(pipe, pool).classifier_input)
+    result, latent = apply(pipe, pool).adapted(adapt)
     return (_labels(pipe, result.proba[: len(X_t)], allowed), result.n_pseudo,
-            result.note)
+            result.note, latent[: len(X_t)])
 
 
 def _labels(pipe, proba, allowed=None) -> np.ndarray:
@@ -487,7 +488,10 @@ def _evaluate(spec, pipe, split: Split, seed: int, data: RunData, config: Experi
         n_pseudo = ua_unadapted = np.nan
         if adapt is not None and t.role == "test":
             ua_unadapted = scores(y_t, y_hat)["ua"]
-            y_hat, n_pseudo, note = _adapted(adapt, pipe, X_t, data.X_unlabelled, allowed)
+            y_hat, n_pseudo, note, adapted = _adapted(adapt, pipe, X_t, data.X_unlabelled,
+                                                      allowed)
+            if z is not None:  # the latent the adapted model read (a decision map's moves)
+                z = adapted
             if note:
                 shifts.append((t.name, f"not adapted: {note}"))
         row = {
@@ -578,10 +582,11 @@ CHUNK_SIZE = 16
 
 
 def _lockstep(spec) -> bool:
-    """Whether a model's fits train together (an autoencoder); other fits are independent."""
-    from emolens.models import MODELS
+    """Whether a model's fits train together (an autoencoder); other fits (a decision map's
+    too) are independent."""
+    from emolens.models import AE_KINDS, MODELS
 
-    return MODELS.get(getattr(spec, "model", None), ("dae",))[0] not in ("passthrough", "pca")
+    return MODELS.get(getattr(spec, "model", None), ("dae",))[0] in AE_KINDS
 
 
 def _chunks(tasks, jobs: int = 1) -> list[tuple]:
