@@ -169,3 +169,25 @@ def test_parameters_are_checked_and_blocks_set_from_the_feature_set():
         check_model(make_model("fusion_map", reduce__hidden=0))
     pipe = with_feature_blocks(make_model("fusion_map"), "compare+egemaps")
     assert pipe.named_steps["reduce"].blocks == (6373, 88)
+
+
+def test_fits_of_the_same_rows_with_other_seeds_share_the_fusion(monkeypatch, fitted):
+    from emolens.models import decision_map
+
+    _, X, y, _ = fitted
+    groups = np.repeat(["a", "b", "c"], 200)
+    monkeypatch.setattr(decision_map, "_SHARED", decision_map.OrderedDict())
+    calls = []
+    fit = FusedLogisticRegression.fit
+    monkeypatch.setattr(FusedLogisticRegression, "fit",
+                        lambda self, *a, **k: calls.append(1) or fit(self, *a, **k))
+    first = DecisionMap(blocks=[8, 4], C=0.1, steps=20, seed=0).fit(X, y, groups=groups)
+    assert len(calls) == 4  # every row, then one per group left out
+    other = DecisionMap(blocks=[8, 4], C=0.1, steps=20, seed=1).fit(X, y, groups=groups)
+    assert len(calls) == 4
+    np.testing.assert_array_equal(first.evidence(X), other.evidence(X))
+    assert not np.allclose(first.transform(X), other.transform(X))  # its own map
+    X2 = X.copy()
+    X2[0, 0] += 1.0  # other rows: fitted anew
+    DecisionMap(blocks=[8, 4], C=0.1, steps=20, seed=1).fit(X2, y, groups=groups)
+    assert len(calls) == 8

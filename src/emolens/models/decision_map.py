@@ -30,13 +30,16 @@ classifier can then be adapted on the latent as any other (two-stage adaptation)
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import numbers
+from collections import OrderedDict
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .fusion import FusedLogisticRegression
 
@@ -45,6 +48,25 @@ __all__ = ["DecisionMap"]
 #: The evidence is read in units of this many nats (logits of a C = 0.01 regression on
 #: z-scored features span about ±10), so the tanh units start in their working range.
 EVIDENCE_SCALE = 5.0
+
+
+#: Fusions and out-of-fold evidence of recent fits in this process, by the fingerprint of
+#: their data and parameters (a run fits each training set once per seed; the fusion is the
+#: same for all seeds). Small: a fusion is its regressions' coefficients.
+_SHARED: OrderedDict = OrderedDict()
+_SHARED_MAX = 8
+
+
+def _fingerprint(*parts) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        if part is None or isinstance(part, (int, float, str, tuple, list)):
+            h.update(repr(part).encode())
+        else:
+            a = np.ascontiguousarray(part)
+            h.update(repr((a.dtype.str, a.shape)).encode())
+            h.update(a.tobytes() if a.dtype.kind != "O" else repr(a.tolist()).encode())
+    return h.hexdigest()
 
 
 class DecisionMap(TransformerMixin, BaseEstimator):
@@ -60,7 +82,8 @@ class DecisionMap(TransformerMixin, BaseEstimator):
         folds: most out-of-fold splits: with up to ``folds`` groups one per group, with more
             ``folds`` group folds; without groups ``folds`` stratified folds shuffled with
             ``seed``.
-        seed: seeds the map's initialisation and the folds.
+        seed: seeds the map's initialisation and the folds (not the fusion: fits of the
+            same rows with other seeds reuse it and its out-of-fold evidence).
 
     Attributes:
         fusion_: the fusion trained on every training row.
@@ -89,10 +112,25 @@ class DecisionMap(TransformerMixin, BaseEstimator):
         self._fusion()._check_params()
 
     def _fusion(self) -> FusedLogisticRegression:
+        # lbfgs uses no randomness: the fusion is the same for every seed (and shared)
         return FusedLogisticRegression(blocks=self.blocks, C=self.C, combine="product",
-                                       random_state=self.seed)
+                                       random_state=0)
 
-    def _oof_evidence(self, X, y, w, groups) -> tuple[np.ndarray, int]:
+    def _fusion_and_evidence(self, X, y, w, groups):
+        """``(fusion on every row, out-of-fold evidence, splits)``: the part of ``fit`` that
+        does not depend on the map's seed (except through stratified folds), so the fits of
+        one training set with several seeds share it (:data:`_SHARED`, by content)."""
+        key = _fingerprint(X, y, w, groups, self.blocks, self.C, self.folds,
+                           self.seed if groups is None else None)
+        if key not in _SHARED:
+            fusion = self._fusion().fit(X, y, sample_weight=w)
+            _SHARED[key] = (fusion, *self._oof_evidence(X, y, w, groups, fusion.classes_))
+            while len(_SHARED) > _SHARED_MAX:
+                _SHARED.popitem(last=False)
+        fusion, oof, splits = _SHARED[key]
+        return copy.deepcopy(fusion), oof.copy(), splits
+
+    def _oof_evidence(self, X, y, w, groups, classes) -> tuple[np.ndarray, int]:
         """Each row's evidence from a fusion trained without its group (fold)."""
         n_groups = 0 if groups is None else len(np.unique(groups))
         if 2 <= n_groups <= self.folds:
@@ -105,9 +143,9 @@ class DecisionMap(TransformerMixin, BaseEstimator):
                 raise ValueError("DecisionMap needs two groups, or two rows of every class, "
                                  "for out-of-fold evidence.")
             splits = list(StratifiedKFold(n, shuffle=True, random_state=self.seed).split(X, y))
-        oof = np.zeros((len(X), len(self.classes_)))
+        oof = np.zeros((len(X), len(classes)))
         for train, held in splits:
-            if not np.array_equal(np.unique(y[train]), self.classes_):
+            if not np.array_equal(np.unique(y[train]), classes):
                 raise ValueError("every class must occur outside each group (the out-of-fold "
                                  "fusions must know all classes).")
             fold = self._fusion().fit(X[train], y[train], sample_weight=w[train])
@@ -140,11 +178,12 @@ class DecisionMap(TransformerMixin, BaseEstimator):
         self._check_params()
         X, y = validate_data(self, X, y, reset=True, dtype=np.float64)
         check_classification_targets(y)
-        w = (np.ones(len(X)) if sample_weight is None
-             else np.asarray(sample_weight, dtype=float) / np.mean(sample_weight))
-        self.fusion_ = self._fusion().fit(X, y, sample_weight=w)
+        w = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        if not w.sum() > 0:
+            raise ValueError("sample weights are all zero: nothing to fit.")
+        w = w / np.mean(w)
+        self.fusion_, oof, self.oof_groups_ = self._fusion_and_evidence(X, y, w, groups)
         self.classes_ = self.fusion_.classes_
-        oof, self.oof_groups_ = self._oof_evidence(X, y, w, groups)
         self._train_map(oof, y, w)
         return oof
 
