@@ -191,3 +191,12 @@ def test_fits_of_the_same_rows_with_other_seeds_share_the_fusion(monkeypatch, fi
     X2[0, 0] += 1.0  # other rows: fitted anew
     DecisionMap(blocks=[8, 4], C=0.1, steps=20, seed=1).fit(X2, y, groups=groups)
     assert len(calls) == 8
+
+
+def test_a_class_in_one_group_only_is_a_clear_error(fitted):
+    _, X, y, _ = fitted
+    groups = np.repeat(["a", "b", "c"], 200)
+    y = y.copy()
+    y[(y == "sad") & (groups != "c")] = "angry"  # sad only in corpus c
+    with pytest.raises(ValueError, match=r"\['sad'\] occur only in group\(s\) 'c'"):
+        DecisionMap(steps=5).fit(X, y, groups=groups)

@@ -145,9 +145,14 @@ class DecisionMap(TransformerMixin, BaseEstimator):
             splits = list(StratifiedKFold(n, shuffle=True, random_state=self.seed).split(X, y))
         oof = np.zeros((len(X), len(classes)))
         for train, held in splits:
-            if not np.array_equal(np.unique(y[train]), classes):
-                raise ValueError("every class must occur outside each group (the out-of-fold "
-                                 "fusions must know all classes).")
+            missing = sorted(set(classes.tolist()) - set(y[train].tolist()))
+            if missing:
+                where = "one fold"
+                if n_groups >= 2:
+                    where = "group(s) " + ", ".join(repr(str(g)) for g in np.unique(groups[held]))
+                raise ValueError(f"class(es) {missing} occur only in {where}: each out-of-fold "
+                                 "fusion must be trained on every class (give every class in "
+                                 "at least two corpora).")
             fold = self._fusion().fit(X[train], y[train], sample_weight=w[train])
             oof[held] = fold.evidence(X[held])
         return oof, len(splits)
