@@ -2,6 +2,7 @@
 """A held-out corpus made to look like the unseen evaluation corpora, for two feature sets.
 
     python benchmarks/hidden_like.py [--held ravdess] [--per-speaker 20] [--seeds 7 8 9]
+                                     [--experiments transfer_egemaps transfer]
                                      [--out runs/hidden_like]
 
 The leave-one-corpus-out benchmark tests whole acted corpora as they are shared. The unseen
@@ -12,7 +13,8 @@ so most are not one of the four classes), writes them as 48 kHz 24-bit WAV with 
 spelt ``anger/happiness/sadness``, and lists them twice: with speaker ids and without (a copy,
 as a corpus of its own). It then runs ``experiments/transfer_egemaps.toml`` (eGeMAPS)
 and ``experiments/transfer.toml`` (ComParE_2016, eGeMAPS or their fusion, as its selection
-over the three corpora chooses) trained on the other three shared corpora,
+over the three corpora chooses) trained on the other three shared corpora (``--experiments``:
+which of them, or ``transfer_2d``, the 2-D-latent configuration),
 with both as ``--test`` corpora, and prints each run's UA per test set, before and after
 adaptation, per draw (``--seeds``: which utterances are drawn) and averaged over the draws.
 Every number comes from the runs' results.csv (seeds 0-2 x 5 folds of the final model), the
@@ -36,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPORA = (ROOT / ".." / "shared" / "corpora").resolve()
 SPELLING = {"angry": "anger", "happy": "happiness", "sad": "sadness"}
 #: the experiment files run, by the name the tables give them
-EXPERIMENTS = {"transfer_egemaps": "transfer_egemaps.toml", "transfer": "transfer.toml"}
+EXPERIMENTS = {"transfer_egemaps": "transfer_egemaps.toml", "transfer": "transfer.toml",
+               "transfer_2d": "transfer_2d.toml"}
 
 
 def write_test_set(held: str, per_speaker: int, seed: int, out: Path) -> list[Path]:
@@ -121,6 +124,8 @@ def main(argv=None):
     p.add_argument("--held", default="ravdess")
     p.add_argument("--per-speaker", type=int, default=20)
     p.add_argument("--seeds", type=int, nargs="+", default=[7, 8, 9], help="draws")
+    p.add_argument("--experiments", nargs="+", choices=list(EXPERIMENTS),
+                   default=["transfer_egemaps", "transfer"])
     p.add_argument("--out", type=Path, default=ROOT / "runs" / "hidden_like")
     args = p.parse_args(argv)
     args.out = args.out.resolve()  # the manifests name their files relative to their own folder
@@ -135,7 +140,7 @@ def main(argv=None):
     for seed in args.seeds:
         manifests = write_test_set(args.held, args.per_speaker, seed,
                                    args.out / f"draw{seed}" / "audio")
-        for experiment in EXPERIMENTS:
+        for experiment in args.experiments:
             run = args.out / f"draw{seed}" / experiment
             cfg = with_test(config(args.held, experiment, run), [str(m) for m in manifests])
             folder = run_experiment(cfg, out=run, progress=False, overwrite=True)

@@ -81,7 +81,6 @@ def fit_pipelines(pipes: list[Pipeline], Xs: list, ys: list, unlabelled=None,
     if any(n != names[0] for n in names):
         raise ValueError("pipelines must have the same steps to be fitted together.")
     inputs, first = list(Xs), 0
-    groups = [evidence_groups(X) for X in Xs]
     if all(is_grouped(p) for p in pipes):  # the group scaler also sees unlabelled rows
         inputs = [scaled_input(p, X, unlabelled, fit=True, y=y)[0]
                   for p, X, y in zip(pipes, inputs, ys)]
@@ -103,6 +102,7 @@ def fit_pipelines(pipes: list[Pipeline], Xs: list, ys: list, unlabelled=None,
             inputs = [s.transform(X) for s, X in zip(steps, inputs)]
         elif all(isinstance(s, DecisionMap) for s in steps):
             weights = sample_weights or [None] * len(steps)
+            groups = [evidence_groups(X) for X in Xs]  # the ids: Xs still has its index
             inputs = [s.fit_transform(X, y, sample_weight=w, groups=g)
                       for s, X, y, w, g in zip(steps, inputs, ys, weights, groups)]
         else:
