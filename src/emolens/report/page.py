@@ -24,9 +24,11 @@ _HOW_TO_READ = (
     "findings of the paper (Das et al. 2021): each box says whether it holds in this run and "
     "on which numbers. <em>Accuracy</em> gives the unweighted accuracy (UA, mean recall of the "
     "four emotions; chance 25 %) per model and test set. The remaining sections look inside "
-    "one representative autoencoder model: whether its 2-D latent space groups utterances by "
-    "emotion or by corpus, what each latent dimension measures (activation, valence, eGeMAPS "
-    "feature groups), and which feature groups drive the latent and the decision. Numbers are "
+    "one representative model with a 2-D latent (the first autoencoder model, else the first "
+    "with a latent, such as a map of the fusion's decision): whether its latent space groups "
+    "utterances by emotion or by corpus, what each latent dimension measures (activation, "
+    "valence, feature groups), and which feature groups drive the latent and the decision. "
+    "Numbers are "
     "mean ± sd over seeds × folds unless said otherwise; every number is also in "
     "<code>interpret/*.csv</code>, and the methods are in docs/interpretation.md.")
 
