@@ -2,8 +2,9 @@
 
 The paper's latent summarises the features (an autoencoder's two dimensions). Across corpora
 that costs 5-9 points of unweighted accuracy against the best model on both feature sets
-(docs/benchmarks.md#transfer), and even the best model's own class evidence loses 5.6 points
-through any *linear* 2-D projection, where a third dimension costs nothing. A small
+(docs/benchmarks.md#transfer-leave-one-corpus-out-over-four-corpora), and even the best
+model's own class evidence loses 5.6 points through any *linear* 2-D projection, where a
+third dimension costs nothing. A small
 non-linear map of that evidence keeps it: the model's decision drawn in a plane, each class a
 region, confidence a distance from the others.
 
